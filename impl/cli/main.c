@@ -1,0 +1,6 @@
+#include <stdio.h>
+int main(void)
+{
+    puts("weir " WEIR_VERSION);
+    return 0;
+}

@@ -1,0 +1,2 @@
+/* placeholder */
+int weir_demo_placeholder;
