@@ -1,6 +1,48 @@
+/* `weir`: dispatches to subcommands. */
+#include <stdarg.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char weir_usage[] =
+    "usage: weir <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
+    "                 run a scenario in the simulator (built-in: demo)\n"
+    "  version        print weir's version\n"
+    "  help           print this help\n"
+    "\n"
+    "`weir <command> --help` describes one command.\n";
+
+int weir_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 {
-    puts("weir " WEIR_VERSION);
-    return 0;
+    va_list ap;
+    fprintf(stderr, "weir%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s", usage);
+    return WEIR_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        return weir_cli_usage_error(NULL, weir_usage, "missing command");
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        fputs(weir_usage, stdout);
+        return WEIR_EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("weir %s\n", WEIR_VERSION);
+        return WEIR_EXIT_OK;
+    }
+    if (strcmp(cmd, "sim") == 0) {
+        return weir_cli_sim(argc - 1, argv + 1);
+    }
+    return weir_cli_usage_error(NULL, weir_usage, "unknown command '%s'", cmd);
 }

@@ -1,0 +1,16 @@
+/* The `weir` command: one program, one function per subcommand. */
+#ifndef WEIR_CLI_H
+#define WEIR_CLI_H
+
+/* Exit codes: 0 success, 1 the run failed its checks, 2 usage error. */
+#define WEIR_EXIT_OK 0
+#define WEIR_EXIT_FAIL 1
+#define WEIR_EXIT_USAGE 2
+
+int weir_cli_sim(int argc, char **argv);
+
+/* Prints "weir <cmd>: <message>" and the usage line to stderr; returns 2. */
+int weir_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

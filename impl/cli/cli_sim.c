@@ -1,0 +1,175 @@
+/* `weir sim SCENARIO`: runs a scenario in the simulator and reports what
+ * happened: a timeline, a summary, a latency histogram, the verdict and the
+ * trace hash. Built-in scenario for now: `demo` (see impl/demo/demo.h). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/units.h"
+#include "demo/demo.h"
+#include "sim.h"
+
+static const char sim_usage[] =
+    "usage: weir sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
+    "\n"
+    "  SCENARIO        a built-in scenario: demo\n"
+    "  --seed N        run seed (default 1); same seed => same trace hash\n"
+    "  --duration T    simulated time to run, e.g. 5s, 800ms (default 5s)\n"
+    "  --trace FILE    write every delivered event to FILE, one per line\n";
+
+typedef struct sim_opts {
+    const char *scenario;
+    uint64_t seed;
+    int64_t duration_ns;
+    const char *trace_path;
+} sim_opts;
+
+static int sim_parse(int argc, char **argv, sim_opts *o)
+{
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, 's'},  {"duration", required_argument, NULL, 'd'},
+        {"trace", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    o->seed = 1;
+    o->duration_ns = 5000000000LL;
+    o->trace_path = NULL;
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            if (weir_parse_u64(optarg, &o->seed) != 0) {
+                return weir_cli_usage_error("sim", sim_usage, "--seed: '%s' is not a number",
+                                            optarg);
+            }
+            break;
+        case 'd':
+            if (weir_parse_duration_ns(optarg, &o->duration_ns) != 0 || o->duration_ns == 0) {
+                return weir_cli_usage_error("sim", sim_usage,
+                                            "--duration: '%s' is not a duration", optarg);
+            }
+            break;
+        case 't':
+            o->trace_path = optarg;
+            break;
+        case 'h':
+            fputs(sim_usage, stdout);
+            return -1;
+        case ':':
+            return weir_cli_usage_error("sim", sim_usage, "%s needs a value", argv[optind - 1]);
+        default:
+            return weir_cli_usage_error("sim", sim_usage, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) {
+        return weir_cli_usage_error("sim", sim_usage, optind == argc ? "missing SCENARIO"
+                                                                     : "too many arguments");
+    }
+    o->scenario = argv[optind];
+    if (strcmp(o->scenario, "demo") != 0) {
+        return weir_cli_usage_error("sim", sim_usage, "unknown scenario '%s'", o->scenario);
+    }
+    return 0;
+}
+
+static void sim_print_time(int64_t ns)
+{
+    printf("%4" PRId64 ".%06" PRId64 "s", ns / 1000000000, ns % 1000000000 / 1000);
+}
+
+static void sim_print_histogram(const weir_demo *d)
+{
+    uint64_t max = 0;
+    int lo = -1, hi = -1;
+    for (int i = 0; i < WEIR_DEMO_RTT_BUCKETS; i++) {
+        if (d->rtt_hist[i] > 0) {
+            max = d->rtt_hist[i] > max ? d->rtt_hist[i] : max;
+            hi = i;
+            lo = lo < 0 ? i : lo;
+        }
+    }
+    printf("\necho round-trip time (us)\n");
+    for (int i = lo; lo >= 0 && i <= hi; i++) {
+        int bar = (int)(d->rtt_hist[i] * 40 / max);
+        printf("  %7lld-%-7lld |", i == 0 ? 0LL : 1LL << i, (1LL << (i + 1)) - 1);
+        for (int b = 0; b < bar; b++) {
+            fputs("#", stdout);
+        }
+        printf(" %" PRIu64 "\n", d->rtt_hist[i]);
+    }
+}
+
+static void sim_print_report(const weir_demo *d)
+{
+    printf("\ntimeline\n");
+    for (int i = 0; i < d->timeline_count; i++) {
+        printf("  ");
+        sim_print_time(d->timeline[i].at_ns);
+        printf("  %s\n", d->timeline[i].text);
+    }
+    printf("\nsummary\n");
+    printf("  frames sent %" PRIu64 ", echoed %" PRIu64 " (%.1f MB), lost in flight %" PRIu64
+           ", mismatched %" PRIu64 "\n",
+           d->sent, d->echoes, (double)d->echo_bytes / 1e6, d->lost_in_flight, d->mismatches);
+    printf("  connections opened %" PRIu64 ", closed %" PRIu64 "\n", d->connects,
+           d->disconnects);
+    for (int i = 0; i < d->cfg.server_count; i++) {
+        const weir_demo_server *s = &d->servers[i];
+        printf("  s%d: starts %" PRIu64 ", echoed %" PRIu64 " since start, count %" PRIu64, i + 1,
+               s->starts, s->echoed, s->count);
+        if (s->recovered_checked) {
+            printf(", recovered %" PRIu64 " (synced before crash %" PRIu64 ") %s", s->recovered,
+                   s->synced_at_crash, s->recovered_ok ? "ok" : "MISMATCH");
+        }
+        printf("\n");
+    }
+    sim_print_histogram(d);
+}
+
+int weir_cli_sim(int argc, char **argv)
+{
+    sim_opts o;
+    int rc = sim_parse(argc, argv, &o);
+    if (rc != 0) {
+        return rc < 0 ? WEIR_EXIT_OK : rc;
+    }
+    weir_sim_config cfg;
+    weir_sim_config_default(&cfg, o.seed);
+    FILE *trace = NULL;
+    if (o.trace_path != NULL) {
+        trace = fopen(o.trace_path, "w");
+        if (trace == NULL) {
+            fprintf(stderr, "weir sim: cannot write trace file '%s'\n", o.trace_path);
+            return WEIR_EXIT_USAGE;
+        }
+        cfg.trace_out = trace;
+    }
+    weir_world *w = weir_sim_world_new(&cfg);
+    static weir_demo demo;
+    weir_demo_config dcfg;
+    weir_demo_config_default(&dcfg);
+    rc = weir_demo_add_nodes(w, &demo, &dcfg);
+    WEIR_ASSERT(rc == 0);
+    printf("weir sim %s  seed=%" PRIu64 "  duration=%.3fs  nodes: s1..s%d client chaos\n",
+           o.scenario, o.seed, (double)o.duration_ns / 1e9, dcfg.server_count);
+    rc = weir_world_run(w, o.duration_ns);
+    if (rc != 0) {
+        fprintf(stderr, "weir sim: the simulation failed: %s\n", weir_err_str(rc));
+        return WEIR_EXIT_FAIL;
+    }
+    sim_print_report(&demo);
+    char why[512];
+    int failed = weir_demo_verdict(&demo, why, sizeof why);
+    printf("\nverdict: %s\n%s", failed == 0 ? "PASS" : "FAIL", why);
+    printf("trace: %" PRIu64 " events, hash %016" PRIx64 "\n", weir_sim_event_count(w),
+           weir_sim_trace_hash(w));
+    weir_world_destroy(w);
+    if (trace != NULL) {
+        fclose(trace);
+    }
+    return failed == 0 ? WEIR_EXIT_OK : WEIR_EXIT_FAIL;
+}

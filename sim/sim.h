@@ -1,0 +1,58 @@
+/* The simulated world: weir nodes as SimGrid actors on simulated hosts.
+ *
+ * Every node gets its own host; hosts are joined by one private link each
+ * (latency and bandwidth from the config), so a frame between two nodes
+ * crosses two links and SimGrid charges both. Files live in an in-memory file
+ * system per host that survives crashes: fsync makes data durable, a crash
+ * drops what was not synced. Time is SimGrid's clock; randomness comes from
+ * the config's seed, the node's name and its incarnation.
+ *
+ * SimGrid's engine is a process-wide singleton: create at most one sim world
+ * per process (tests fork a child per run).
+ *
+ * Every delivered event (node start, crash, restart, timer, connection open,
+ * frame, close) is added to a trace hash; the same config + seed gives the
+ * same hash.
+ */
+#ifndef WEIR_SIM_H
+#define WEIR_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "env/world.h"
+
+typedef struct weir_sim_config {
+    uint64_t seed;
+    int64_t link_latency_ns;      /* one-way, host to host; default 100 us */
+    double link_bandwidth_bps;    /* bytes/s per host link; default 125e6 (1 Gbps) */
+    double disk_write_bps;        /* 0 = writes take no simulated time */
+    double disk_read_bps;         /* 0 = reads take no simulated time */
+    int64_t disk_sync_ns;         /* time one fsync takes; default 0 */
+    uint64_t disk_bytes_max;      /* per host; 0 = unlimited, else ENOSPC past it */
+    int64_t connect_timeout_ns;   /* connect to a dead host fails after this; default 1 s */
+    int64_t wall_epoch_ms;        /* wall clock at time 0; default 2026-01-01T00:00:00Z */
+    weir_log_level log_level;     /* node log lines to stderr; default WARN */
+    FILE *trace_out;              /* if set, one line per traced event */
+} weir_sim_config;
+
+/* Fills a config with the defaults above and the given seed. */
+void weir_sim_config_default(weir_sim_config *cfg, uint64_t seed);
+
+/* Creates the sim world (and initialises SimGrid). The config is copied.
+ * Returns NULL if a sim world already exists in this process. */
+weir_world *weir_sim_world_new(const weir_sim_config *cfg);
+
+/* The trace hash of everything delivered so far. */
+uint64_t weir_sim_trace_hash(weir_world *w);
+
+/* Events delivered so far (the trace's length). */
+uint64_t weir_sim_event_count(weir_world *w);
+
+/* Simulated time now, in ns. */
+int64_t weir_sim_now_ns(weir_world *w);
+
+/* Changes a node's link at run time (slow link / limping node). */
+int weir_sim_link_set(weir_world *w, const char *node, int64_t latency_ns, double bandwidth_bps);
+
+#endif

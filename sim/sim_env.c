@@ -1,0 +1,119 @@
+/* The sim backend's env table: SimGrid's clock, per-incarnation timers, log
+ * lines stamped with simulated time, and the node's dispatch loop.
+ *
+ * The dispatch loop is the only place a node's actor blocks: it waits on the
+ * incarnation's mailbox with a timeout equal to the next timer deadline, so a
+ * node reacts to exactly two things, a message or a due timer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim_internal.h"
+#include "sim_wait.h"
+
+static int64_t se_now_ns(weir_env *env)
+{
+    (void)env;
+    return sim_now_ns();
+}
+
+static int64_t se_wall_ms(weir_env *env)
+{
+    return sim_world_of(env)->cfg.wall_epoch_ms + sim_now_ns() / 1000000;
+}
+
+static weir_timer *se_timer_start(weir_env *env, int64_t delay_ns, weir_timer_cb cb, void *arg)
+{
+    sim_inc *inc = sim_inc_of(env);
+    return weir_timer_heap_add(&inc->timers, sim_now_ns() + delay_ns, cb, arg);
+}
+
+static void se_timer_cancel(weir_env *env, weir_timer *timer)
+{
+    weir_timer_heap_cancel(&sim_inc_of(env)->timers, timer);
+}
+
+static void se_log_write(weir_env *env, weir_log_level level, const char *line)
+{
+    static const char *const names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    int64_t now = sim_now_ns();
+    fprintf(stderr, "[%4lld.%06llds] %-5s %s: %s\n", (long long)(now / 1000000000),
+            (long long)(now % 1000000000 / 1000), names[level], env->name, line);
+}
+
+const weir_env_ops sim_env_ops = {
+    .version = WEIR_ENV_OPS_VERSION,
+    .backend = "sim",
+    .now_ns = se_now_ns,
+    .wall_ms = se_wall_ms,
+    .timer_start = se_timer_start,
+    .timer_cancel = se_timer_cancel,
+    .listen = sim_net_listen,
+    .listener_close = sim_net_listener_close,
+    .connect = sim_net_connect,
+    .sendv = sim_net_sendv,
+    .close = sim_net_close,
+    .file_open = sim_fs_open,
+    .file_pread = sim_fs_pread,
+    .file_pwrite = sim_fs_pwrite,
+    .file_append = sim_fs_append,
+    .file_sync = sim_fs_sync,
+    .file_truncate = sim_fs_truncate,
+    .file_size = sim_fs_size,
+    .file_close = sim_fs_close,
+    .fs_rename = sim_fs_rename,
+    .fs_unlink = sim_fs_unlink,
+    .fs_mkdir = sim_fs_mkdir,
+    .fs_rmdir = sim_fs_rmdir,
+    .fs_list = sim_fs_list,
+    .fs_stat = sim_fs_stat,
+    .log_write = se_log_write,
+};
+
+static void se_run_due_timers(sim_inc *inc)
+{
+    weir_timer *t;
+    while (!inc->dead && (t = weir_timer_heap_pop_due(&inc->timers, sim_now_ns())) != NULL) {
+        weir_timer_cb cb = t->cb;
+        void *arg = t->arg;
+        free(t);
+        sim_trace_event(inc->node->world, inc->node, SIM_EV_TIMER, 0, 0);
+        cb(&inc->env, arg);
+    }
+}
+
+/* Longest single wait when no timer is pending (SimGrid needs a finite one). */
+#define SE_IDLE_WAIT_S 3600.0
+
+void sim_env_dispatch_loop(sim_inc *inc)
+{
+    sim_world *w = inc->node->world;
+    void *slot = NULL;
+    sg_comm_t pending = NULL;
+    for (;;) {
+        se_run_due_timers(inc);
+        if (w->stopping || inc->dead) {
+            break; /* a posted receive is released with the actor */
+        }
+        int64_t next_ns = weir_timer_heap_next_ns(&inc->timers);
+        double timeout_s = SE_IDLE_WAIT_S;
+        if (next_ns != INT64_MAX) {
+            int64_t wait_ns = next_ns - sim_now_ns();
+            timeout_s = wait_ns > 0 ? (double)wait_ns / 1e9 : 0.0;
+        }
+        if (pending == NULL) {
+            pending = sg_mailbox_get_async(inc->mailbox, &slot);
+        }
+        int rc = sim_wait_keep(pending, timeout_s);
+        if (rc == 1) {
+            continue; /* a timer is due; the receive stays posted */
+        }
+        sg_comm_unref(pending);
+        pending = NULL;
+        if (rc != 0) {
+            continue; /* lost in transfer: the sender crashed */
+        }
+        sim_net_handle(inc, slot);
+        slot = NULL;
+    }
+}

@@ -1,1 +1,0 @@
-int weir_sim_placeholder;
