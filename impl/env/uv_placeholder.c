@@ -1,1 +1,0 @@
-int weir_uv_placeholder;

@@ -1,2 +1,0 @@
-/* placeholder */
-int weir_demo_placeholder;
