@@ -364,8 +364,14 @@ weir_world *weir_sim_world_new(const weir_sim_config *cfg)
     /* CM02: plain max-min sharing, so a link's latency is what the config says
      * (the default LV08 model multiplies it by 13 to mimic TCP slow start). */
     char arg3[] = "--cfg=network/model:CM02";
-    char *argv[] = {arg0, arg1, arg2, arg3, NULL};
-    int argc = 4;
+#ifdef WEIR_SIM_THREAD_CONTEXTS
+    /* AddressSanitizer cannot follow SimGrid's hand-made stack switches. */
+    char arg4[] = "--cfg=contexts/factory:thread";
+#else
+    char arg4[] = "--cfg=contexts/factory:raw";
+#endif
+    char *argv[] = {arg0, arg1, arg2, arg3, arg4, NULL};
+    int argc = 5;
     simgrid_init(&argc, argv);
     return &w->base;
 }

@@ -1,5 +1,5 @@
-/* Assertion failure reporting. Writes to stderr with write(2): the one place
- * core code may reach the OS, because the process is about to abort. */
+/* Assertion failure reporting: the one place core code writes to stderr
+ * itself, because the process is about to abort. */
 #include "core/assert.h"
 
 #include <stdio.h>
