@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The `weir` command's contract: help, version, exit codes, one-line errors.
+set -u
+weir=$1
+passed=0
+failed=0
+expect() { # name, want_rc, want_text, command...
+  local name=$1 want_rc=$2 want_text=$3; shift 3
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" -eq "$want_rc" ] && grep -q -- "$want_text" <<<"$out"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL $name: rc=$rc (want $want_rc), output:"; echo "$out" | head -5
+  fi
+}
+expect help_lists_commands 0 "sim SCENARIO" "$weir" --help
+expect version_prints_version 0 "^weir [0-9]" "$weir" version
+expect no_command_is_a_usage_error 2 "missing command" "$weir"
+expect unknown_command_is_a_usage_error 2 "unknown command 'bogus'" "$weir" bogus
+expect sim_without_scenario_is_a_usage_error 2 "missing SCENARIO" "$weir" sim
+expect sim_unknown_scenario_is_a_usage_error 2 "unknown scenario 'nope'" "$weir" sim nope
+expect sim_bad_seed_is_a_usage_error 2 "--seed: 'x1' is not a number" "$weir" sim demo --seed x1
+expect sim_bad_duration_is_a_usage_error 2 "--duration: '3days'" "$weir" sim demo --duration 3days
+expect sim_unknown_flag_is_a_usage_error 2 "unknown option '--bogus'" "$weir" sim demo --bogus
+expect sim_missing_flag_value_is_a_usage_error 2 "needs a value" "$weir" sim demo --seed
+expect sim_demo_passes 0 "verdict: PASS" "$weir" sim demo --seed 2
+expect sim_demo_stopped_before_restart_fails 1 "verdict: FAIL" "$weir" sim demo --seed 2 --duration 2.5s
+tmp=$(mktemp)
+expect sim_trace_file_is_written 0 "trace:" "$weir" sim demo --seed 2 --duration 4s --trace "$tmp"
+if grep -q " frame size=" "$tmp"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL trace file has no frame events"; fi
+rm -f "$tmp"
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
