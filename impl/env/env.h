@@ -3,7 +3,7 @@
  * Broker, replication, controller, client and flow code never call the OS.
  * They call the inline wrappers below, which dispatch through a versioned
  * table of operations (weir_env_ops). Two backends fill the table: the real
- * one on libuv (impl/env/env_uv.c) and the simulated one on SimGrid
+ * one on libuv (impl/env/uv_*.c) and the simulated one on SimGrid
  * (sim/sim_env.c). Backend state hangs off env->impl; there are no globals, so
  * many nodes share one process.
  *

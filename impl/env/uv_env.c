@@ -107,10 +107,14 @@ static void ue_timer_cancel(weir_env *env, weir_timer *timer)
 static const char *ue_level_name(weir_log_level level)
 {
     switch (level) {
-    case WEIR_LOG_ERROR: return "ERROR";
-    case WEIR_LOG_WARN: return "WARN";
-    case WEIR_LOG_INFO: return "INFO";
-    case WEIR_LOG_DEBUG: return "DEBUG";
+    case WEIR_LOG_ERROR:
+        return "ERROR";
+    case WEIR_LOG_WARN:
+        return "WARN";
+    case WEIR_LOG_INFO:
+        return "INFO";
+    case WEIR_LOG_DEBUG:
+        return "DEBUG";
     }
     return "?";
 }

@@ -4,7 +4,8 @@
  * Receiving: one read buffer per connection; libuv reads into its free tail,
  * whole frames are handed to on_frame straight from the buffer, and the tail
  * of a partial frame moves to the front. The buffer grows for big frames (at
- * most doubling, and only as bytes really arrive) and shrinks afterwards.
+ * most doubling, and only as bytes really arrive) and shrinks afterwards; a
+ * connection whose reads fill the buffer gets a larger one (fewer syscalls).
  *
  * Sending: sendv appends size + payload to `out`. Connections with something
  * to push sit on the world's dirty list, which a prepare and a check handle
@@ -17,7 +18,8 @@
 
 #include "env/uv_internal.h"
 
-#define UF_IN_DEFAULT (256u * 1024u) /* read buffer of an ordinary connection */
+#define UF_IN_DEFAULT (64u * 1024u) /* read buffer of a quiet connection */
+#define UF_IN_BUSY (256u * 1024u)   /* once a read has filled the buffer */
 #define UF_OUT_MIN (16u * 1024u)
 #define UF_KEEP_MAX (1u * 1024u * 1024u) /* larger idle buffers are given back */
 
@@ -75,13 +77,18 @@ static void uf_put_be32(uint8_t *p, uint32_t v)
 
 /* ---- receiving ---- */
 
-/* Size of the read buffer for the next read: the default, or for a frame
+static size_t uf_in_base(const weir_uv_conn *c)
+{
+    return c->in_busy ? UF_IN_BUSY : UF_IN_DEFAULT;
+}
+
+/* Size of the read buffer for the next read: the base size, or for a frame
  * larger than the buffer, up to double once it is half full. */
 static size_t uf_in_target(const weir_uv_conn *c)
 {
     const weir_uv_bytes *b = &c->in;
-    if (b->cap == 0) {
-        return UF_IN_DEFAULT;
+    if (b->cap < uf_in_base(c)) {
+        return uf_in_base(c);
     }
     if (c->in_need > b->cap && b->len > b->cap / 2) {
         size_t doubled = b->cap * 2;
@@ -155,18 +162,18 @@ static void uf_parse(weir_uv_conn *c)
         memmove(b->data, b->data + pos, b->len - pos);
         b->len -= pos;
     }
-    if (b->cap > UF_KEEP_MAX && b->len < UF_IN_DEFAULT && c->in_need < UF_IN_DEFAULT) {
-        uint8_t *data = realloc(b->data, UF_IN_DEFAULT);
+    size_t base = uf_in_base(c);
+    if (b->cap > UF_KEEP_MAX && b->len < base && c->in_need < base) {
+        uint8_t *data = realloc(b->data, base);
         if (data != NULL) {
             b->data = data;
-            b->cap = UF_IN_DEFAULT;
+            b->cap = base;
         }
     }
 }
 
 void weir_uv_conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    (void)buf;
     weir_uv_conn *c = s->data;
     if (nread == 0 || c->handle_closing) {
         return;
@@ -175,6 +182,9 @@ void weir_uv_conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         int reason = nread == UV_EOF ? 0 : nread == UV_ENOBUFS ? WEIR_E_NOMEM : WEIR_E_CONNRESET;
         weir_uv_conn_terminate(c, reason);
         return;
+    }
+    if ((size_t)nread == buf->len) {
+        c->in_busy = true;
     }
     c->in.len += (size_t)nread;
     WEIR_ASSERT(c->in.len <= c->in.cap);
@@ -259,10 +269,11 @@ static void uf_write_cb(uv_write_t *req, int status)
 {
     weir_uv_conn *c = req->data;
     c->writing = false;
-    c->wbuf.len = 0;
-    if (c->wbuf.cap > UF_KEEP_MAX) {
+    /* A big buffer stays while writes keep filling a good part of it. */
+    if (c->wbuf.cap > UF_KEEP_MAX && c->wbuf.len < c->wbuf.cap / 4) {
         uf_bytes_free(&c->wbuf);
     }
+    c->wbuf.len = 0;
     if (status < 0) {
         weir_uv_conn_terminate(c, WEIR_E_CONNRESET);
         return;

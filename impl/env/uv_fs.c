@@ -15,17 +15,28 @@
 int weir_uv_err_from_errno(int err)
 {
     switch (err) {
-    case 0: return 0;
-    case ENOENT: return WEIR_E_NOENT;
-    case EEXIST: return WEIR_E_EXIST;
-    case ENOSPC: return WEIR_E_NOSPC;
-    case EDQUOT: return WEIR_E_NOSPC;
-    case ENOTDIR: return WEIR_E_NOTDIR;
-    case EISDIR: return WEIR_E_ISDIR;
-    case ENOTEMPTY: return WEIR_E_NOTEMPTY;
-    case ENOMEM: return WEIR_E_NOMEM;
-    case ENAMETOOLONG: return WEIR_E_INVAL;
-    default: return WEIR_E_IO;
+    case 0:
+        return 0;
+    case ENOENT:
+        return WEIR_E_NOENT;
+    case EEXIST:
+        return WEIR_E_EXIST;
+    case ENOSPC:
+        return WEIR_E_NOSPC;
+    case EDQUOT:
+        return WEIR_E_NOSPC;
+    case ENOTDIR:
+        return WEIR_E_NOTDIR;
+    case EISDIR:
+        return WEIR_E_ISDIR;
+    case ENOTEMPTY:
+        return WEIR_E_NOTEMPTY;
+    case ENOMEM:
+        return WEIR_E_NOMEM;
+    case ENAMETOOLONG:
+        return WEIR_E_INVAL;
+    default:
+        return WEIR_E_IO;
     }
 }
 

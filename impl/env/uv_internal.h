@@ -68,10 +68,10 @@ struct weir_uv_world {
     size_t addr_count;
     size_t addr_cap;
     uint64_t conn_id_next;
-    weir_uv_conn *dirty; /* connections with output or a close to push */
+    weir_uv_conn *dirty;  /* connections with output or a close to push */
     uv_prepare_t prepare; /* both flush `dirty` (before and after polling) */
     uv_check_t check;
-    uv_timer_t deadline; /* ends run() */
+    uv_timer_t deadline;  /* ends run() */
     weir_uv_env *current; /* env whose callback runs now, NULL for the driver */
     bool running;
     bool stop_requested;
@@ -83,9 +83,9 @@ struct weir_uv_env {
     weir_uv_node *node;
     char *root; /* "<world root>/<node name>" */
     weir_timer_heap timers;
-    uv_timer_t timer;  /* armed for the heap's earliest deadline */
-    int64_t armed_ns;  /* deadline `timer` is armed for, INT64_MAX if stopped */
-    bool in_timers;    /* running due timers: re-arm once at the end */
+    uv_timer_t timer; /* armed for the heap's earliest deadline */
+    int64_t armed_ns; /* deadline `timer` is armed for, INT64_MAX if stopped */
+    bool in_timers;   /* running due timers: re-arm once at the end */
     weir_uv_conn *conns;
     weir_uv_listener *listeners;
     weir_uv_file *files;
@@ -101,12 +101,13 @@ struct weir_uv_conn {
     uv_shutdown_t sreq;
     weir_uv_bytes in;   /* received bytes; whole frames are handed out from its start */
     size_t in_need;     /* full size (with prefix) of the partial frame in `in`, or 0 */
+    bool in_busy;       /* a read filled the buffer: use the larger size */
     weir_uv_bytes out;  /* frames queued since the last write began */
     weir_uv_bytes wbuf; /* bytes of the write in flight */
     weir_timer *linger; /* waits for the peer's close after our shutdown */
     int reason;         /* for on_close */
     bool reason_set;
-    bool notify;           /* the node knows this connection: on_close is due */
+    bool notify; /* the node knows this connection: on_close is due */
     bool connected;
     bool writing;
     bool shutdown_started;
@@ -168,8 +169,7 @@ static inline void weir_uv_leave(weir_uv_env *e, weir_uv_env *prev)
 int weir_uv_listen(weir_env *env, const char *addr, const weir_conn_handlers *h,
                    weir_listener **out);
 void weir_uv_listener_close(weir_listener *listener);
-int weir_uv_connect(weir_env *env, const char *addr, const weir_conn_handlers *h,
-                    weir_conn **out);
+int weir_uv_connect(weir_env *env, const char *addr, const weir_conn_handlers *h, weir_conn **out);
 void weir_uv_close(weir_conn *conn);
 /* Closes the socket now; on_close(reason) follows from the loop (the first
  * reason recorded wins). Idempotent. */

@@ -35,16 +35,26 @@ static void un_sockaddr_text(const struct sockaddr_in *sa, char *out, size_t siz
 static int un_err_from_uv(int uverr)
 {
     switch (uverr) {
-    case UV_ECONNREFUSED: return WEIR_E_CONNREFUSED;
-    case UV_ETIMEDOUT: return WEIR_E_TIMEOUT;
-    case UV_EADDRINUSE: return WEIR_E_ADDRINUSE;
-    case UV_EADDRNOTAVAIL: return WEIR_E_NOENT;
-    case UV_ENOMEM: return WEIR_E_NOMEM;
-    case UV_ENOBUFS: return WEIR_E_NOMEM;
-    case UV_EINVAL: return WEIR_E_INVAL;
-    case UV_ENETUNREACH: return WEIR_E_CONNREFUSED;
-    case UV_EHOSTUNREACH: return WEIR_E_CONNREFUSED;
-    default: return WEIR_E_CONNRESET;
+    case UV_ECONNREFUSED:
+        return WEIR_E_CONNREFUSED;
+    case UV_ETIMEDOUT:
+        return WEIR_E_TIMEOUT;
+    case UV_EADDRINUSE:
+        return WEIR_E_ADDRINUSE;
+    case UV_EADDRNOTAVAIL:
+        return WEIR_E_NOENT;
+    case UV_ENOMEM:
+        return WEIR_E_NOMEM;
+    case UV_ENOBUFS:
+        return WEIR_E_NOMEM;
+    case UV_EINVAL:
+        return WEIR_E_INVAL;
+    case UV_ENETUNREACH:
+        return WEIR_E_CONNREFUSED;
+    case UV_EHOSTUNREACH:
+        return WEIR_E_CONNREFUSED;
+    default:
+        return WEIR_E_CONNRESET;
     }
 }
 
@@ -217,8 +227,7 @@ static void un_connect_cb(uv_connect_t *req, int status)
     }
 }
 
-int weir_uv_connect(weir_env *env, const char *addr, const weir_conn_handlers *h,
-                    weir_conn **out)
+int weir_uv_connect(weir_env *env, const char *addr, const weir_conn_handlers *h, weir_conn **out)
 {
     weir_uv_env *e = env->impl;
     WEIR_ASSERT(!e->dead);
@@ -244,7 +253,11 @@ int weir_uv_connect(weir_env *env, const char *addr, const weir_conn_handlers *h
         return WEIR_E_NOMEM;
     }
     c->notify = true;
-    un_sockaddr_text(&sa, c->pub.peer, sizeof c->pub.peer);
+    if (refused) {
+        snprintf(c->pub.peer, sizeof c->pub.peer, "%s", addr);
+    } else {
+        un_sockaddr_text(&sa, c->pub.peer, sizeof c->pub.peer);
+    }
     int rc = refused ? UV_ECONNREFUSED : 0;
     if (rc == 0) {
         rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&sa, un_connect_cb);
@@ -277,8 +290,7 @@ static void un_accept_cb(uv_stream_t *server, int status)
     }
     struct sockaddr_storage ss;
     int len = (int)sizeof ss;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 &&
-        ss.ss_family == AF_INET) {
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_INET) {
         un_sockaddr_text((const struct sockaddr_in *)&ss, c->pub.peer, sizeof c->pub.peer);
     } else {
         snprintf(c->pub.peer, sizeof c->pub.peer, "?");

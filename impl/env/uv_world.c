@@ -174,7 +174,8 @@ static int uw_crash(weir_world *world, const char *name)
     return 0;
 }
 
-/* A node that is up is crashed first. Outside run() the start waits for run. */
+/* Only a node that is down restarts (as in the sim). Outside run() the start
+ * waits for run. */
 static int uw_restart(weir_world *world, const char *name)
 {
     weir_uv_world *w = world->impl;
@@ -182,11 +183,8 @@ static int uw_restart(weir_world *world, const char *name)
     if (n == NULL) {
         return WEIR_E_NOENT;
     }
-    if (n->env != NULL && n->env == w->current) {
+    if (n->env != NULL || n->want_up) {
         return WEIR_E_INVAL;
-    }
-    if (n->env != NULL) {
-        uw_node_down(n);
     }
     n->want_up = true;
     return w->running ? uw_node_start(w, n) : 0;

@@ -38,9 +38,11 @@ typedef struct weir_world_ops {
     int (*run)(weir_world *w, int64_t duration_ns);
     void (*stop)(weir_world *w);
     /* Crash: the node's memory is gone, its connections reset; in the sim
-     * unsynced file data is lost. A node may not crash itself. */
+     * unsynced file data is lost. WEIR_E_INVAL if the node is down already or
+     * is the caller; WEIR_E_NOENT for an unknown name. */
     int (*crash)(weir_world *w, const char *name);
-    /* Restart: a fresh node object starts from the node's files. */
+    /* Restart: a fresh node object starts from the node's files. WEIR_E_INVAL
+     * if the node is up (crash it first); WEIR_E_NOENT for an unknown name. */
     int (*restart)(weir_world *w, const char *name);
     /* The node's current state (from its start function), NULL if down. */
     void *(*node_state)(weir_world *w, const char *name);

@@ -92,14 +92,16 @@ static bool run_until(weir_world *w, const int *counter, int target, int64_t tim
 typedef struct obs {
     weir_world *w;
     weir_env *env;
-    const char *addr;     /* listen (server) or connect (client) address */
-    uint32_t frame_max;   /* server: frame_bytes_max if non-zero */
-    bool echo;            /* server: echo every frame */
-    bool close_on_open;   /* client: send nothing more, close in on_open */
-    bool check_pattern;   /* frames carry pattern(index) */
+    const char *addr;    /* listen (server) or connect (client) address */
+    uint32_t frame_max;  /* server: frame_bytes_max if non-zero */
+    bool echo;           /* server: echo every frame */
+    bool close_on_open;  /* client: send nothing more, close in on_open */
+    bool close_in_start; /* client: close right after the sends in start() */
+    bool close_on_frame; /* close the connection after the first frame */
+    bool check_pattern;  /* frames carry pattern(index) */
     size_t sizes[MAX_FRAMES];
-    int send_count;       /* client: frames sent from start(), before on_open */
-    int stop_after;       /* stop the world after this many frames (0: never) */
+    int send_count; /* client: frames sent from start(), before on_open */
+    int stop_after; /* stop the world after this many frames (0: never) */
     int starts, destroys, opens, closes, frames, bad_frames;
     int opens_before_sends;
     int reasons[8];
@@ -173,6 +175,9 @@ static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *
     if (o->echo) {
         assert_int_equal(weir_conn_send(conn, payload, len), 0);
     }
+    if (o->close_on_frame) {
+        weir_conn_close(conn);
+    }
     if (o->stop_after > 0 && o->frames == o->stop_after) {
         weir_world_stop(o->w);
     }
@@ -230,6 +235,10 @@ static void *client_start(weir_env *env, void *arg)
         free(p);
     }
     o->opens_before_sends = o->opens;
+    if (o->close_in_start) {
+        weir_conn_close(n->conn);
+        o->sendv_after_close = weir_conn_send(n->conn, "x", 1);
+    }
     assert_int_equal(o->closes, 0); /* never synchronous */
     return n;
 }
@@ -470,6 +479,44 @@ static void test_uv_peer_close_is_reported_after_queued_frames(void **state)
     assert_int_equal(srv.closes, 1);
 }
 
+static void test_uv_close_before_open_still_delivers_queued_frames(void **state)
+{
+    fixture *f = *state;
+    obs srv = {.w = f->w, .check_pattern = true};
+    obs cli = {.w = f->w, .close_in_start = true, .send_count = 2, .sizes = {3, 4}};
+    assert_int_equal(weir_world_node_add(f->w, "srv", &server_type, &srv), 0);
+    assert_int_equal(weir_world_node_add(f->w, "cli", &client_type, &cli), 0);
+    assert_true(run_until(f->w, &srv.closes, 1, 3000));
+    assert_true(run_until(f->w, &cli.closes, 1, 3000));
+    assert_int_equal(srv.frames, 2);
+    assert_int_equal(srv.bad_frames, 0);
+    assert_int_equal(srv.reasons[0], 0);
+    assert_int_equal(cli.reasons[0], 0);
+    assert_int_equal(cli.opens, 0); /* closed before it opened: no on_open */
+    assert_int_equal(cli.sendv_after_close, WEIR_E_CLOSED);
+}
+
+/* The raw peer reads our FIN but never hangs up: the close still completes. */
+static void test_uv_close_completes_when_peer_never_hangs_up(void **state)
+{
+    fixture *f = *state;
+    obs srv = {.echo = true, .close_on_frame = true};
+    int port = start_server(f, &srv);
+    int fd = raw_connect(port);
+    uint8_t frame[6] = {0, 0, 0, 2, 'h', 'i'};
+    raw_write(fd, frame, sizeof frame);
+    assert_true(run_until(f->w, &srv.frames, 1, 3000));
+    assert_int_equal(weir_world_run(f->w, 50 * MS), 0);
+    uint8_t back[16];
+    assert_int_equal(read(fd, back, sizeof back), 6); /* the echo went out first */
+    assert_memory_equal(back, frame, 6);
+    assert_int_equal(read(fd, back, sizeof back), 0); /* then our FIN */
+    assert_int_equal(srv.closes, 0);
+    assert_true(run_until(f->w, &srv.closes, 1, 5000));
+    assert_int_equal(srv.reasons[0], 0);
+    close(fd);
+}
+
 static void *closer_start(weir_env *env, void *arg)
 {
     node *n = server_start(env, arg);
@@ -502,6 +549,33 @@ static void test_uv_listen_twice_on_same_name_fails(void **state)
     assert_int_equal(weir_listen(srv.env, "srv", &h, &l), WEIR_E_INVAL);
     weir_conn *c = NULL;
     assert_int_equal(weir_connect(srv.env, "no-such-host:1", &h, &c), WEIR_E_NOENT);
+}
+
+static void test_uv_real_address_listen_and_localhost_connect(void **state)
+{
+    fixture *f = *state;
+    int port = free_port();
+    char listen_addr[32];
+    char connect_addr[32];
+    snprintf(listen_addr, sizeof listen_addr, "127.0.0.1:%d", port);
+    snprintf(connect_addr, sizeof connect_addr, "localhost:%d", port);
+    obs srv = {.w = f->w, .addr = listen_addr, .echo = true};
+    obs cli = {.w = f->w,
+               .addr = connect_addr,
+               .check_pattern = true,
+               .send_count = 2,
+               .sizes = {7, 0},
+               .stop_after = 2};
+    assert_int_equal(weir_world_node_add(f->w, "srv", &server_type, &srv), 0);
+    assert_int_equal(weir_world_node_add(f->w, "cli", &client_type, &cli), 0);
+    assert_int_equal(weir_world_run(f->w, 5000 * MS), 0);
+    assert_int_equal(cli.frames, 2);
+    assert_int_equal(cli.bad_frames, 0);
+    assert_int_equal(cli.lens[0], 7);
+    assert_int_equal(cli.lens[1], 0);
+    char expected_peer[32];
+    snprintf(expected_peer, sizeof expected_peer, "127.0.0.1:%d", port);
+    assert_string_equal(cli.peer, expected_peer);
 }
 
 /* ---- timers ---- */
@@ -604,8 +678,7 @@ static void file_basic_io(weir_env *env)
     assert_memory_equal(buf, "hello!", 6);
     assert_int_equal(weir_file_sync(env, fl), 0);
     weir_file_close(env, fl);
-    assert_int_equal(weir_file_open(env, "a.log", WEIR_F_CREATE | WEIR_F_EXCL, &fl),
-                     WEIR_E_EXIST);
+    assert_int_equal(weir_file_open(env, "a.log", WEIR_F_CREATE | WEIR_F_EXCL, &fl), WEIR_E_EXIST);
     assert_int_equal(weir_file_open(env, "a.log", WEIR_F_TRUNC, &fl), 0);
     assert_int_equal(weir_file_size(env, fl, &size), 0);
     assert_int_equal(size, 0);
@@ -686,6 +759,93 @@ static void test_uv_invalid_paths_are_rejected(void **state)
     }
     weir_dirlist list = {0};
     assert_int_equal(weir_fs_list(o.env, "..", &list), WEIR_E_INVAL);
+}
+
+/* ---- env basics: PRNG seeding, clocks, log lines ---- */
+
+static uint64_t first_random(const char *root, uint64_t seed, const char *name)
+{
+    weir_world *w = weir_uv_world_new(root, seed);
+    assert_non_null(w);
+    obs o = {0};
+    assert_int_equal(weir_world_node_add(w, name, &idle_type, &o), 0);
+    assert_int_equal(weir_world_run(w, 0), 0);
+    uint64_t v = weir_random(o.env);
+    weir_world_destroy(w);
+    return v;
+}
+
+static void test_uv_node_prng_depends_on_seed_and_name(void **state)
+{
+    fixture *f = *state;
+    uint64_t a1 = first_random(f->root, 7, "a");
+    uint64_t a2 = first_random(f->root, 7, "a");
+    uint64_t b = first_random(f->root, 7, "b");
+    uint64_t a_other = first_random(f->root, 8, "a");
+    uint64_t os1 = first_random(f->root, 0, "a");
+    uint64_t os2 = first_random(f->root, 0, "a");
+    assert_true(a1 == a2);
+    assert_true(a1 != b);
+    assert_true(a1 != a_other);
+    assert_true(os1 != os2);
+}
+
+static void test_uv_clocks_are_monotonic_and_unix_epoch(void **state)
+{
+    fixture *f = *state;
+    obs o = {0};
+    assert_int_equal(weir_world_node_add(f->w, "n", &idle_type, &o), 0);
+    assert_int_equal(weir_world_run(f->w, 0), 0);
+    int64_t t0 = weir_now_ns(o.env);
+    usleep(2000);
+    int64_t t1 = weir_now_ns(o.env);
+    assert_true(t1 - t0 >= 2 * MS);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t wall = weir_wall_ms(o.env);
+    int64_t os_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    assert_true(wall >= os_ms && wall - os_ms < 1000);
+    assert_int_equal(o.env->frame_bytes_max, WEIR_FRAME_BYTES_MAX_DEFAULT);
+    assert_int_equal(o.env->log_level, WEIR_LOG_INFO);
+}
+
+/* Captures what the env writes to stderr while `fn` runs. */
+static void capture_stderr(void (*fn)(weir_env *), weir_env *env, char *out, size_t size)
+{
+    char path[] = "/tmp/weir_uv_log_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    fn(env);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    ssize_t n = pread(fd, out, size - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+}
+
+static void log_some(weir_env *env)
+{
+    weir_log_debug(env, "hidden %d", 1);
+    weir_log_warn(env, "hello %d", 5);
+}
+
+static void test_uv_log_line_has_time_level_and_node(void **state)
+{
+    fixture *f = *state;
+    obs o = {0};
+    assert_int_equal(weir_world_node_add(f->w, "logger", &idle_type, &o), 0);
+    assert_int_equal(weir_world_run(f->w, 0), 0);
+    char text[512];
+    capture_stderr(log_some, o.env, text, sizeof text);
+    /* e.g. "2024-05-01T12:00:00.123Z WARN  logger: hello 5\n" */
+    assert_int_equal(strlen(text), 47);
+    assert_true(text[4] == '-' && text[10] == 'T' && text[19] == '.' && text[23] == 'Z');
+    assert_non_null(strstr(text, " WARN "));
+    assert_non_null(strstr(text, "logger: hello 5\n"));
+    assert_null(strstr(text, "hidden"));
 }
 
 /* ---- crash and restart ---- */
@@ -804,11 +964,17 @@ int main(void)
         T(test_uv_frame_split_across_one_byte_writes_arrives_whole),
         T(test_uv_garbage_then_hangup_does_not_crash),
         T(test_uv_peer_close_is_reported_after_queued_frames),
+        T(test_uv_close_before_open_still_delivers_queued_frames),
+        T(test_uv_close_completes_when_peer_never_hangs_up),
         T(test_uv_closed_listener_refuses_connections),
         T(test_uv_listen_twice_on_same_name_fails),
+        T(test_uv_real_address_listen_and_localhost_connect),
         T(test_uv_timers_fire_in_deadline_then_start_order),
         T(test_uv_files_read_write_list_and_report_errors),
         T(test_uv_invalid_paths_are_rejected),
+        T(test_uv_node_prng_depends_on_seed_and_name),
+        T(test_uv_clocks_are_monotonic_and_unix_epoch),
+        T(test_uv_log_line_has_time_level_and_node),
         T(test_uv_crash_resets_peers_and_restart_keeps_files),
         T(test_uv_node_crashes_another_from_a_callback),
         T(test_uv_node_names_are_checked),
