@@ -8,7 +8,8 @@
 #include "core/hash.h"
 
 #define DEMO_PORT 9092
-#define DEMO_SYNC_INTERVAL_NS (100LL * 1000 * 1000)
+#define DEMO_WRITE_INTERVAL_NS (10LL * 1000 * 1000)
+#define DEMO_WRITES_PER_SYNC 10
 #define DEMO_RECONNECT_NS (200LL * 1000 * 1000)
 #define DEMO_OUTSTANDING_MAX 4096
 #define DEMO_COUNT_FILE "echo.count"
@@ -29,7 +30,7 @@ void weir_demo_config_default(weir_demo_config *cfg)
     cfg->send_interval_ns = 1000LL * 1000; /* 1 ms */
     cfg->frame_bytes_max = 16 * 1024;
     cfg->crash_server = 1;
-    cfg->crash_at_ns = 2000LL * 1000 * 1000;
+    cfg->crash_at_ns = 2055LL * 1000 * 1000; /* between syncs: unsynced writes exist */
     cfg->restart_at_ns = 3000LL * 1000 * 1000;
 }
 
@@ -42,6 +43,7 @@ typedef struct demo_server {
     weir_listener *listener;
     weir_file *file;
     weir_timer *sync_timer;
+    uint64_t ticks;
 } demo_server;
 
 static void ds_on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *arg)
@@ -53,20 +55,26 @@ static void ds_on_frame(weir_conn *conn, const uint8_t *payload, size_t len, voi
     }
 }
 
-static void ds_sync(weir_env *env, void *arg)
+/* Every 10 ms the count is written to its file, every 100 ms it is synced:
+ * a crash must roll the file back to the last synced value. */
+static void ds_tick(weir_env *env, void *arg)
 {
     demo_server *s = arg;
-    s->sync_timer = weir_timer_start(env, DEMO_SYNC_INTERVAL_NS, ds_sync, s);
+    s->sync_timer = weir_timer_start(env, DEMO_WRITE_INTERVAL_NS, ds_tick, s);
+    s->ticks++;
     uint64_t value = s->stats->count;
-    if (value == s->stats->synced) {
-        return;
-    }
     uint8_t buf[8];
     for (int i = 0; i < 8; i++) {
         buf[i] = (uint8_t)(value >> (8 * i));
     }
-    if (weir_file_pwrite(env, s->file, buf, sizeof buf, 0) != 0 ||
-        weir_file_sync(env, s->file) != 0) {
+    if (weir_file_pwrite(env, s->file, buf, sizeof buf, 0) != 0) {
+        weir_log_error(env, "cannot write %s", DEMO_COUNT_FILE);
+        return;
+    }
+    if (s->ticks % DEMO_WRITES_PER_SYNC != 0) {
+        return;
+    }
+    if (weir_file_sync(env, s->file) != 0) {
         weir_log_error(env, "cannot sync %s", DEMO_COUNT_FILE);
         return;
     }
@@ -115,7 +123,7 @@ static void *ds_start(weir_env *env, void *arg)
     if (weir_listen(env, addr, &h, &s->listener) != 0) {
         weir_log_error(env, "cannot listen on %s", addr);
     }
-    s->sync_timer = weir_timer_start(env, DEMO_SYNC_INTERVAL_NS, ds_sync, s);
+    s->sync_timer = weir_timer_start(env, DEMO_WRITE_INTERVAL_NS, ds_tick, s);
     return s;
 }
 

@@ -1,7 +1,7 @@
 /* The echo demo: weir's first multi-node program, run by `weir sim demo`.
  *
- * Servers (s1..sN) listen on :9092, echo every frame, and keep a durable
- * count of echoed frames (synced every 100 ms). A client connects to every
+ * Servers (s1..sN) listen on :9092, echo every frame, and keep a count of
+ * echoed frames in a file (written every 10 ms, synced every 100 ms). A client connects to every
  * server, sends frames of random size and checks each echo against what it
  * sent (whole, in order). A chaos node crashes one server and restarts it.
  *
