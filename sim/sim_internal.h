@@ -176,6 +176,9 @@ struct sim_world {
     bool stopping;
 };
 
+/* Runs the incarnation's events until it dies or the world stops (sim_env.c). */
+void sim_env_dispatch_loop(sim_inc *inc);
+
 sim_world *sim_world_of(weir_env *env);
 sim_inc *sim_inc_of(weir_env *env);
 sim_node *sim_world_node_by_name(sim_world *w, const char *name);

@@ -207,8 +207,6 @@ static int sw_inc_spawn(sim_node *node)
     return 0;
 }
 
-void sim_env_dispatch_loop(sim_inc *inc); /* sim_env.c */
-
 static void sw_actor_main(int argc, char *argv[])
 {
     (void)argc;
@@ -266,7 +264,7 @@ static int sw_run(weir_world *ww, int64_t duration_ns)
 static void sw_stop(weir_world *ww)
 {
     sim_world *w = ww->impl;
-    w->stopping = true; /* each dispatch loop ends at its next wake-up */
+    w->stopping = true; /* the caller's loop ends when its callback returns */
     sg_actor_kill_all();
 }
 

@@ -122,17 +122,3 @@ weir_timer *weir_timer_heap_pop_due(weir_timer_heap *heap, int64_t now_ns)
     th_remove_slot(heap, 0);
     return t;
 }
-
-size_t weir_timer_heap_run_due(weir_timer_heap *heap, weir_env *env, int64_t now_ns)
-{
-    size_t ran = 0;
-    weir_timer *t;
-    while ((t = weir_timer_heap_pop_due(heap, now_ns)) != NULL) {
-        weir_timer_cb cb = t->cb;
-        void *arg = t->arg;
-        free(t);
-        cb(env, arg);
-        ran++;
-    }
-    return ran;
-}

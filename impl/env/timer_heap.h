@@ -47,8 +47,4 @@ int64_t weir_timer_heap_next_ns(const weir_timer_heap *heap);
  * caller runs timer->cb and then frees the timer. NULL when none is due. */
 weir_timer *weir_timer_heap_pop_due(weir_timer_heap *heap, int64_t now_ns);
 
-/* Runs every timer due at now_ns, in order (timers a callback starts with a
- * zero delay run in the same call). Returns how many ran. */
-size_t weir_timer_heap_run_due(weir_timer_heap *heap, weir_env *env, int64_t now_ns);
-
 #endif

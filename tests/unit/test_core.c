@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -55,6 +56,19 @@ static void record_cb(weir_env *env, void *arg)
     fired_order[fired_count++] = (int)(intptr_t)arg;
 }
 
+/* Pops and runs every timer due at now_ns, as the backends' loops do. */
+static int run_due(weir_timer_heap *h, int64_t now_ns)
+{
+    int ran = 0;
+    weir_timer *t;
+    while ((t = weir_timer_heap_pop_due(h, now_ns)) != NULL) {
+        t->cb(NULL, t->arg);
+        free(t);
+        ran++;
+    }
+    return ran;
+}
+
 static void test_timer_heap_pops_by_deadline_then_start_order(void **state)
 {
     (void)state;
@@ -70,8 +84,8 @@ static void test_timer_heap_pops_by_deadline_then_start_order(void **state)
     weir_timer_heap_cancel(&h, t[7]);
     assert_int_equal(weir_timer_heap_next_ns(&h), 0);
     fired_count = 0;
-    assert_int_equal(weir_timer_heap_run_due(&h, NULL, 10), 4); /* 0, 5, 10, 10 */
-    assert_int_equal(weir_timer_heap_run_due(&h, NULL, 100), 4);
+    assert_int_equal(run_due(&h, 10), 4); /* 0, 5, 10, 10 */
+    assert_int_equal(run_due(&h, 100), 4);
     static const int want[] = {4, 8, 1, 3, 5, 9, 6, 0};
     assert_int_equal(fired_count, 8);
     assert_memory_equal(fired_order, want, sizeof want);
