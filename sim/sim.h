@@ -30,6 +30,7 @@ typedef struct weir_sim_config {
     double disk_read_bps;         /* 0 = reads take no simulated time */
     int64_t disk_sync_ns;         /* time one fsync takes; default 0 */
     uint64_t disk_bytes_max;      /* per host; 0 = unlimited, else ENOSPC past it */
+    bool disk_torn_crash;         /* a crash keeps a random part of unsynced appends (below) */
     int64_t connect_timeout_ns;   /* connect to a dead host fails after this; default 1 s */
     int64_t wall_epoch_ms;        /* wall clock at time 0; default 2026-01-01T00:00:00Z */
     weir_log_level log_level;     /* node log lines to stderr; default WARN */

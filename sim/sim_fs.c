@@ -209,11 +209,41 @@ static sim_fs *sf_of(weir_env *env)
 
 /* ---- crash ---- */
 
-void sim_fs_crash(sim_fs *fs)
+/* Keeps dur plus a random prefix of cur's bytes past dirty_lo (or zeros). */
+static void sf_crash_torn(sim_fs *fs, sf_entry *e, weir_prng *torn)
+{
+    size_t from = e->dirty_lo;
+    size_t keep = (size_t)weir_prng_below(torn, (uint64_t)(e->cur.len - from) + 1);
+    bool zeros = weir_prng_below(torn, 2) == 0;
+    fs->bytes_used -= e->cur.len;
+    sf_bytes_reserve(&e->cur, e->dur.len > from + keep ? e->dur.len : from + keep);
+    /* cur[0, from) already equals dur; the torn part overwrites or extends it. */
+    if (zeros) {
+        memset(e->cur.data + from, 0, keep);
+    }
+    size_t len = e->dur.len > from + keep ? e->dur.len : from + keep;
+    if (e->dur.len > from + keep) {
+        memcpy(e->cur.data + from + keep, e->dur.data + from + keep, e->dur.len - from - keep);
+    }
+    e->cur.len = len;
+    fs->bytes_used += e->cur.len;
+    /* What survived is on disk now. */
+    sf_bytes_reserve(&e->dur, len);
+    memcpy(e->dur.data, e->cur.data, len);
+    e->dur.len = len;
+    e->dirty_lo = SIZE_MAX;
+}
+
+void sim_fs_crash(sim_fs *fs, weir_prng *torn)
 {
     for (size_t i = 0; i < fs->count; i++) {
         sf_entry *e = fs->entries[i];
         if (e->is_dir) {
+            continue;
+        }
+        if (torn != NULL && e->dirty_lo != SIZE_MAX && e->dirty_lo <= e->dur.len &&
+            e->cur.len > e->dirty_lo && e->cur.len >= e->dur.len) {
+            sf_crash_torn(fs, e, torn);
             continue;
         }
         fs->bytes_used -= e->cur.len;

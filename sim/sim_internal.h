@@ -114,7 +114,11 @@ void sim_net_close(weir_conn *conn);
 
 sim_fs *sim_fs_new(uint64_t bytes_max);
 void sim_fs_free(sim_fs *fs);
-void sim_fs_crash(sim_fs *fs); /* drop every unsynced change */
+/* Drops every unsynced change. With `torn` (NULL: clean loss), a file that
+ * grew since its last sync keeps a random prefix of the new bytes, and half
+ * the time zeros instead of them (the size reached the disk, the data did
+ * not): the torn tails and garbage a real crash leaves. */
+void sim_fs_crash(sim_fs *fs, weir_prng *torn);
 void sim_fs_close_all(sim_inc *inc);
 
 int sim_fs_open(weir_env *env, const char *path, int flags, weir_file **out);
@@ -172,6 +176,7 @@ struct sim_world {
     uint64_t conn_next_id;
     uint64_t trace_hash;
     uint64_t event_count;
+    weir_prng crash_prng; /* torn-crash choices, from the seed */
     bool running;
     bool stopping;
 };

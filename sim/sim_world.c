@@ -287,7 +287,7 @@ static int sw_crash(weir_world *ww, const char *name)
     node->up = false;
     inc->dead = true;
     sim_net_reset_peers(inc);
-    sim_fs_crash(node->fs);
+    sim_fs_crash(node->fs, w->cfg.disk_torn_crash ? &w->crash_prng : NULL);
     node->inc = NULL; /* the incarnation frees itself from its on_exit */
     sg_host_turn_off(node->host);
     return 0;
@@ -354,6 +354,7 @@ weir_world *weir_sim_world_new(const weir_sim_config *cfg)
     w->base.impl = w;
     w->conn_next_id = 1;
     w->trace_hash = WEIR_FNV_OFFSET;
+    weir_prng_seed(&w->crash_prng, weir_fnv1a_str(weir_fnv1a_u64(WEIR_FNV_OFFSET, cfg->seed), "torn"));
     sim_the_world = w;
 
     char arg0[] = "weir-sim";

@@ -22,6 +22,7 @@ const char *weir_err_str(int err)
     case WEIR_E_CORRUPT: return "corrupt data";
     case WEIR_E_UNSUPPORTED: return "not supported";
     case WEIR_E_AGAIN: return "try again";
+    case WEIR_E_RANGE: return "offset out of range";
     }
     return "unknown error";
 }

@@ -8,6 +8,13 @@
 
 #define WEIR_MUST_CHECK __attribute__((warn_unused_result))
 
+/* Drops a result on purpose (best-effort cleanup after an earlier error);
+ * a (void) cast does not silence warn_unused_result in GCC. */
+static inline void weir_ignore(int result)
+{
+    (void)result;
+}
+
 enum weir_err {
     WEIR_OK = 0,
     WEIR_E_INVAL = -1,        /* bad argument or malformed input */
@@ -28,6 +35,7 @@ enum weir_err {
     WEIR_E_CORRUPT = -16,     /* bytes from outside fail a check */
     WEIR_E_UNSUPPORTED = -17, /* operation not supported by this backend */
     WEIR_E_AGAIN = -18,       /* try later */
+    WEIR_E_RANGE = -19,       /* offset outside the log (before its start or past its end) */
 };
 
 /* Returns a static, human-readable name for a WEIR_E_* code ("connection reset"). */
