@@ -13,7 +13,11 @@ int weir_index_open(weir_env *env, const char *path, size_t entry_size, size_t m
     out->env = env;
     out->entry_size = entry_size;
     out->max_entries = max_bytes / entry_size;
-    int err = weir_file_open(env, path, WEIR_F_CREATE, &out->file);
+    int err = weir_file_open(env, path, 0, &out->file);
+    if (err == WEIR_E_NOENT) {
+        out->created = true;
+        err = weir_file_open(env, path, WEIR_F_CREATE, &out->file);
+    }
     if (err != 0) {
         return err;
     }

@@ -34,6 +34,7 @@ typedef struct weir_index {
     size_t cap;         /* entries raw has room for (grows up to max_entries) */
     uint8_t *raw;       /* n * entry_size bytes, the file's prefix */
     uint64_t file_bytes; /* current file size (preallocated or trimmed) */
+    bool created;        /* the file did not exist before weir_index_open */
 } weir_index;
 
 /* Opens (creating if missing) the index file at path with room for max_bytes of

@@ -416,6 +416,40 @@ static int segment_load_tail(weir_segment *seg)
     return 0;
 }
 
+static int find_from(weir_segment *seg, int64_t offset, uint64_t pos, uint64_t *pos_out,
+                     weir_batch_header *h_out);
+
+/* The first and last entries of both indexes must describe real batches: an
+ * offset entry (O, P) the batch at P whose last offset is O; a time entry
+ * (T, O) the batch whose last offset is O and whose max timestamp is T. */
+static bool segment_index_ends_ok(weir_segment *seg)
+{
+    for (size_t k = 0; k < 2 && k < seg->oix.n; k++) {
+        uint32_t rel, pos;
+        weir_offset_index_entry(&seg->oix, k == 0 ? 0 : seg->oix.n - 1, &rel, &pos);
+        weir_batch_header h;
+        if (segment_header_at(seg, pos, &h) != 0 ||
+            weir_batch_last_offset(&h) != seg->base_offset + rel) {
+            return false;
+        }
+    }
+    for (size_t k = 0; k < 2 && k < seg->tix.n; k++) {
+        int64_t ts;
+        uint32_t rel;
+        weir_time_index_entry(&seg->tix, k == 0 ? 0 : seg->tix.n - 1, &ts, &rel);
+        uint64_t pos;
+        uint32_t irel, ipos;
+        weir_batch_header h;
+        weir_offset_index_lookup(&seg->oix, rel, &irel, &ipos);
+        if (seg->base_offset + rel >= seg->next_offset ||
+            find_from(seg, seg->base_offset + rel, ipos, &pos, &h) != 0 ||
+            weir_batch_last_offset(&h) != seg->base_offset + rel || h.max_timestamp != ts) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int weir_segment_open(weir_env *env, const char *dir, int64_t base, const weir_segment_config *cfg,
                       bool recover, weir_segment_scan *scan, bool *rebuilt, weir_segment **out)
 {
@@ -438,9 +472,12 @@ int weir_segment_open(weir_env *env, const char *dir, int64_t base, const weir_s
         int64_t next_rel = seg->size > 0 ? (int64_t)INT32_MAX + 1 : 0;
         bool ok = weir_offset_index_sanitize(&seg->oix, seg->size, next_rel) &&
                   weir_time_index_sanitize(&seg->tix, next_rel);
+        if (ok && seg->size > 0) {
+            /* a missing index file was created empty just now */
+            ok = !seg->oix.created && !seg->tix.created;
+        }
         if (ok) {
-            ok = segment_load_tail(seg) == 0 &&
-                 (seg->oix.n == 0 || seg->size > 0);
+            ok = segment_load_tail(seg) == 0 && segment_index_ends_ok(seg);
         }
         if (!ok) {
             recover = true; /* a damaged index: rebuild it, validating the log on the way */
@@ -480,6 +517,31 @@ int weir_segment_append(weir_segment *seg, const uint8_t *batch, size_t len,
     return err;
 }
 
+/* Scans headers from pos for the first batch whose last offset >= offset. */
+static int find_from(weir_segment *seg, int64_t offset, uint64_t pos, uint64_t *pos_out,
+                     weir_batch_header *h_out)
+{
+    while (pos < seg->size) {
+        weir_batch_header h;
+        int err = segment_header_at(seg, pos, &h);
+        if (err != 0) {
+            return err;
+        }
+        if (weir_batch_last_offset(&h) >= offset) {
+            if (h.base_offset > offset) {
+                return WEIR_E_CORRUPT; /* started past the batch we want */
+            }
+            *pos_out = pos;
+            if (h_out != NULL) {
+                *h_out = h;
+            }
+            return 0;
+        }
+        pos += weir_batch_total_bytes(&h);
+    }
+    return WEIR_E_CORRUPT; /* next_offset promised a batch that is not there */
+}
+
 int weir_segment_find(weir_segment *seg, int64_t offset, uint64_t *pos_out, weir_batch_header *h_out)
 {
     if (offset >= seg->next_offset) {
@@ -492,25 +554,14 @@ int weir_segment_find(weir_segment *seg, int64_t offset, uint64_t *pos_out, weir
             pos = p;
         }
     }
-    while (pos < seg->size) {
-        weir_batch_header h;
-        int err = segment_header_at(seg, pos, &h);
-        if (err != 0) {
-            return err;
-        }
-        if (weir_batch_last_offset(&h) >= offset) {
-            if (h.base_offset > offset) {
-                return WEIR_E_CORRUPT; /* the index pointed past the batch we want */
-            }
-            *pos_out = pos;
-            if (h_out != NULL) {
-                *h_out = h;
-            }
-            return 0;
-        }
-        pos += weir_batch_total_bytes(&h);
+    int err = find_from(seg, offset, pos, pos_out, h_out);
+    if (err == WEIR_E_CORRUPT && pos > 0) {
+        /* The index led astray (damaged after load): fall back to a scan. */
+        weir_log_warn(seg->env, "%s.index: entry for offset %lld is wrong; scanning the segment",
+                      seg->prefix, (long long)offset);
+        err = find_from(seg, offset, 0, pos_out, h_out);
     }
-    return WEIR_E_CORRUPT; /* next_offset promised a batch that is not there */
+    return err;
 }
 
 int weir_segment_read(weir_segment *seg, uint64_t pos, size_t max_bytes, bool min_one,
