@@ -19,9 +19,13 @@ int32_t weir_epoch_cache_latest(const weir_epoch_cache *c)
 int weir_epoch_cache_assign(weir_epoch_cache *c, int32_t epoch, int64_t start_offset, bool *changed)
 {
     *changed = false;
-    if (epoch < 0 || (c->n > 0 && (epoch <= c->e[c->n - 1].epoch ||
-                                   start_offset < c->e[c->n - 1].start_offset))) {
+    if (epoch < 0 || (c->n > 0 && epoch <= c->e[c->n - 1].epoch)) {
         return 0;
+    }
+    /* Earlier epochs that wrote nothing before this one starts are gone
+     * (Kafka does the same): start offsets stay strictly increasing. */
+    while (c->n > 0 && c->e[c->n - 1].start_offset >= start_offset) {
+        c->n--;
     }
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;

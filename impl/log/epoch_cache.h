@@ -23,7 +23,8 @@ void weir_epoch_cache_free(weir_epoch_cache *c);
 int32_t weir_epoch_cache_latest(const weir_epoch_cache *c);
 
 /* Records that `epoch` starts at `start_offset`. Only a newer epoch is
- * recorded; returns true if the cache changed. */
+ * recorded, replacing entries that start at or after start_offset; *changed
+ * says whether the cache changed. */
 WEIR_MUST_CHECK int weir_epoch_cache_assign(weir_epoch_cache *c, int32_t epoch,
                                             int64_t start_offset, bool *changed);
 

@@ -759,15 +759,15 @@ int weir_plog_read(weir_plog *log, int64_t offset, size_t max_bytes, bool min_on
     if (err == 0) {
         err = weir_segment_read(seg, pos, max_bytes, min_one, &out->data, &out->len, &out->cap);
     }
-    /* Go on into the next segments while the budget lasts. */
-    while (err == 0 && out->len < max_bytes && i + 1 < log->n) {
+    /* Go on into the next segments while the budget lasts and every batch so
+     * far fitted (the result stays one contiguous run of batches). */
+    bool whole = err == 0 && out->len == seg->size - pos;
+    while (whole && out->len < max_bytes && i + 1 < log->n) {
         size_t before = out->len;
         seg = log->segs[++i];
         err = weir_segment_read(seg, 0, max_bytes - out->len, false, &out->data, &out->len,
                                 &out->cap);
-        if (out->len == before && seg->size > 0) {
-            break; /* the next batch does not fit */
-        }
+        whole = err == 0 && out->len - before == seg->size;
     }
     if (err != 0) {
         weir_log_error(log->env, "%s: reading offset %lld from %020lld.log failed: %s", log->dir,
@@ -985,7 +985,13 @@ int weir_plog_assign_epoch(weir_plog *log, int32_t epoch, int64_t start_offset)
     if (err == 0 && changed) {
         err = write_epochs(log);
         if (err != 0) {
-            log->epochs.n--; /* not durable: forget it so the next append retries */
+            /* Not durable: reload what is, so the next append retries. */
+            weir_epoch_cache_free(&log->epochs);
+            char why[160];
+            if (weir_epoch_checkpoint_read(log->env, log->dir, &log->epochs.e, &log->epochs.n, why,
+                                           sizeof why) == 0) {
+                log->epochs.cap = log->epochs.n;
+            }
         }
     }
     return err;
