@@ -11,6 +11,7 @@
 
 #include "core/bytes.h"
 #include "core/crc32c.h"
+#include "core/prng.h"
 #include "log/checkpoint.h"
 #include "log/log.h"
 #include "log/segment.h"
@@ -694,6 +695,135 @@ static void log_settings_parse_with_kafkas_names_and_reject_bad_values(void **st
     assert_int_equal(weir_log_config_set(&cfg, "no.such.key", "1", &why), WEIR_E_NOENT);
 }
 
+/* Where each batch lives, learned from the log before damaging it. */
+typedef struct batch_loc {
+    int64_t base;
+    int64_t last;
+    int seg;
+    long pos;
+    long len;
+} batch_loc;
+
+static void random_corruption_of_real_segment_files_keeps_exactly_the_valid_prefix(void **state)
+{
+    log_fixture *f = *state;
+    weir_prng rng;
+    weir_prng_seed(&rng, 2024);
+    for (int round = 0; round < 150; round++) {
+        char dir[32];
+        snprintf(dir, sizeof dir, "r%d-0", round);
+        weir_log_config cfg;
+        weir_log_config_default(&cfg);
+        cfg.segment_bytes = 600 + weir_prng_below(&rng, 1500);
+        cfg.index_interval_bytes = (uint32_t)weir_prng_below(&rng, 300);
+        weir_plog *log = NULL;
+        assert_int_equal(weir_plog_open(f->env, dir, &cfg, NULL, &log), 0);
+        int nb = 5 + (int)weir_prng_below(&rng, 20);
+        for (int i = 0; i < nb; i++) {
+            append_batch(log, 1 + (int)weir_prng_below(&rng, 3), 100 * i, i,
+                         (size_t)weir_prng_below(&rng, 200), 0);
+        }
+        batch_loc locs[32];
+        int nsegs = (int)weir_plog_segment_count(log);
+        int n = 0;
+        long seg_size[32];
+        int64_t seg_base[32];
+        for (int s = 0; s < nsegs; s++) {
+            const weir_segment *seg = weir_plog_segment_at(log, (size_t)s);
+            seg_size[s] = (long)seg->size;
+            seg_base[s] = seg->base_offset;
+            long pos = 0;
+            for (int64_t off = seg->base_offset; off < seg->next_offset;) {
+                weir_log_read_result r;
+                assert_int_equal(weir_plog_read(log, off, 1, true, &r), 0);
+                locs[n] = (batch_loc){r.first_offset, r.next_offset - 1, s, pos, (long)r.len};
+                pos += (long)r.len;
+                off = r.next_offset;
+                n++;
+                weir_log_read_result_free(&r);
+            }
+        }
+        assert_int_equal(n, nb);
+        weir_plog_abandon(log);
+        char rel[96];
+        snprintf(rel, sizeof rel, "%s/recovery-point-offset-checkpoint", dir);
+        assert_int_equal(unlink(fixture_path(f, rel)), 0); /* validate every segment */
+
+        int s = (int)weir_prng_below(&rng, (uint64_t)nsegs);
+        snprintf(rel, sizeof rel, "%s/%020lld.log", dir, (long long)seg_base[s]);
+        const char *path = fixture_path(f, rel);
+        int kind = (int)weir_prng_below(&rng, 4);
+        int64_t want_end = locs[n - 1].last + 1; /* nothing lost */
+        long at = 0;
+        if (kind == 0 && seg_size[s] > 0) { /* one bit flipped */
+            at = (long)weir_prng_below(&rng, (uint64_t)seg_size[s]);
+            FILE *fp = fopen(path, "r+b");
+            fseek(fp, at, SEEK_SET);
+            int ch = fgetc(fp);
+            fseek(fp, at, SEEK_SET);
+            fputc(ch ^ (1 << weir_prng_below(&rng, 8)), fp);
+            fclose(fp);
+            for (int i = 0; i < n; i++) {
+                long rel_at = at - locs[i].pos;
+                if (locs[i].seg == s && rel_at >= 0 && rel_at < locs[i].len) {
+                    /* the leader epoch (bytes 12..15) is outside the CRC, as in Kafka */
+                    want_end = rel_at >= 12 && rel_at < 16 ? want_end : locs[i].base;
+                }
+            }
+        } else if (kind == 1) { /* cut short */
+            at = (long)weir_prng_below(&rng, (uint64_t)seg_size[s] + 1);
+            assert_int_equal(truncate(path, at), 0);
+            for (int i = n - 1; i >= 0; i--) {
+                if (locs[i].seg == s && locs[i].pos + locs[i].len > at) {
+                    want_end = locs[i].base;
+                }
+            }
+        } else if (kind == 2) { /* garbage appended */
+            uint8_t junk[97];
+            for (size_t i = 0; i < sizeof junk; i++) {
+                junk[i] = (uint8_t)weir_prng_next(&rng);
+            }
+            patch_file(path, -1, junk, 1 + weir_prng_below(&rng, sizeof junk));
+            if (s + 1 < nsegs) {
+                want_end = seg_base[s + 1];
+            }
+        } else { /* an index deleted */
+            snprintf(rel, sizeof rel, "%s/%020lld.%s", dir, (long long)seg_base[s],
+                     weir_prng_below(&rng, 2) ? "index" : "timeindex");
+            unlink(fixture_path(f, rel));
+        }
+        weir_log_recovery rep;
+        assert_int_equal(weir_plog_open(f->env, dir, &cfg, &rep, &log), 0);
+        if (weir_plog_end_offset(log) != want_end) {
+            fail_msg("round %d kind %d segment %d byte %ld: log ends at %lld, expected %lld", round,
+                     kind, s, at, (long long)weir_plog_end_offset(log), (long long)want_end);
+        }
+        bool lost = want_end != locs[n - 1].last + 1;
+        bool at_boundary = false; /* a last segment cut exactly between batches looks whole */
+        for (int i = 0; i < n; i++) {
+            at_boundary = at_boundary || (locs[i].seg == s && locs[i].pos == at);
+        }
+        bool want_cut = kind == 2 || (lost && !(kind == 1 && s == nsegs - 1 && at_boundary));
+        if (rep.cut != want_cut) {
+            fail_msg("round %d kind %d segment %d/%d byte %ld of %ld: cut %d", round, kind, s, nsegs, at,
+                     seg_size[s], rep.cut);
+        }
+        if (rep.cut) {
+            assert_true(rep.cut_offset == want_end);
+        }
+        assert_int_equal(rep.segments_scanned, nsegs - rep.segments_deleted);
+        check_log_contents(log);
+        /* what is left is byte for byte what was written */
+        for (int i = 0; i < n && locs[i].base < want_end; i++) {
+            weir_log_read_result r;
+            assert_int_equal(weir_plog_read(log, locs[i].base, 1, true, &r), 0);
+            assert_int_equal((long)r.len, locs[i].len);
+            weir_log_read_result_free(&r);
+        }
+        weir_plog_abandon(log);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +843,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(leader_epochs_are_checkpointed_in_kafkas_text_format, setup, teardown),
         cmocka_unit_test_setup_teardown(the_hw_checkpoint_round_trips_and_bad_checkpoints_name_their_line, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_appends_are_rejected_whole_and_leave_the_log_unchanged, setup, teardown),
+        cmocka_unit_test_setup_teardown(random_corruption_of_real_segment_files_keeps_exactly_the_valid_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(log_settings_parse_with_kafkas_names_and_reject_bad_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
