@@ -105,8 +105,10 @@ void weir_ref_log_drop_before(weir_ref_log *rl, int64_t start)
         batch_free(&rl->b[drop]);
         drop++;
     }
-    memmove(rl->b, rl->b + drop, (rl->n - drop) * sizeof *rl->b);
-    rl->n -= drop;
+    if (drop > 0) {
+        memmove(rl->b, rl->b + drop, (rl->n - drop) * sizeof *rl->b);
+        rl->n -= drop;
+    }
     rl->start = start;
 }
 

@@ -218,7 +218,7 @@ static void sf_crash_torn(sim_fs *fs, sf_entry *e, weir_prng *torn)
     fs->bytes_used -= e->cur.len;
     sf_bytes_reserve(&e->cur, e->dur.len > from + keep ? e->dur.len : from + keep);
     /* cur[0, from) already equals dur; the torn part overwrites or extends it. */
-    if (zeros) {
+    if (zeros && keep > 0) {
         memset(e->cur.data + from, 0, keep);
     }
     size_t len = e->dur.len > from + keep ? e->dur.len : from + keep;
@@ -229,7 +229,9 @@ static void sf_crash_torn(sim_fs *fs, sf_entry *e, weir_prng *torn)
     fs->bytes_used += e->cur.len;
     /* What survived is on disk now. */
     sf_bytes_reserve(&e->dur, len);
-    memcpy(e->dur.data, e->cur.data, len);
+    if (len > 0) {
+        memcpy(e->dur.data, e->cur.data, len);
+    }
     e->dur.len = len;
     e->dirty_lo = SIZE_MAX;
 }

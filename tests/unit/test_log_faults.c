@@ -297,6 +297,21 @@ static bool check_reopened(weir_env *env, const char *dir, run *rn)
     return ok;
 }
 
+/* Removes a run's folder so the simulated disk stays small. */
+static void remove_dir(weir_env *env, const char *dir)
+{
+    weir_dirlist list = {0};
+    if (weir_fs_list(env, dir, &list) == 0) {
+        for (size_t i = 0; i < list.count; i++) {
+            char path[128];
+            snprintf(path, sizeof path, "%s/%s", dir, list.names[i]);
+            weir_ignore(weir_fs_unlink(env, path));
+        }
+        weir_fs_list_free(&list);
+    }
+    weir_ignore(weir_fs_rmdir(env, dir));
+}
+
 typedef struct fault_result {
     int runs;
     long ops;
@@ -326,6 +341,7 @@ static void *faults_start(weir_env *env, void *arg)
             snprintf(res->failure, sizeof res->failure, "fault at operation %ld (%s): %s", n,
                      weir_err_str(n % 2 ? WEIR_E_IO : WEIR_E_NOSPC), rn.failure);
         }
+        remove_dir(env, dir);
         weir_ref_log_free(&model);
         weir_ref_log_free(&rn.before);
         weir_ref_log_free(&rn.after);
