@@ -272,7 +272,14 @@ void weir_batch_builder_add(weir_batch_builder *b, int64_t timestamp, const void
                             int32_t key_len, const void *value, int32_t value_len,
                             const weir_record_header *headers, int32_t header_count)
 {
-    WEIR_ASSERT(key_len >= 0 && value_len >= 0 && header_count >= 0);
+    WEIR_ASSERT((key == NULL || key_len >= 0) && (value == NULL || value_len >= 0));
+    WEIR_ASSERT(header_count >= 0);
+    if (key == NULL) {
+        key_len = 0;
+    }
+    if (value == NULL) {
+        value_len = 0;
+    }
     if (b->count == 0) {
         b->base_timestamp = timestamp;
         b->max_timestamp = timestamp;

@@ -6,7 +6,65 @@
 #include "core/assert.h"
 #include "core/bytes.h"
 
-int weir_index_open(weir_env *env, const char *path, size_t entry_size, size_t max_bytes,
+/* Loads entries up to the first all-zero one (preallocated space) in chunks;
+ * notes any non-zero byte after it. Reads at most the file, keeps only entries. */
+static int index_load(weir_index *ix, uint64_t size)
+{
+    size_t entries = (size_t)(size / ix->entry_size);
+    if (entries > ix->max_entries) {
+        entries = ix->max_entries; /* written with a larger segment.index.bytes: keep what fits */
+    }
+    size_t chunk_entries = 65536 / ix->entry_size;
+    uint8_t *chunk = malloc(chunk_entries * ix->entry_size);
+    if (chunk == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    bool seen_zero = false;
+    int err = 0;
+    for (size_t done = 0; done < entries && err == 0 && !ix->trailing_garbage;) {
+        size_t want = entries - done < chunk_entries ? entries - done : chunk_entries;
+        size_t got = 0;
+        err = weir_file_pread(ix->env, ix->file, chunk, want * ix->entry_size,
+                              (uint64_t)done * ix->entry_size, &got);
+        size_t k = err == 0 ? got / ix->entry_size : 0;
+        for (size_t i = 0; i < k && err == 0; i++) {
+            const uint8_t *e = chunk + i * ix->entry_size;
+            bool zero = true;
+            for (size_t b = 0; b < ix->entry_size && zero; b++) {
+                zero = e[b] == 0;
+            }
+            if (seen_zero || zero) {
+                seen_zero = true; /* preallocated space from here on: only zeros allowed */
+                if (!zero) {
+                    ix->trailing_garbage = true;
+                    break;
+                }
+                continue;
+            }
+            if (ix->n == ix->cap) {
+                size_t cap = ix->cap * 2;
+                uint8_t *raw = realloc(ix->raw, cap * ix->entry_size);
+                if (raw == NULL) {
+                    err = WEIR_E_NOMEM;
+                    break;
+                }
+                ix->raw = raw;
+                ix->cap = cap;
+            }
+            memcpy(ix->raw + ix->n * ix->entry_size, e, ix->entry_size);
+            ix->n++;
+        }
+        done += k;
+        if (k < want) {
+            break; /* the file ended early */
+        }
+    }
+    free(chunk);
+    ix->written = ix->n;
+    return err;
+}
+
+int weir_index_open(weir_env *env, const char *path, size_t entry_size, size_t max_bytes, bool load,
                     weir_index *out)
 {
     memset(out, 0, sizeof *out);
@@ -25,28 +83,18 @@ int weir_index_open(weir_env *env, const char *path, size_t entry_size, size_t m
     if ((err = weir_file_size(env, out->file, &size)) != 0) {
         goto fail;
     }
-    size_t entries = (size_t)(size / entry_size);
-    if (entries > out->max_entries) {
-        entries = out->max_entries; /* written with a larger segment.index.bytes: keep what fits */
-    }
-    out->cap = entries > 16 ? entries : 16;
+    out->cap = 16;
     out->raw = malloc(out->cap * entry_size);
     if (out->raw == NULL) {
         err = WEIR_E_NOMEM;
         goto fail;
     }
-    size_t got = 0;
-    if (entries > 0 &&
-        (err = weir_file_pread(env, out->file, out->raw, entries * entry_size, 0, &got)) != 0) {
+    out->file_bytes = size;
+    if (load && (err = index_load(out, size)) != 0) {
         goto fail;
     }
-    out->n = got / entry_size;
-    out->file_bytes = size;
-    if (size == 0) {
-        err = weir_index_preallocate(out);
-        if (err != 0) {
-            goto fail;
-        }
+    if (size == 0 && (err = weir_index_preallocate(out)) != 0) {
+        goto fail;
     }
     return 0;
 fail:
@@ -65,6 +113,26 @@ void weir_index_close(weir_index *ix)
     ix->n = 0;
 }
 
+/* Writes the entries appended since the last write, in one pwrite. */
+static int index_write_pending(weir_index *ix)
+{
+    if (ix->written >= ix->n) {
+        return 0;
+    }
+    uint64_t at = (uint64_t)ix->written * ix->entry_size;
+    size_t len = (ix->n - ix->written) * ix->entry_size;
+    int err = weir_file_pwrite(ix->env, ix->file, ix->raw + at, len, at);
+    if (err != 0) {
+        return err;
+    }
+    ix->written = ix->n;
+    ix->dirty = true;
+    if (at + len > ix->file_bytes) {
+        ix->file_bytes = at + len;
+    }
+    return 0;
+}
+
 int weir_index_preallocate(weir_index *ix)
 {
     uint64_t want = (uint64_t)ix->max_entries * ix->entry_size;
@@ -74,6 +142,7 @@ int weir_index_preallocate(weir_index *ix)
     int err = weir_file_truncate(ix->env, ix->file, want);
     if (err == 0) {
         ix->file_bytes = want;
+        ix->dirty = true;
     }
     return err;
 }
@@ -81,6 +150,15 @@ int weir_index_preallocate(weir_index *ix)
 int weir_index_reset(weir_index *ix)
 {
     ix->n = 0;
+    ix->written = 0;
+    ix->trailing_garbage = false;
+    if (ix->cap > 16) {
+        uint8_t *raw = realloc(ix->raw, 16 * ix->entry_size);
+        if (raw != NULL) {
+            ix->raw = raw;
+            ix->cap = 16;
+        }
+    }
     int err = weir_file_truncate(ix->env, ix->file, 0);
     if (err != 0) {
         return err;
@@ -91,20 +169,27 @@ int weir_index_reset(weir_index *ix)
 
 int weir_index_trim(weir_index *ix)
 {
+    int err = index_write_pending(ix);
     uint64_t want = (uint64_t)ix->n * ix->entry_size;
-    if (ix->file_bytes == want) {
-        return 0;
+    if (err != 0 || ix->file_bytes == want) {
+        return err;
     }
-    int err = weir_file_truncate(ix->env, ix->file, want);
+    err = weir_file_truncate(ix->env, ix->file, want);
     if (err == 0) {
         ix->file_bytes = want;
+        ix->dirty = true;
     }
     return err;
 }
 
 int weir_index_sync(weir_index *ix)
 {
-    return weir_file_sync(ix->env, ix->file);
+    int err = index_write_pending(ix);
+    if (err == 0 && ix->dirty) {
+        err = weir_file_sync(ix->env, ix->file);
+        ix->dirty = err != 0;
+    }
+    return err;
 }
 
 static int index_push(weir_index *ix, const uint8_t *entry)
@@ -119,16 +204,10 @@ static int index_push(weir_index *ix, const uint8_t *entry)
         ix->raw = raw;
         ix->cap = cap;
     }
-    uint64_t at = (uint64_t)ix->n * ix->entry_size;
-    int err = weir_file_pwrite(ix->env, ix->file, entry, ix->entry_size, at);
-    if (err != 0) {
-        return err;
-    }
-    memcpy(ix->raw + at, entry, ix->entry_size);
+    /* In memory only: written in one go at the next sync, trim or seal. An
+     * unclean shutdown rebuilds this segment's indexes anyway. */
+    memcpy(ix->raw + ix->n * ix->entry_size, entry, ix->entry_size);
     ix->n++;
-    if (at + ix->entry_size > ix->file_bytes) {
-        ix->file_bytes = at + ix->entry_size;
-    }
     return 0;
 }
 
@@ -136,6 +215,10 @@ static int index_push(weir_index *ix, const uint8_t *entry)
 static int index_cut(weir_index *ix, size_t keep)
 {
     if (keep >= ix->n) {
+        return 0;
+    }
+    if (keep >= ix->written) {
+        ix->n = keep; /* the dropped entries never reached the file */
         return 0;
     }
     uint64_t from = (uint64_t)keep * ix->entry_size;
@@ -148,6 +231,8 @@ static int index_cut(weir_index *ix, size_t keep)
         return err;
     }
     ix->n = keep;
+    ix->written = keep;
+    ix->dirty = true;
     return 0;
 }
 
@@ -188,7 +273,8 @@ bool weir_offset_index_sanitize(weir_index *ix, uint64_t log_bytes, int64_t next
         last_pos = pos;
     }
     ix->n = good;
-    return all_zero(ix->raw, good * 8, total * 8);
+    ix->written = good;
+    return !ix->trailing_garbage && all_zero(ix->raw, good * 8, total * 8);
 }
 
 int weir_offset_index_append(weir_index *ix, uint32_t rel_offset, uint32_t position)
@@ -257,7 +343,8 @@ bool weir_time_index_sanitize(weir_index *ix, int64_t next_rel)
         last_rel = rel;
     }
     ix->n = good;
-    return all_zero(ix->raw, good * 12, total * 12);
+    ix->written = good;
+    return !ix->trailing_garbage && all_zero(ix->raw, good * 12, total * 12);
 }
 
 int weir_time_index_maybe_append(weir_index *ix, int64_t ts, uint32_t rel_offset)

@@ -34,14 +34,19 @@ typedef struct weir_index {
     size_t cap;         /* entries raw has room for (grows up to max_entries) */
     uint8_t *raw;       /* n * entry_size bytes, the file's prefix */
     uint64_t file_bytes; /* current file size (preallocated or trimmed) */
+    size_t written;      /* entries already in the file */
+    bool dirty;          /* written or resized since the last sync */
+    bool trailing_garbage; /* non-zero bytes after the entries (damage) */
     bool created;        /* the file did not exist before weir_index_open */
 } weir_index;
 
 /* Opens (creating if missing) the index file at path with room for max_bytes of
- * entries. Loads the existing file's entries unchecked (call a sanity check
- * next). A created file is preallocated. */
+ * entries. With `load`, reads the existing entries unchecked, up to the first
+ * all-zero one (call a sanity check next); without, the caller rebuilds. A
+ * created file is preallocated. Entries appended later reach the file at the
+ * next sync or trim, in one write. */
 WEIR_MUST_CHECK int weir_index_open(weir_env *env, const char *path, size_t entry_size,
-                                    size_t max_bytes, weir_index *out);
+                                    size_t max_bytes, bool load, weir_index *out);
 void weir_index_close(weir_index *ix);
 
 /* Drops every entry and preallocates again (before a rebuild). */

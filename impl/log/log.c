@@ -757,7 +757,8 @@ int weir_plog_read(weir_plog *log, int64_t offset, size_t max_bytes, bool min_on
     weir_batch_header h;
     int err = weir_segment_find(seg, offset, &pos, &h);
     if (err == 0) {
-        err = weir_segment_read(seg, pos, max_bytes, min_one, &out->data, &out->len, &out->cap);
+        err = weir_segment_read(seg, pos, max_bytes, min_one, &h, &out->data, &out->len,
+                                &out->cap);
     }
     /* Go on into the next segments while the budget lasts and every batch so
      * far fitted (the result stays one contiguous run of batches). */
@@ -765,8 +766,8 @@ int weir_plog_read(weir_plog *log, int64_t offset, size_t max_bytes, bool min_on
     while (whole && out->len < max_bytes && i + 1 < log->n) {
         size_t before = out->len;
         seg = log->segs[++i];
-        err = weir_segment_read(seg, 0, max_bytes - out->len, false, &out->data, &out->len,
-                                &out->cap);
+        err = weir_segment_read(seg, 0, max_bytes - out->len, false, NULL, &out->data,
+                                &out->len, &out->cap);
         whole = err == 0 && out->len - before == seg->size;
     }
     if (err != 0) {
@@ -825,13 +826,13 @@ int weir_plog_roll(weir_plog *log)
 
 int weir_plog_flush(weir_plog *log)
 {
-    int64_t end = weir_plog_end_offset(log);
-    if (end == log->recovery_point) {
-        return weir_segment_sync(active(log)); /* cheap when nothing changed */
-    }
-    int err = weir_segment_sync(active(log));
+    /* Sealed segments were synced when they rolled: only the active .log has
+     * unsynced bytes. The recovery point moves in memory; its checkpoint is
+     * written at roll, truncation and close (a stale one only means a longer
+     * scan after a crash, never lost data). */
+    int err = weir_segment_sync_log(active(log));
     if (err == 0) {
-        err = write_recovery_point(log, end);
+        log->recovery_point = weir_plog_end_offset(log);
     }
     return err;
 }

@@ -199,7 +199,8 @@ static int seg_file_path(const weir_segment *seg, const char *suffix, char *out,
     return n > 0 && (size_t)n < size ? 0 : WEIR_E_INVAL;
 }
 
-static int segment_open_files(weir_segment *seg, const weir_segment_config *cfg, int log_flags)
+static int segment_open_files(weir_segment *seg, const weir_segment_config *cfg, int log_flags,
+                              bool load_indexes)
 {
     char path[1024];
     int err = seg_file_path(seg, ".log", path, sizeof path);
@@ -210,13 +211,15 @@ static int segment_open_files(weir_segment *seg, const weir_segment_config *cfg,
         err = seg_file_path(seg, ".index", path, sizeof path);
     }
     if (err == 0) {
-        err = weir_index_open(seg->env, path, WEIR_OFFSET_INDEX_ENTRY, cfg->index_bytes, &seg->oix);
+        err = weir_index_open(seg->env, path, WEIR_OFFSET_INDEX_ENTRY, cfg->index_bytes, load_indexes,
+                              &seg->oix);
     }
     if (err == 0) {
         err = seg_file_path(seg, ".timeindex", path, sizeof path);
     }
     if (err == 0) {
-        err = weir_index_open(seg->env, path, WEIR_TIME_INDEX_ENTRY, cfg->index_bytes, &seg->tix);
+        err = weir_index_open(seg->env, path, WEIR_TIME_INDEX_ENTRY, cfg->index_bytes, load_indexes,
+                              &seg->tix);
     }
     return err;
 }
@@ -243,7 +246,7 @@ int weir_segment_create(weir_env *env, const char *dir, int64_t base,
     if (err != 0) {
         return err;
     }
-    err = segment_open_files(seg, cfg, WEIR_F_CREATE | WEIR_F_TRUNC);
+    err = segment_open_files(seg, cfg, WEIR_F_CREATE | WEIR_F_TRUNC, false);
     if (err == 0) {
         err = weir_index_reset(&seg->oix);
     }
@@ -463,7 +466,7 @@ int weir_segment_open(weir_env *env, const char *dir, int64_t base, const weir_s
     memset(sc, 0, sizeof *sc);
     sc->next_offset = base;
     *rebuilt = false;
-    err = segment_open_files(seg, cfg, 0);
+    err = segment_open_files(seg, cfg, 0, !recover);
     if (err == 0) {
         err = weir_file_size(env, seg->log, &seg->size);
     }
@@ -565,30 +568,34 @@ int weir_segment_find(weir_segment *seg, int64_t offset, uint64_t *pos_out, weir
 }
 
 int weir_segment_read(weir_segment *seg, uint64_t pos, size_t max_bytes, bool min_one,
-                      uint8_t **buf, size_t *len, size_t *cap)
+                      const weir_batch_header *first, uint8_t **buf, size_t *len, size_t *cap)
 {
-    uint64_t end = pos;
-    while (end < seg->size) {
-        weir_batch_header h;
-        int err = segment_header_at(seg, end, &h);
-        if (err != 0) {
-            return err;
-        }
-        uint64_t total = weir_batch_total_bytes(&h);
-        bool first = end == pos;
-        if (end - pos + total > max_bytes && !(first && min_one)) {
-            break;
-        }
-        end += total;
+    if (pos >= seg->size) {
+        return 0;
     }
-    size_t want = (size_t)(end - pos);
-    if (want == 0) {
+    /* One pread of the budget, then keep the whole batches in it. */
+    uint64_t avail = seg->size - pos;
+    uint64_t want = max_bytes < avail ? max_bytes : avail;
+    if (min_one) {
+        weir_batch_header h;
+        if (first == NULL) {
+            int err = segment_header_at(seg, pos, &h);
+            if (err != 0) {
+                return err;
+            }
+            first = &h;
+        }
+        if (weir_batch_total_bytes(first) > want) {
+            want = weir_batch_total_bytes(first);
+        }
+    }
+    if (want < WEIR_BATCH_HEADER_BYTES || want > SIZE_MAX - *len) {
         return 0;
     }
     if (*len + want > *cap) {
         size_t ncap = *cap ? *cap : 4096;
         while (ncap < *len + want) {
-            ncap *= 2;
+            ncap = ncap > SIZE_MAX / 2 ? *len + (size_t)want : ncap * 2;
         }
         uint8_t *nb = realloc(*buf, ncap);
         if (nb == NULL) {
@@ -597,15 +604,34 @@ int weir_segment_read(weir_segment *seg, uint64_t pos, size_t max_bytes, bool mi
         *buf = nb;
         *cap = ncap;
     }
+    uint8_t *p = *buf + *len;
     size_t got = 0;
-    int err = weir_file_pread(seg->env, seg->log, *buf + *len, want, pos, &got);
+    int err = weir_file_pread(seg->env, seg->log, p, (size_t)want, pos, &got);
     if (err != 0) {
         return err;
     }
     if (got != want) {
+        return WEIR_E_CORRUPT; /* the file is shorter than the segment's size */
+    }
+    size_t at = 0;
+    while (got - at >= WEIR_BATCH_HEADER_BYTES) {
+        weir_batch_header h;
+        weir_batch_header_decode(p + at, &h);
+        if (h.magic != WEIR_BATCH_MAGIC ||
+            h.length < WEIR_BATCH_HEADER_BYTES - WEIR_BATCH_LOG_OVERHEAD ||
+            h.base_offset < seg->base_offset || h.last_offset_delta < 0) {
+            return WEIR_E_CORRUPT;
+        }
+        uint64_t total = weir_batch_total_bytes(&h);
+        if (total > got - at) {
+            break;
+        }
+        at += (size_t)total;
+    }
+    if (at == 0 && min_one) {
         return WEIR_E_CORRUPT;
     }
-    *len += want;
+    *len += at;
     return 0;
 }
 
@@ -732,6 +758,11 @@ int weir_segment_unseal(weir_segment *seg)
         err = weir_index_preallocate(&seg->tix);
     }
     return err;
+}
+
+int weir_segment_sync_log(weir_segment *seg)
+{
+    return weir_file_sync(seg->env, seg->log);
 }
 
 int weir_segment_sync(weir_segment *seg)

@@ -78,10 +78,16 @@ WEIR_MUST_CHECK int weir_segment_append(weir_segment *seg, const uint8_t *batch,
 WEIR_MUST_CHECK int weir_segment_find(weir_segment *seg, int64_t offset, uint64_t *pos_out,
                                       weir_batch_header *h_out);
 
-/* Reads whole batches starting at pos: as many as fit in max_bytes, and at
- * least one if min_one. Appends them to *buf (realloc'd; *len grows). */
+/* Reads whole batches starting at pos (a batch start): as many as fit in
+ * max_bytes, and at least one if min_one, in one read. `first` is the header
+ * at pos if the caller has it (else NULL). Appends to *buf (realloc'd). */
 WEIR_MUST_CHECK int weir_segment_read(weir_segment *seg, uint64_t pos, size_t max_bytes,
-                                      bool min_one, uint8_t **buf, size_t *len, size_t *cap);
+                                      bool min_one, const weir_batch_header *first,
+                                      uint8_t **buf, size_t *len, size_t *cap);
+
+/* Syncs the .log only (a flush: an unclean open rebuilds the active
+ * segment's indexes anyway). */
+WEIR_MUST_CHECK int weir_segment_sync_log(weir_segment *seg);
 
 /* First offset whose timestamp >= ts, or -1 if every batch is older. */
 WEIR_MUST_CHECK int weir_segment_offset_for_time(weir_segment *seg, int64_t ts,
