@@ -8,6 +8,9 @@
 #define WEIR_EXIT_USAGE 2
 
 int weir_cli_sim(int argc, char **argv);
+/* `weir log dump|verify PATH`: exit 0 ok, 1 damaged (verify) or unreadable
+ * file (dump), 2 usage error or PATH unusable. */
+int weir_cli_log(int argc, char **argv);
 
 /* Prints "weir <cmd>: <message>" and the usage line to stderr; returns 2. */
 int weir_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)

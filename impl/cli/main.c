@@ -11,6 +11,11 @@ static const char weir_usage[] =
     "commands:\n"
     "  sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
     "                 run a scenario in the simulator (built-in: demo)\n"
+    "  log dump PATH [--records] [--indexes]\n"
+    "                 print a partition folder (or one of its files) like\n"
+    "                 kafka-dump-log.sh: batches, records, index entries, metadata\n"
+    "  log verify PATH\n"
+    "                 check a partition folder without changing it (exit 1 if damaged)\n"
     "  version        print weir's version\n"
     "  help           print this help\n"
     "\n"
@@ -43,6 +48,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "sim") == 0) {
         return weir_cli_sim(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "log") == 0) {
+        return weir_cli_log(argc - 1, argv + 1);
     }
     return weir_cli_usage_error(NULL, weir_usage, "unknown command '%s'", cmd);
 }

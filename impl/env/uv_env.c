@@ -200,21 +200,42 @@ static uint64_t ue_node_seed(const weir_uv_world *w, const weir_uv_node *n)
     return v;
 }
 
-weir_uv_env *weir_uv_env_new(weir_uv_world *w, weir_uv_node *n, int *err)
+/* "<world root>/<name>", made if missing; or the node's own root_dir, which
+ * must be an existing folder (a rooted node never creates it). */
+static int ue_node_root(const weir_uv_world *w, const weir_uv_node *n, char **out)
 {
-    weir_uv_env *e = calloc(1, sizeof *e);
+    struct stat st;
+    if (n->root_dir != NULL) {
+        if (stat(n->root_dir, &st) != 0) {
+            return weir_uv_err_from_errno(errno);
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            return WEIR_E_NOTDIR;
+        }
+        *out = strdup(n->root_dir);
+        return *out != NULL ? 0 : WEIR_E_NOMEM;
+    }
     size_t root_len = strlen(w->root) + 1 + strlen(n->name) + 1;
     char *root = malloc(root_len);
-    if (e == NULL || root == NULL) {
-        free(e);
-        free(root);
-        *err = WEIR_E_NOMEM;
-        return NULL;
+    if (root == NULL) {
+        return WEIR_E_NOMEM;
     }
     snprintf(root, root_len, "%s/%s", w->root, n->name);
     if (mkdir(root, 0755) != 0 && errno != EEXIST) {
-        *err = weir_uv_err_from_errno(errno);
+        int err = weir_uv_err_from_errno(errno);
         free(root);
+        return err;
+    }
+    *out = root;
+    return 0;
+}
+
+weir_uv_env *weir_uv_env_new(weir_uv_world *w, weir_uv_node *n, int *err)
+{
+    weir_uv_env *e = calloc(1, sizeof *e);
+    char *root = NULL;
+    *err = e == NULL ? WEIR_E_NOMEM : ue_node_root(w, n, &root);
+    if (*err != 0) {
         free(e);
         return NULL;
     }

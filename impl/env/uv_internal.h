@@ -43,6 +43,7 @@ struct weir_uv_node {
     const weir_node_type *type;
     void *arg;
     weir_uv_env *env; /* NULL while down */
+    char *root_dir;   /* its files' folder if rooted elsewhere, else NULL: <world root>/<name> */
     void *state;
     bool want_up;         /* start it when the world runs */
     uint64_t incarnation; /* starts so far */
@@ -81,7 +82,7 @@ struct weir_uv_env {
     weir_env pub;
     weir_uv_world *world;
     weir_uv_node *node;
-    char *root; /* "<world root>/<node name>" */
+    char *root; /* "<world root>/<node name>", or the node's own root_dir */
     weir_timer_heap timers;
     uv_timer_t timer; /* armed for the heap's earliest deadline */
     int64_t armed_ns; /* deadline `timer` is armed for, INT64_MAX if stopped */
@@ -140,7 +141,8 @@ WEIR_MUST_CHECK int weir_uv_world_addr_add(weir_uv_world *w, const char *host, i
 void weir_uv_world_addr_remove(weir_uv_world *w, weir_uv_listener *l);
 
 /* ---- uv_env.c ---- */
-/* Creates a node's env (its folder too). Returns NULL with *err set. */
+/* Creates a node's env (its folder too, unless the node is rooted at a
+ * folder of its own, which must exist). Returns NULL with *err set. */
 weir_uv_env *weir_uv_env_new(weir_uv_world *w, weir_uv_node *n, int *err);
 /* Tears the env down: connections reset, listeners and files closed, timers
  * dropped. No callback reaches the node afterwards. Memory goes once every

@@ -129,9 +129,11 @@ static bool uw_name_ok(const char *name)
            strchr(name, ':') == NULL && weir_path_is_valid(name, false);
 }
 
-static int uw_node_add(weir_world *world, const char *name, const weir_node_type *type, void *arg)
+/* Adds a node whose files live in root_dir (copied), or in "<world root>/<name>"
+ * when root_dir is NULL. */
+static int uw_node_insert(weir_uv_world *w, const char *name, const char *root_dir,
+                          const weir_node_type *type, void *arg)
 {
-    weir_uv_world *w = world->impl;
     if (name == NULL || type == NULL || type->start == NULL || !uw_name_ok(name)) {
         return WEIR_E_INVAL;
     }
@@ -148,15 +150,40 @@ static int uw_node_add(weir_world *world, const char *name, const weir_node_type
         w->node_cap = cap;
     }
     weir_uv_node *n = calloc(1, sizeof *n);
-    if (n == NULL) {
+    char *root_copy = root_dir != NULL ? strdup(root_dir) : NULL;
+    if (n == NULL || (root_dir != NULL && root_copy == NULL)) {
+        free(n);
+        free(root_copy);
         return WEIR_E_NOMEM;
     }
     snprintf(n->name, sizeof n->name, "%s", name);
+    n->root_dir = root_copy;
     n->type = type;
     n->arg = arg;
     n->want_up = true;
     w->nodes[w->node_count++] = n;
     return w->running ? uw_node_start(w, n) : 0;
+}
+
+static int uw_node_add(weir_world *world, const char *name, const weir_node_type *type, void *arg)
+{
+    return uw_node_insert(world->impl, name, NULL, type, arg);
+}
+
+int weir_uv_world_node_add_rooted(weir_world *world, const char *name, const char *root_dir,
+                                  const weir_node_type *type, void *arg)
+{
+    if (root_dir == NULL || root_dir[0] == '\0') {
+        return WEIR_E_INVAL;
+    }
+    struct stat st;
+    if (stat(root_dir, &st) != 0) {
+        return weir_uv_err_from_errno(errno);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return WEIR_E_NOTDIR;
+    }
+    return uw_node_insert(world->impl, name, root_dir, type, arg);
 }
 
 static int uw_crash(weir_world *world, const char *name)
@@ -284,6 +311,7 @@ static void uw_destroy(weir_world *world)
         uv_run(&w->loop, UV_RUN_NOWAIT);
     }
     for (size_t i = 0; i < w->node_count; i++) {
+        free(w->nodes[i]->root_dir);
         free(w->nodes[i]);
     }
     free(w->nodes);

@@ -42,6 +42,7 @@ typedef struct vf_segment {
     size_t cap;
     uint64_t valid_bytes; /* of whole valid batches from the start */
     int64_t next_offset;  /* after the last valid batch */
+    bool damaged;         /* the .log was not valid to its end: indexes are judged up to there */
 } vf_segment;
 
 typedef struct vf {
@@ -211,8 +212,8 @@ static void vf_scan_each(const weir_batch_header *h, uint64_t pos, const uint8_t
     v->rep->records += h->record_count;
     const char *why = NULL;
     if (weir_batch_validate_records(batch, (size_t)weir_batch_total_bytes(h), &why) != 0) {
-        vf_issue(v, WEIR_VERIFY_PROBLEM, s->name, (int64_t)pos, b->base,
-                 0, "batch of offsets %lld..%lld has a valid CRC but bad records: %s",
+        vf_issue(v, WEIR_VERIFY_PROBLEM, s->name, (int64_t)pos, b->base, 0,
+                 "batch of offsets %lld..%lld has a valid CRC but bad records: %s",
                  (long long)b->base, (long long)b->last, why);
     }
     if (v->epochs_err == 0 && h->leader_epoch >= 0) {
@@ -357,8 +358,7 @@ static bool vf_index_load(vf *v, const char *name, uint8_t **raw, size_t *len)
 /* One offset-index entry against the batches; NULL if it is right, else why
  * (written into msg). */
 static const char *vf_offset_entry_why(const vf_segment *s, size_t i, uint32_t rel, uint32_t pos,
-                                       int64_t prev_rel, uint32_t prev_pos, char *msg,
-                                       size_t size)
+                                       int64_t prev_rel, uint32_t prev_pos, char *msg, size_t size)
 {
     int64_t off = s->base + rel;
     ptrdiff_t k;
@@ -410,6 +410,10 @@ static void vf_check_offset_index(vf *v, const vf_segment *s, const char *name)
         }
         uint32_t rel = weir_get_be32(e);
         uint32_t pos = weir_get_be32(e + 4);
+        if (s->damaged && (s->base + rel >= s->next_offset || pos >= s->valid_bytes)) {
+            free(raw); /* past the .log's damage, already reported: nothing to compare */
+            return;
+        }
         char msg[240];
         const char *why = vf_offset_entry_why(s, i, rel, pos, prev_rel, prev_pos, msg, sizeof msg);
         if (why != NULL) {
@@ -440,8 +444,7 @@ static const char *vf_time_entry_why(const vf_segment *s, size_t i, int64_t ts, 
         snprintf(msg, size, "entry %zu: offset %lld is past the segment's last valid offset %lld",
                  i, (long long)off, (long long)s->next_offset - 1);
     } else if ((k = vf_batch_holding(s, off)) < 0) {
-        snprintf(msg, size, "entry %zu: offset %lld is in no batch of the .log", i,
-                 (long long)off);
+        snprintf(msg, size, "entry %zu: offset %lld is in no batch of the .log", i, (long long)off);
     } else if (s->b[k].max_ts != ts) {
         snprintf(msg, size,
                  "entry %zu: timestamp %lld for offset %lld, but the batch of offsets %lld..%lld "
@@ -472,6 +475,10 @@ static void vf_check_time_index(vf *v, const vf_segment *s, const char *name)
         }
         int64_t ts = (int64_t)weir_get_be64(e);
         uint32_t rel = weir_get_be32(e + 8);
+        if (s->damaged && s->base + rel >= s->next_offset) {
+            free(raw);
+            return;
+        }
         char msg[240];
         const char *why = vf_time_entry_why(s, i, ts, rel, prev_ts, prev_rel, msg, sizeof msg);
         if (why != NULL) {
@@ -507,8 +514,9 @@ static void vf_check_segments(vf *v)
         if (v->rep->segments++ == 0) {
             v->rep->start_offset = base;
         }
+        s.damaged = !vf_check_log(v, &s, prev_end);
         /* After a damaged .log the next segment's start cannot be judged. */
-        prev_end = vf_check_log(v, &s, prev_end) ? s.next_offset : -1;
+        prev_end = s.damaged ? -1 : s.next_offset;
         v->rep->end_offset = s.next_offset;
         char name[sizeof s.name];
         snprintf(name, sizeof name, "%020lld.index", (long long)base);
@@ -539,8 +547,8 @@ static void vf_check_offset_checkpoint(vf *v, const char *name, const char *what
     } else if (err != 0) {
         vf_issue(v, WEIR_VERIFY_PROBLEM, name, -1, -1, 0, "cannot read it: %s", weir_err_str(err));
     } else if (v->rep->segments > 0 && off > v->rep->end_offset) {
-        vf_issue(v, WEIR_VERIFY_PROBLEM, name, -1, off, 0, "%s %lld is past the log end %lld",
-                 what, (long long)off, (long long)v->rep->end_offset);
+        vf_issue(v, WEIR_VERIFY_PROBLEM, name, -1, off, 0, "%s %lld is past the log end %lld", what,
+                 (long long)off, (long long)v->rep->end_offset);
     }
 }
 
@@ -609,8 +617,8 @@ static void vf_check_other(vf *v, const char *name)
     } else if (vf_is_segment_index(v, name, &n)) {
         return;
     } else if (n >= 0) {
-        vf_issue(v, WEIR_VERIFY_PROBLEM, name, -1, n, 0,
-                 "orphan index: there is no %020lld.log", (long long)n);
+        vf_issue(v, WEIR_VERIFY_PROBLEM, name, -1, n, 0, "orphan index: there is no %020lld.log",
+                 (long long)n);
     } else if (vf_has_suffix(name, ".tmp") || vf_has_suffix(name, ".deleted") ||
                vf_has_suffix(name, ".cleaned") || vf_has_suffix(name, ".swap")) {
         vf_issue(v, WEIR_VERIFY_NOTE, name, -1, -1, 0,
