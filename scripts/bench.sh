@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (optimised build). Each prints its figure beside a
 # baseline measured in the same run, and the ratio.
+#
+#   ./scripts/bench.sh                  every tests/bench/bench_*.c
+#   ./scripts/bench.sh bench_log ...    only the ones named
+#
+# bench_log writes about 1.3 GiB under $TMPDIR (default /tmp): point TMPDIR at
+# the disk to measure. Its sizes come from WEIR_BENCH_LOG_APPEND_MIB,
+# WEIR_BENCH_LOG_MIB, WEIR_BENCH_LOG_LOOKUPS, WEIR_BENCH_LOG_FLUSH_EVERY,
+# WEIR_BENCH_LOG_ROUNDS and WEIR_BENCH_LOG_COLD (see tests/bench/bench_log.c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-for b in build/tests/bench_*; do
-  [ -x "$b" ] || continue
+if [ $# -gt 0 ]; then
+  benches=()
+  for name in "$@"; do
+    benches+=("build/tests/$name")
+  done
+else
+  benches=(build/tests/bench_*)
+fi
+for b in "${benches[@]}"; do
+  if [ ! -x "$b" ]; then
+    [ $# -gt 0 ] && { echo "bench.sh: no benchmark $b" >&2; exit 2; }
+    continue
+  fi
   echo "== $(basename "$b")"
   "$b"
 done
