@@ -336,27 +336,56 @@ static int segment_recover(weir_segment *seg, weir_segment_scan *scan)
 }
 
 /* Reads the header of the batch at pos (which must be inside the segment). */
-static int segment_header_at(weir_segment *seg, uint64_t pos, weir_batch_header *h)
+/* Headers read through a small window, so a walk over neighbouring batches
+ * costs one pread instead of one per batch. */
+typedef struct header_window {
+    uint8_t buf[8192];
+    uint64_t at;
+    size_t len;
+} header_window;
+
+static int window_header_at(weir_segment *seg, header_window *w, uint64_t pos,
+                            weir_batch_header *h)
 {
-    uint8_t b[WEIR_BATCH_HEADER_BYTES];
-    size_t got = 0;
     if (pos + WEIR_BATCH_HEADER_BYTES > seg->size) {
         return WEIR_E_CORRUPT;
     }
-    int err = weir_file_pread(seg->env, seg->log, b, sizeof b, pos, &got);
-    if (err != 0) {
-        return err;
+    if (w == NULL || pos < w->at || pos + WEIR_BATCH_HEADER_BYTES > w->at + w->len) {
+        uint8_t small[WEIR_BATCH_HEADER_BYTES];
+        uint8_t *dst = w != NULL ? w->buf : small;
+        size_t want = w != NULL ? sizeof w->buf : sizeof small;
+        if (want > seg->size - pos) {
+            want = (size_t)(seg->size - pos);
+        }
+        size_t got = 0;
+        int err = weir_file_pread(seg->env, seg->log, dst, want, pos, &got);
+        if (err != 0) {
+            return err;
+        }
+        if (got < WEIR_BATCH_HEADER_BYTES) {
+            return WEIR_E_CORRUPT;
+        }
+        if (w == NULL) {
+            weir_batch_header_decode(small, h);
+            goto check;
+        }
+        w->at = pos;
+        w->len = got;
     }
-    if (got != sizeof b) {
-        return WEIR_E_CORRUPT;
-    }
-    weir_batch_header_decode(b, h);
+    weir_batch_header_decode(w->buf + (pos - w->at), h);
+check:
     if (h->magic != WEIR_BATCH_MAGIC || h->length < WEIR_BATCH_HEADER_BYTES - WEIR_BATCH_LOG_OVERHEAD ||
         pos + weir_batch_total_bytes(h) > seg->size || h->last_offset_delta < 0 ||
         h->base_offset < seg->base_offset) {
         return WEIR_E_CORRUPT;
     }
     return 0;
+}
+
+/* Reads and sanity-checks the header of the batch at pos. */
+static int segment_header_at(weir_segment *seg, uint64_t pos, weir_batch_header *h)
+{
+    return window_header_at(seg, NULL, pos, h);
 }
 
 /* Without a full scan: next offset, max timestamp and index bookkeeping from
@@ -382,9 +411,12 @@ static int segment_load_tail(weir_segment *seg)
     }
     seg->bytes_since_index = 0;
     bool check_entry = seg->oix.n > 0;
+    header_window w;
+    w.at = 0;
+    w.len = 0;
     while (pos < seg->size) {
         weir_batch_header h;
-        int err = segment_header_at(seg, pos, &h);
+        int err = window_header_at(seg, &w, pos, &h);
         if (err != 0) {
             return err;
         }
@@ -524,9 +556,12 @@ int weir_segment_append(weir_segment *seg, const uint8_t *batch, size_t len,
 static int find_from(weir_segment *seg, int64_t offset, uint64_t pos, uint64_t *pos_out,
                      weir_batch_header *h_out)
 {
+    header_window w;
+    w.at = 0;
+    w.len = 0;
     while (pos < seg->size) {
         weir_batch_header h;
-        int err = segment_header_at(seg, pos, &h);
+        int err = window_header_at(seg, &w, pos, &h);
         if (err != 0) {
             return err;
         }
@@ -652,9 +687,12 @@ int weir_segment_offset_for_time(weir_segment *seg, int64_t ts, int64_t *offset_
             pos = ipos;
         }
     }
+    header_window w;
+    w.at = 0;
+    w.len = 0;
     while (pos < seg->size) {
         weir_batch_header h;
-        int err = segment_header_at(seg, pos, &h);
+        int err = window_header_at(seg, &w, pos, &h);
         if (err != 0) {
             return err;
         }
