@@ -274,6 +274,11 @@ static inline void weir_file_close(weir_env *env, weir_file *f)
     env->ops->file_close(f);
 }
 
+/* Namespace changes (creating a file, rename, unlink, mkdir, rmdir) are
+ * durable when they return, on both backends: the real one syncs the folder,
+ * the simulated disk never loses them at a crash. File data needs
+ * weir_file_sync. */
+
 /* Renames atomically, replacing an existing file at `to`. */
 WEIR_MUST_CHECK static inline int weir_fs_rename(weir_env *env, const char *from, const char *to)
 {

@@ -52,6 +52,36 @@ static int ufs_path(const weir_env *env, const char *rel, bool allow_root, char 
     return n < 0 || (size_t)n >= size ? WEIR_E_INVAL : 0;
 }
 
+/* Makes a namespace change in the folder holding `full` durable (fsync of the
+ * folder), so that, as in the simulator, create, rename, unlink, mkdir and
+ * rmdir survive a power loss once they return. */
+static int ufs_sync_parent(const char *full)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(full, '/');
+    size_t n = slash == NULL ? 1 : (slash == full ? 1 : (size_t)(slash - full));
+    if (n >= sizeof dir) {
+        return WEIR_E_INVAL;
+    }
+    if (slash == NULL) {
+        dir[0] = '.';
+    } else {
+        memcpy(dir, full, n);
+    }
+    dir[n] = '\0';
+    int fd;
+    do {
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        return weir_uv_err_from_errno(errno);
+    }
+    int rc = fsync(fd);
+    int err = rc == 0 ? 0 : weir_uv_err_from_errno(errno);
+    close(fd);
+    return err;
+}
+
 /* ---- open files ---- */
 
 int weir_uv_file_open(weir_env *env, const char *path, int flags, weir_file **out)
@@ -70,12 +100,23 @@ int weir_uv_file_open(weir_env *env, const char *path, int flags, weir_file **ou
     if (f == NULL) {
         return WEIR_E_NOMEM;
     }
+    /* Whether this open creates the file: then its folder entry is synced. */
+    bool created = false;
+    if (flags & WEIR_F_CREATE) {
+        struct stat st;
+        created = stat(full, &st) != 0 && errno == ENOENT;
+    }
     int fd;
     do {
         fd = open(full, oflags, 0644);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         err = weir_uv_err_from_errno(errno);
+        free(f);
+        return err;
+    }
+    if (created && (err = ufs_sync_parent(full)) != 0) {
+        close(fd);
         free(f);
         return err;
     }
@@ -217,7 +258,16 @@ int weir_uv_fs_rename(weir_env *env, const char *from, const char *to)
     if (err != 0) {
         return err;
     }
-    return rename(a, b) == 0 ? 0 : weir_uv_err_from_errno(errno);
+    if (rename(a, b) != 0) {
+        return weir_uv_err_from_errno(errno);
+    }
+    err = ufs_sync_parent(b);
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    bool same_dir = sa != NULL && sb != NULL && sa - a == sb - b && memcmp(a, b, (size_t)(sa - a)) == 0;
+    if (err == 0 && !same_dir) {
+        err = ufs_sync_parent(a);
+    }
+    return err;
 }
 
 int weir_uv_fs_unlink(weir_env *env, const char *path)
@@ -227,7 +277,10 @@ int weir_uv_fs_unlink(weir_env *env, const char *path)
     if (err != 0) {
         return err;
     }
-    return unlink(full) == 0 ? 0 : weir_uv_err_from_errno(errno);
+    if (unlink(full) != 0) {
+        return weir_uv_err_from_errno(errno);
+    }
+    return ufs_sync_parent(full);
 }
 
 int weir_uv_fs_mkdir(weir_env *env, const char *path)
@@ -237,7 +290,10 @@ int weir_uv_fs_mkdir(weir_env *env, const char *path)
     if (err != 0) {
         return err;
     }
-    return mkdir(full, 0755) == 0 ? 0 : weir_uv_err_from_errno(errno);
+    if (mkdir(full, 0755) != 0) {
+        return weir_uv_err_from_errno(errno);
+    }
+    return ufs_sync_parent(full);
 }
 
 int weir_uv_fs_rmdir(weir_env *env, const char *path)
@@ -248,7 +304,7 @@ int weir_uv_fs_rmdir(weir_env *env, const char *path)
         return err;
     }
     if (rmdir(full) == 0) {
-        return 0;
+        return ufs_sync_parent(full);
     }
     return errno == EEXIST ? WEIR_E_NOTEMPTY : weir_uv_err_from_errno(errno);
 }
