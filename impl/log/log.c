@@ -847,7 +847,9 @@ int weir_plog_apply_retention(weir_plog *log, int64_t now_ms, weir_log_retention
     while (drop + 1 < log->n) {
         const weir_segment *seg = log->segs[drop];
         int64_t newest = seg->max_timestamp >= 0 ? seg->max_timestamp : seg->created_ms;
-        bool by_time = log->cfg.retention_ms >= 0 && now_ms - newest > log->cfg.retention_ms;
+        int64_t age;
+        bool by_time = log->cfg.retention_ms >= 0 && !__builtin_sub_overflow(now_ms, newest, &age) &&
+                       age > log->cfg.retention_ms;
         bool by_size = log->cfg.retention_bytes >= 0 &&
                        total - seg->size >= (uint64_t)log->cfg.retention_bytes &&
                        total > (uint64_t)log->cfg.retention_bytes;

@@ -712,7 +712,11 @@ int weir_segment_offset_for_time(weir_segment *seg, int64_t ts, int64_t *offset_
             if (err == 0 && got == total && weir_record_iter_init(&it, b, got) == 0) {
                 weir_record r;
                 while (weir_record_next(&it, &r) == 1) {
-                    if (h.base_timestamp + r.timestamp_delta >= ts) {
+                    int64_t rts;
+                    if (__builtin_add_overflow(h.base_timestamp, r.timestamp_delta, &rts)) {
+                        rts = r.timestamp_delta > 0 ? INT64_MAX : INT64_MIN;
+                    }
+                    if (rts >= ts) {
                         *offset_out = h.base_offset + r.offset_delta;
                         break;
                     }
@@ -824,9 +828,12 @@ bool weir_segment_roll_due(const weir_segment *seg, const weir_batch_header *h, 
     if (seg->size + len > segment_bytes || seg->size + len > UINT32_MAX) {
         return true;
     }
-    int64_t waited = seg->first_batch_ts >= 0 ? h->max_timestamp - seg->first_batch_ts
-                                              : now_ms - seg->created_ms;
-    if (segment_ms > 0 && waited > segment_ms) {
+    /* Timestamps come from clients: subtract without overflowing. */
+    int64_t waited;
+    bool overflow = seg->first_batch_ts >= 0
+                        ? __builtin_sub_overflow(h->max_timestamp, seg->first_batch_ts, &waited)
+                        : __builtin_sub_overflow(now_ms, seg->created_ms, &waited);
+    if (segment_ms > 0 && !overflow && waited > segment_ms) {
         return true;
     }
     if (weir_offset_index_full(&seg->oix) || weir_time_index_full(&seg->tix)) {
