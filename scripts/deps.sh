@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config git
   libsimgrid-dev libuv1-dev libcmocka-dev
   lcov libfaketime
+  kcat librdkafka-dev
 )
 
 missing=()

@@ -9,6 +9,8 @@ static const char weir_usage[] =
     "usage: weir <command> [options]\n"
     "\n"
     "commands:\n"
+    "  broker [--config FILE] [--override KEY=VALUE]...\n"
+    "                 run a Kafka-compatible broker on real sockets and files\n"
     "  sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
     "                 run a scenario in the simulator (built-in: demo)\n"
     "  log dump PATH [--records] [--indexes]\n"
@@ -45,6 +47,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("weir %s\n", WEIR_VERSION);
         return WEIR_EXIT_OK;
+    }
+    if (strcmp(cmd, "broker") == 0) {
+        return weir_cli_broker(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "sim") == 0) {
         return weir_cli_sim(argc - 1, argv + 1);

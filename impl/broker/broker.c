@@ -1,0 +1,364 @@
+#include "broker/broker_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assert.h"
+
+#define MS 1000000LL
+
+int16_t bk_kerr_from(int err)
+{
+    switch (err) {
+    case 0: return WEIR_KERR_NONE;
+    case WEIR_E_CORRUPT: return WEIR_KERR_CORRUPT_MESSAGE;
+    case WEIR_E_RANGE: return WEIR_KERR_OFFSET_OUT_OF_RANGE;
+    case WEIR_E_NOSPC:
+    case WEIR_E_IO: return WEIR_KERR_KAFKA_STORAGE_ERROR;
+    default: return WEIR_KERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
+/* ---- connections ---- */
+
+static void conn_unlink(weir_broker *b, bk_conn *c)
+{
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        b->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    c->prev = c->next = NULL;
+}
+
+static void conn_drop_queue(bk_conn *c)
+{
+    while (c->head != NULL) {
+        bk_queued *q = c->head;
+        c->head = q->next;
+        free(q);
+    }
+    c->tail = NULL;
+    if (c->parked != NULL) {
+        bk_fetch_wait_free(c->b->env, c->parked);
+        c->parked = NULL;
+    }
+}
+
+/* Closes with a log line naming the peer and the reason. */
+static void conn_fail(bk_conn *c, const char *fmt, const char *detail)
+{
+    if (c->closing) {
+        return;
+    }
+    char line[256];
+    snprintf(line, sizeof line, fmt, detail);
+    weir_log_warn(c->b->env, "closing connection from %s: %s", c->conn->peer, line);
+    c->closing = true;
+    conn_drop_queue(c);
+    weir_conn_close(c->conn);
+}
+
+void bk_send(bk_conn *c, const weir_request_header *h, int err)
+{
+    weir_broker *b = c->b;
+    if (err == 0) {
+        err = weir_wr_status(&b->out);
+    }
+    if (err != 0) {
+        char why[96];
+        snprintf(why, sizeof why, "%s v%d response: %s", weir_api_name(h->api_key), h->api_version,
+                 weir_err_str(err));
+        conn_fail(c, "cannot encode the %s", why);
+        return;
+    }
+    if (c->closing) {
+        return;
+    }
+    err = weir_conn_send(c->conn, b->out.buf, b->out.len);
+    if (err != 0) {
+        conn_fail(c, "send failed: %s", weir_err_str(err));
+    }
+}
+
+/* Decodes and answers one request frame. Returns true if it parked. */
+static bool handle_frame(bk_conn *c, const uint8_t *frame, size_t len)
+{
+    weir_broker *b = c->b;
+    weir_arena_reset(&b->arena);
+    weir_wr_reset(&b->out);
+    weir_rd rd;
+    weir_rd_init(&rd, frame, len);
+    weir_request req;
+    memset(&req, 0, sizeof req);
+    int err = weir_decode_request(&rd, &b->arena, &req);
+    const weir_request_header *h = &req.header;
+    if (err == WEIR_E_UNSUPPORTED && h->api_key == WEIR_API_API_VERSIONS) {
+        /* KIP-511: tell the client which versions there are; never close. */
+        bk_send(c, h, weir_encode_api_versions_unsupported(&b->out, h->correlation_id));
+        return false;
+    }
+    if (err == WEIR_E_UNSUPPORTED) {
+        char why[96];
+        snprintf(why, sizeof why, "%s (key %d) version %d", weir_api_name(h->api_key), h->api_key,
+                 h->api_version);
+        conn_fail(c, weir_api_find(h->api_key) ? "unsupported version: %s" : "unknown API: %s", why);
+        return false;
+    }
+    if (err != 0) {
+        conn_fail(c, "malformed request: %s", rd.why ? rd.why : weir_err_str(err));
+        return false;
+    }
+    err = weir_encode_response_header(&b->out, h->api_key, h->api_version, h->correlation_id);
+    if (err != 0) {
+        bk_send(c, h, err);
+        return false;
+    }
+    bool no_response = false;
+    bool parked = false;
+    switch (h->api_key) {
+    case WEIR_API_API_VERSIONS: err = bk_handle_api_versions(c, &req); break;
+    case WEIR_API_METADATA: err = bk_handle_metadata(c, &req); break;
+    case WEIR_API_PRODUCE: err = bk_handle_produce(c, &req, &no_response); break;
+    case WEIR_API_FETCH: err = bk_handle_fetch(c, &req, frame, len, &parked); break;
+    case WEIR_API_LIST_OFFSETS: err = bk_handle_list_offsets(c, &req); break;
+    case WEIR_API_CREATE_TOPICS: err = bk_handle_create_topics(c, &req); break;
+    case WEIR_API_DELETE_TOPICS: err = bk_handle_delete_topics(c, &req); break;
+    default: WEIR_ASSERT(!"weir_decode_request accepted an API without a handler");
+    }
+    if (parked) {
+        return true;
+    }
+    if (!no_response) {
+        bk_send(c, h, err);
+    }
+    return false;
+}
+
+static void queue_push(bk_conn *c, const uint8_t *frame, size_t len)
+{
+    bk_queued *q = malloc(sizeof *q + len);
+    if (q == NULL) {
+        conn_fail(c, "%s", "out of memory queueing a request");
+        return;
+    }
+    q->next = NULL;
+    q->len = len;
+    memcpy(q->data, frame, len);
+    if (c->tail != NULL) {
+        c->tail->next = q;
+    } else {
+        c->head = q;
+    }
+    c->tail = q;
+}
+
+void bk_conn_resume(bk_conn *c)
+{
+    while (!c->closing && c->parked == NULL && c->head != NULL) {
+        bk_queued *q = c->head;
+        c->head = q->next;
+        if (c->head == NULL) {
+            c->tail = NULL;
+        }
+        handle_frame(c, q->data, q->len);
+        free(q);
+    }
+}
+
+static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *arg)
+{
+    (void)arg;
+    bk_conn *c = conn->data;
+    if (c == NULL || c->closing || c->b->shut_down) {
+        return;
+    }
+    if (c->parked != NULL || c->head != NULL) {
+        queue_push(c, payload, len); /* strictly in order behind the waiting one */
+        return;
+    }
+    handle_frame(c, payload, len);
+}
+
+static void on_close(weir_conn *conn, int reason, void *arg)
+{
+    (void)arg;
+    bk_conn *c = conn->data;
+    if (c == NULL) {
+        return;
+    }
+    if (reason != 0 && reason != WEIR_E_CONNRESET) {
+        weir_log_info(c->b->env, "connection from %s closed: %s", conn->peer, weir_err_str(reason));
+    }
+    conn_drop_queue(c);
+    conn_unlink(c->b, c);
+    conn->data = NULL;
+    free(c);
+}
+
+static void on_open(weir_conn *conn, void *arg)
+{
+    weir_broker *b = arg;
+    bk_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        weir_log_error(b->env, "out of memory accepting %s", conn->peer);
+        weir_conn_close(conn);
+        return;
+    }
+    c->b = b;
+    c->conn = conn;
+    conn->data = c;
+    c->next = b->conns;
+    if (b->conns != NULL) {
+        b->conns->prev = c;
+    }
+    b->conns = c;
+    if (b->shut_down) {
+        c->closing = true;
+        weir_conn_close(conn);
+    }
+}
+
+/* ---- periodic work ---- */
+
+static void retention_tick(weir_env *env, void *arg)
+{
+    weir_broker *b = arg;
+    b->retention_timer = NULL;
+    int64_t now = weir_wall_ms(env);
+    for (size_t i = 0; i < b->topics.n; i++) {
+        weir_topic *t = b->topics.t[i];
+        for (int32_t p = 0; p < t->partition_count; p++) {
+            weir_log_retention_report rep;
+            int err = weir_plog_apply_retention(t->partitions[p].log, now, &rep);
+            if (err != 0) {
+                weir_log_error(env, "%s-%d: retention failed: %s", t->name, p, weir_err_str(err));
+            } else if (rep.segments_deleted > 0) {
+                weir_log_info(env, "%s-%d: retention deleted %d segment(s), %llu bytes; log starts at %lld",
+                              t->name, p, rep.segments_deleted, (unsigned long long)rep.bytes_deleted,
+                              (long long)rep.new_start_offset);
+            }
+        }
+    }
+    b->retention_timer = weir_timer_start(env, b->cfg.retention_check_interval_ms * MS,
+                                          retention_tick, b);
+}
+
+static void flush_tick(weir_env *env, void *arg)
+{
+    weir_broker *b = arg;
+    b->flush_timer = NULL;
+    for (size_t i = 0; i < b->topics.n; i++) {
+        weir_topic *t = b->topics.t[i];
+        for (int32_t p = 0; p < t->partition_count; p++) {
+            int err = weir_plog_flush(t->partitions[p].log);
+            if (err != 0) {
+                weir_log_error(env, "%s-%d: flush failed: %s", t->name, p, weir_err_str(err));
+            }
+            t->partitions[p].unflushed_messages = 0;
+        }
+    }
+    b->flush_timer = weir_timer_start(env, b->cfg.flush_interval_ms * MS, flush_tick, b);
+}
+
+/* ---- lifecycle ---- */
+
+static void *broker_start(weir_env *env, void *arg)
+{
+    weir_broker *b = calloc(1, sizeof *b);
+    WEIR_ASSERT(b != NULL);
+    b->env = env;
+    b->cfg = *(const weir_broker_config *)arg;
+    if (b->cfg.advertised_host[0] == '\0') {
+        snprintf(b->cfg.advertised_host, sizeof b->cfg.advertised_host, "%s",
+                 strcmp(b->cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : b->cfg.listen_host);
+        b->cfg.advertised_port = b->cfg.listen_port;
+    }
+    env->frame_bytes_max = b->cfg.socket_request_max_bytes;
+    if (b->cfg.log_level >= 0) {
+        env->log_level = (weir_log_level)b->cfg.log_level;
+    }
+    weir_arena_init(&b->arena, WEIR_ARENA_BYTES_MAX_DEFAULT);
+    weir_wr_init(&b->out);
+    weir_topics_init(&b->topics, env, b->cfg.node_id, &b->cfg.log);
+    int err = weir_topics_load(&b->topics);
+    if (err != 0) {
+        weir_log_error(env, "cannot load the log dir: %s; not serving", weir_err_str(err));
+        return b;
+    }
+    char addr[WEIR_BROKER_HOST_MAX + 8];
+    snprintf(addr, sizeof addr, "%s:%d", b->cfg.listen_host, b->cfg.listen_port);
+    weir_conn_handlers h = {on_open, on_frame, on_close, b};
+    err = weir_listen(env, addr, &h, &b->listener);
+    if (err != 0) {
+        weir_log_error(env, "cannot listen on %s: %s; not serving", addr, weir_err_str(err));
+        return b;
+    }
+    b->serving = true;
+    b->retention_timer = weir_timer_start(env, b->cfg.retention_check_interval_ms * MS,
+                                          retention_tick, b);
+    if (b->cfg.flush_interval_ms > 0) {
+        b->flush_timer = weir_timer_start(env, b->cfg.flush_interval_ms * MS, flush_tick, b);
+    }
+    weir_log_info(env, "broker %d serving on %s (advertised %s:%d), %zu topic(s)", b->cfg.node_id,
+                  addr, b->cfg.advertised_host, b->cfg.advertised_port, b->topics.n);
+    return b;
+}
+
+bool weir_broker_is_serving(const weir_broker *b)
+{
+    return b != NULL && b->serving;
+}
+
+void weir_broker_shutdown(weir_broker *b)
+{
+    if (b == NULL || b->shut_down) {
+        return;
+    }
+    b->shut_down = true;
+    b->serving = false;
+    if (b->listener != NULL) {
+        weir_listener_close(b->env, b->listener);
+        b->listener = NULL;
+    }
+    for (bk_conn *c = b->conns; c != NULL; c = c->next) {
+        if (!c->closing) {
+            c->closing = true;
+            conn_drop_queue(c);
+            weir_conn_close(c->conn);
+        }
+    }
+    if (b->retention_timer != NULL) {
+        weir_timer_cancel(b->env, b->retention_timer);
+        b->retention_timer = NULL;
+    }
+    if (b->flush_timer != NULL) {
+        weir_timer_cancel(b->env, b->flush_timer);
+        b->flush_timer = NULL;
+    }
+    weir_topics_close(&b->topics);
+    weir_log_info(b->env, "broker %d shut down cleanly", b->cfg.node_id);
+}
+
+static void broker_destroy(void *state)
+{
+    weir_broker *b = state;
+    for (bk_conn *c = b->conns; c != NULL;) {
+        bk_conn *next = c->next;
+        conn_drop_queue(c); /* the env is gone: its connections with it */
+        free(c);
+        c = next;
+    }
+    if (!b->shut_down) {
+        weir_topics_abandon(&b->topics); /* as a crash: nothing written */
+    }
+    weir_arena_free(&b->arena);
+    weir_wr_free(&b->out);
+    free(b);
+}
+
+const weir_node_type weir_broker_node = {"broker", broker_start, broker_destroy};

@@ -1,0 +1,203 @@
+#include "broker/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/units.h"
+#include "env/env.h"
+
+void weir_broker_config_default(weir_broker_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->node_id = 0;
+    snprintf(cfg->listen_host, sizeof cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 9092;
+    snprintf(cfg->log_dir, sizeof cfg->log_dir, "/tmp/kafka-logs");
+    cfg->num_partitions = 1;
+    cfg->default_replication_factor = 1;
+    cfg->auto_create_topics = true;
+    cfg->socket_request_max_bytes = 104857600;
+    cfg->retention_check_interval_ms = 300000;
+    cfg->flush_interval_messages = -1;
+    cfg->flush_interval_ms = -1;
+    cfg->fetch_max_wait_cap_ms = 30000;
+    snprintf(cfg->cluster_id, sizeof cfg->cluster_id, "weir");
+    cfg->log_level = -1;
+    weir_log_config_default(&cfg->log);
+}
+
+static int bad(char *why, size_t size, const char *key, const char *what)
+{
+    snprintf(why, size, "%s: %s", key, what);
+    return WEIR_E_INVAL;
+}
+
+static bool parse_int(const char *value, int64_t min, int64_t max, int64_t *out)
+{
+    if (strcmp(value, "-1") == 0 && min <= -1) {
+        *out = -1;
+        return true;
+    }
+    uint64_t v;
+    if (weir_parse_u64(value, &v) != 0 || v > (uint64_t)max || (int64_t)v < min) {
+        return false;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
+/* "PLAINTEXT://host:port" (the first of a comma-separated list). */
+static bool parse_listener(const char *value, char *host, size_t host_size, int *port)
+{
+    const char *p = strstr(value, "://");
+    p = p ? p + 3 : value;
+    size_t n = strcspn(p, ",");
+    char one[WEIR_BROKER_HOST_MAX + 16];
+    if (n == 0 || n >= sizeof one) {
+        return false;
+    }
+    memcpy(one, p, n);
+    one[n] = '\0';
+    if (one[0] == ':') { /* "PLAINTEXT://:9092": all interfaces */
+        memmove(one + 7, one, n + 1);
+        memcpy(one, "0.0.0.0", 7);
+    }
+    return weir_addr_split(one, host, host_size, port) == 0 && *port > 0 && *port < 65536;
+}
+
+int weir_broker_config_set(weir_broker_config *cfg, const char *key, const char *value, char *why,
+                           size_t why_size)
+{
+    int64_t v;
+    if (strcmp(key, "node.id") == 0 || strcmp(key, "broker.id") == 0) {
+        if (!parse_int(value, 0, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer in [0, 2147483647]");
+        }
+        cfg->node_id = (int32_t)v;
+    } else if (strcmp(key, "listeners") == 0) {
+        if (!parse_listener(value, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port)) {
+            return bad(why, why_size, key, "expected PLAINTEXT://host:port");
+        }
+    } else if (strcmp(key, "advertised.listeners") == 0) {
+        if (!parse_listener(value, cfg->advertised_host, sizeof cfg->advertised_host,
+                            &cfg->advertised_port)) {
+            return bad(why, why_size, key, "expected PLAINTEXT://host:port");
+        }
+    } else if (strcmp(key, "log.dirs") == 0 || strcmp(key, "log.dir") == 0) {
+        size_t n = strcspn(value, ",");
+        if (n == 0 || n >= sizeof cfg->log_dir) {
+            return bad(why, why_size, key, "expected a folder path");
+        }
+        memcpy(cfg->log_dir, value, n);
+        cfg->log_dir[n] = '\0';
+    } else if (strcmp(key, "num.partitions") == 0) {
+        if (!parse_int(value, 1, 100000, &v)) {
+            return bad(why, why_size, key, "must be an integer in [1, 100000]");
+        }
+        cfg->num_partitions = (int32_t)v;
+    } else if (strcmp(key, "default.replication.factor") == 0) {
+        if (!parse_int(value, 1, INT16_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer in [1, 32767]");
+        }
+        cfg->default_replication_factor = (int16_t)v;
+    } else if (strcmp(key, "auto.create.topics.enable") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            return bad(why, why_size, key, "must be true or false");
+        }
+        cfg->auto_create_topics = strcmp(value, "true") == 0;
+    } else if (strcmp(key, "socket.request.max.bytes") == 0) {
+        if (!parse_int(value, 1024, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer in [1024, 2147483647]");
+        }
+        cfg->socket_request_max_bytes = (uint32_t)v;
+    } else if (strcmp(key, "log.retention.check.interval.ms") == 0) {
+        if (!parse_int(value, 1, INT64_MAX, &v)) {
+            return bad(why, why_size, key, "must be a positive integer");
+        }
+        cfg->retention_check_interval_ms = v;
+    } else if (strcmp(key, "log.flush.interval.messages") == 0) {
+        if (!parse_int(value, -1, INT64_MAX, &v) || v == 0) {
+            return bad(why, why_size, key, "must be -1 or a positive integer");
+        }
+        cfg->flush_interval_messages = v;
+    } else if (strcmp(key, "log.flush.interval.ms") == 0) {
+        if (!parse_int(value, -1, INT64_MAX, &v) || v == 0) {
+            return bad(why, why_size, key, "must be -1 or a positive integer");
+        }
+        cfg->flush_interval_ms = v;
+    } else if (strcmp(key, "cluster.id") == 0) {
+        if (value[0] == '\0' || strlen(value) >= sizeof cfg->cluster_id) {
+            return bad(why, why_size, key, "must be 1 to 63 characters");
+        }
+        snprintf(cfg->cluster_id, sizeof cfg->cluster_id, "%s", value);
+    } else {
+        const char *reason = NULL;
+        int err = weir_log_config_set(&cfg->log, key, value, &reason);
+        if (err == WEIR_E_INVAL) {
+            return bad(why, why_size, key, reason);
+        }
+        return err; /* 0, or WEIR_E_NOENT: unknown */
+    }
+    return 0;
+}
+
+static void trim(const char **s, const char **e)
+{
+    while (*s < *e && (**s == ' ' || **s == '\t' || **s == '\r')) {
+        (*s)++;
+    }
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r')) {
+        (*e)--;
+    }
+}
+
+int weir_broker_config_parse(weir_broker_config *cfg, const char *text, size_t len,
+                             const char *source,
+                             void (*warn)(const char *source, int line, const char *key, void *arg),
+                             void *arg, char *why, size_t why_size)
+{
+    const char *p = text, *end = text + len;
+    for (int line = 1; p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *s = p, *e = nl ? nl : end;
+        p = nl ? nl + 1 : end;
+        trim(&s, &e);
+        if (s == e || *s == '#' || *s == '!') {
+            continue;
+        }
+        const char *eq = memchr(s, '=', (size_t)(e - s));
+        if (eq == NULL) {
+            eq = memchr(s, ':', (size_t)(e - s));
+        }
+        if (eq == NULL) {
+            snprintf(why, why_size, "%s:%d: expected key=value", source, line);
+            return WEIR_E_INVAL;
+        }
+        const char *ks = s, *ke = eq, *vs = eq + 1, *ve = e;
+        trim(&ks, &ke);
+        trim(&vs, &ve);
+        char key[256], value[2048];
+        if (ke == ks || (size_t)(ke - ks) >= sizeof key || (size_t)(ve - vs) >= sizeof value) {
+            snprintf(why, why_size, "%s:%d: key or value empty or too long", source, line);
+            return WEIR_E_INVAL;
+        }
+        memcpy(key, ks, (size_t)(ke - ks));
+        key[ke - ks] = '\0';
+        memcpy(value, vs, (size_t)(ve - vs));
+        value[ve - vs] = '\0';
+        char reason[200];
+        int err = weir_broker_config_set(cfg, key, value, reason, sizeof reason);
+        if (err == WEIR_E_NOENT) {
+            if (warn != NULL) {
+                warn(source, line, key, arg);
+            }
+            continue;
+        }
+        if (err != 0) {
+            snprintf(why, why_size, "%s:%d: %s", source, line, reason);
+            return err;
+        }
+    }
+    return 0;
+}

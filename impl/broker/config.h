@@ -1,0 +1,54 @@
+/* Broker settings, read from a Kafka-style properties file (`key=value`
+ * lines, `#` or `!` comments) and command-line overrides, with Kafka's names
+ * and defaults. Log settings (`log.segment.bytes`, `log.retention.ms`, ...)
+ * go to weir_log_config. Errors name the source and line.
+ */
+#ifndef WEIR_BROKER_CONFIG_H
+#define WEIR_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log/log.h"
+
+#define WEIR_BROKER_HOST_MAX 128
+#define WEIR_BROKER_PATH_MAX 1024
+
+typedef struct weir_broker_config {
+    int32_t node_id;                      /* node.id (or broker.id): 0 */
+    char listen_host[WEIR_BROKER_HOST_MAX]; /* from listeners=PLAINTEXT://host:port */
+    int listen_port;                      /* 9092 */
+    char advertised_host[WEIR_BROKER_HOST_MAX]; /* advertised.listeners, else the listener */
+    int advertised_port;
+    char log_dir[WEIR_BROKER_PATH_MAX];   /* log.dirs (first entry) or log.dir: /tmp/kafka-logs */
+    int32_t num_partitions;               /* num.partitions: 1 */
+    int16_t default_replication_factor;   /* default.replication.factor: 1 */
+    bool auto_create_topics;              /* auto.create.topics.enable: true */
+    uint32_t socket_request_max_bytes;    /* socket.request.max.bytes: 104857600 */
+    int64_t retention_check_interval_ms;  /* log.retention.check.interval.ms: 300000 */
+    int64_t flush_interval_messages;      /* log.flush.interval.messages: -1 = never */
+    int64_t flush_interval_ms;            /* log.flush.interval.ms: -1 = never */
+    int64_t fetch_max_wait_cap_ms;        /* longest fetch wait honoured: 30000 */
+    char cluster_id[64];                  /* cluster.id: "weir" */
+    int log_level;                        /* weir_log_level for the node; -1 = the env's */
+    weir_log_config log;                  /* log.* settings */
+} weir_broker_config;
+
+void weir_broker_config_default(weir_broker_config *cfg);
+
+/* Applies one setting. Returns 0, WEIR_E_NOENT for an unknown key (callers
+ * warn and go on, as Kafka does), or WEIR_E_INVAL with why (naming the key). */
+WEIR_MUST_CHECK int weir_broker_config_set(weir_broker_config *cfg, const char *key,
+                                           const char *value, char *why, size_t why_size);
+
+/* Parses properties text. `source` names it in messages ("server.properties").
+ * Unknown keys are reported through warn(source, line, key, arg) and skipped;
+ * the first bad line fails with why = "<source>:<line>: <reason>". */
+WEIR_MUST_CHECK int weir_broker_config_parse(weir_broker_config *cfg, const char *text,
+                                             size_t len, const char *source,
+                                             void (*warn)(const char *source, int line,
+                                                          const char *key, void *arg),
+                                             void *arg, char *why, size_t why_size);
+
+#endif

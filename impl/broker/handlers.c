@@ -1,0 +1,352 @@
+/* Request handlers: ApiVersions, Metadata, Produce, ListOffsets,
+ * CreateTopics, DeleteTopics. Each writes its response body into b->out. */
+#include "broker/broker_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assert.h"
+
+int bk_handle_api_versions(bk_conn *c, const weir_request *r)
+{
+    weir_api_versions_response resp;
+    weir_api_versions_response_supported(&resp);
+    return weir_encode_api_versions_response(&c->b->out, r->header.api_version, &resp);
+}
+
+/* ---- Metadata ---- */
+
+static void fill_partition(weir_broker *b, const weir_partition *p, weir_metadata_partition *out)
+{
+    (void)b;
+    out->error_code = WEIR_KERR_NONE;
+    out->partition_index = p->index;
+    out->leader_id = p->leader_id;
+    out->replica_count = p->n_replicas;
+    out->replica_nodes = p->replicas;
+    out->isr_count = p->n_isr;
+    out->isr_nodes = p->isr;
+}
+
+static int fill_topic(weir_broker *b, const weir_topic *t, weir_metadata_topic *out)
+{
+    out->error_code = WEIR_KERR_NONE;
+    out->name = (weir_str){t->name, (int32_t)strlen(t->name)};
+    out->is_internal = false;
+    weir_metadata_partition *parts =
+        weir_arena_alloc_array(&b->arena, (size_t)t->partition_count, sizeof *parts);
+    if (parts == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    for (int32_t i = 0; i < t->partition_count; i++) {
+        fill_partition(b, &t->partitions[i], &parts[i]);
+    }
+    out->partition_count = t->partition_count;
+    out->partitions = parts;
+    return 0;
+}
+
+int bk_handle_metadata(bk_conn *c, const weir_request *r)
+{
+    weir_broker *b = c->b;
+    const weir_metadata_request *req = &r->body.metadata;
+    weir_metadata_broker self = {
+        b->cfg.node_id,
+        {b->cfg.advertised_host, (int32_t)strlen(b->cfg.advertised_host)},
+        b->cfg.advertised_port,
+        WEIR_STR_NULL,
+    };
+    weir_metadata_response resp = {0};
+    resp.broker_count = 1;
+    resp.brokers = &self;
+    resp.cluster_id = (weir_str){b->cfg.cluster_id, (int32_t)strlen(b->cfg.cluster_id)};
+    resp.controller_id = b->cfg.node_id;
+    size_t n = req->all_topics ? b->topics.n : (size_t)(req->topic_count > 0 ? req->topic_count : 0);
+    weir_metadata_topic *topics = weir_arena_alloc_array(&b->arena, n, sizeof *topics);
+    if (topics == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (req->all_topics) {
+            int err = fill_topic(b, b->topics.t[i], &topics[i]);
+            if (err != 0) {
+                return err;
+            }
+            continue;
+        }
+        weir_str name = req->topics[i];
+        topics[i].name = name;
+        if (name.len < 0 || !weir_topic_name_valid(name.p, (size_t)name.len)) {
+            topics[i].error_code = WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+            continue;
+        }
+        weir_topic *t = weir_topics_find(&b->topics, name.p, (size_t)name.len);
+        if (t == NULL && req->allow_auto_topic_creation && b->cfg.auto_create_topics) {
+            int err = weir_topics_create(&b->topics, name.p, (size_t)name.len, b->cfg.num_partitions,
+                                         &t);
+            if (err != 0) {
+                weir_log_error(b->env, "auto-creating topic %.*s failed: %s", name.len, name.p,
+                               weir_err_str(err));
+                topics[i].error_code = WEIR_KERR_KAFKA_STORAGE_ERROR;
+                t = NULL;
+                continue;
+            }
+        }
+        if (t == NULL) {
+            topics[i].error_code = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        int err = fill_topic(b, t, &topics[i]);
+        if (err != 0) {
+            return err;
+        }
+    }
+    resp.topic_count = (int32_t)n;
+    resp.topics = topics;
+    return weir_encode_metadata_response(&b->out, r->header.api_version, &resp);
+}
+
+/* ---- Produce ---- */
+
+static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_partition *pp,
+                           int64_t *base_offset, int64_t *log_start)
+{
+    weir_partition *p = weir_topic_partition(t, pp->partition_index);
+    if (p == NULL) {
+        return WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    if (p->leader_id != b->cfg.node_id) {
+        return WEIR_KERR_NOT_LEADER_OR_FOLLOWER;
+    }
+    if (pp->records.len <= 0) {
+        return WEIR_KERR_CORRUPT_MESSAGE;
+    }
+    /* The log stamps offsets and the leader epoch in place: append a copy. */
+    uint8_t *copy = malloc((size_t)pp->records.len);
+    if (copy == NULL) {
+        return WEIR_KERR_UNKNOWN_SERVER_ERROR;
+    }
+    memcpy(copy, pp->records.p, (size_t)pp->records.len);
+    weir_log_append_info info;
+    const char *why = NULL;
+    int err = weir_plog_append_leader(p->log, copy, (size_t)pp->records.len, p->leader_epoch, &info,
+                                      &why);
+    free(copy);
+    *log_start = weir_plog_start_offset(p->log);
+    if (err != 0) {
+        weir_log_warn(b->env, "produce to %s-%d rejected: %s (%s)", t->name, p->index,
+                      why ? why : "", weir_err_str(err));
+        return err == WEIR_E_INVAL && why != NULL && strstr(why, "max.message.bytes")
+                   ? WEIR_KERR_MESSAGE_TOO_LARGE
+                   : bk_kerr_from(err);
+    }
+    *base_offset = info.first_offset;
+    /* One replica: committed on append. */
+    p->high_watermark = weir_plog_end_offset(p->log);
+    int64_t records = info.last_offset - info.first_offset + 1;
+    p->unflushed_messages += records;
+    if (b->cfg.flush_interval_messages > 0 &&
+        p->unflushed_messages >= b->cfg.flush_interval_messages) {
+        err = weir_plog_flush(p->log);
+        if (err != 0) {
+            weir_log_error(b->env, "%s-%d: flush failed: %s", t->name, p->index, weir_err_str(err));
+            return WEIR_KERR_KAFKA_STORAGE_ERROR;
+        }
+        p->unflushed_messages = 0;
+    }
+    return WEIR_KERR_NONE;
+}
+
+int bk_handle_produce(bk_conn *c, const weir_request *r, bool *no_response)
+{
+    weir_broker *b = c->b;
+    const weir_produce_request *req = &r->body.produce;
+    bool acks_ok = req->acks == 0 || req->acks == 1 || req->acks == -1;
+    weir_produce_topic_response *topics =
+        weir_arena_alloc_array(&b->arena, (size_t)(req->topic_count > 0 ? req->topic_count : 0),
+                               sizeof *topics);
+    if (topics == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    bool appended = false;
+    for (int32_t i = 0; i < req->topic_count; i++) {
+        const weir_produce_topic *pt = &req->topics[i];
+        weir_produce_partition_response *parts = weir_arena_alloc_array(
+            &b->arena, (size_t)(pt->partition_count > 0 ? pt->partition_count : 0), sizeof *parts);
+        if (parts == NULL) {
+            return WEIR_E_NOMEM;
+        }
+        weir_topic *t = pt->name.len > 0 ? weir_topics_find(&b->topics, pt->name.p, (size_t)pt->name.len)
+                                         : NULL;
+        for (int32_t j = 0; j < pt->partition_count; j++) {
+            weir_produce_partition_response *out = &parts[j];
+            out->partition_index = pt->partitions[j].partition_index;
+            out->base_offset = -1;
+            out->log_append_time_ms = -1;
+            out->log_start_offset = -1;
+            if (!acks_ok) {
+                out->error_code = WEIR_KERR_INVALID_REQUIRED_ACKS;
+            } else if (t == NULL) {
+                out->error_code = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            } else {
+                out->error_code = produce_one(b, t, &pt->partitions[j], &out->base_offset,
+                                              &out->log_start_offset);
+                appended = appended || out->error_code == WEIR_KERR_NONE;
+            }
+        }
+        topics[i].name = pt->name;
+        topics[i].partition_count = pt->partition_count;
+        topics[i].partitions = parts;
+    }
+    if (appended) {
+        bk_fetch_wake_all(b);
+    }
+    if (req->acks == 0) {
+        *no_response = true; /* Kafka sends nothing for acks=0 */
+        return 0;
+    }
+    weir_produce_response resp = {req->topic_count, topics, 0};
+    return weir_encode_produce_response(&b->out, r->header.api_version, &resp);
+}
+
+/* ---- ListOffsets ---- */
+
+int bk_handle_list_offsets(bk_conn *c, const weir_request *r)
+{
+    weir_broker *b = c->b;
+    const weir_list_offsets_request *req = &r->body.list_offsets;
+    weir_list_offsets_topic_response *topics =
+        weir_arena_alloc_array(&b->arena, (size_t)(req->topic_count > 0 ? req->topic_count : 0),
+                               sizeof *topics);
+    if (topics == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    for (int32_t i = 0; i < req->topic_count; i++) {
+        const weir_list_offsets_topic *lt = &req->topics[i];
+        weir_list_offsets_partition_response *parts = weir_arena_alloc_array(
+            &b->arena, (size_t)(lt->partition_count > 0 ? lt->partition_count : 0), sizeof *parts);
+        int64_t *olds = weir_arena_alloc_array(
+            &b->arena, (size_t)(lt->partition_count > 0 ? lt->partition_count : 0), sizeof *olds);
+        if (parts == NULL || olds == NULL) {
+            return WEIR_E_NOMEM;
+        }
+        weir_topic *t = lt->name.len > 0 ? weir_topics_find(&b->topics, lt->name.p, (size_t)lt->name.len)
+                                         : NULL;
+        for (int32_t j = 0; j < lt->partition_count; j++) {
+            const weir_list_offsets_partition *lp = &lt->partitions[j];
+            weir_list_offsets_partition_response *out = &parts[j];
+            out->partition_index = lp->partition_index;
+            out->timestamp = -1;
+            out->offset = -1;
+            weir_partition *p = weir_topic_partition(t, lp->partition_index);
+            if (p == NULL) {
+                out->error_code = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            int64_t off = -1;
+            int err = 0;
+            if (lp->timestamp == WEIR_LOG_TS_LATEST) {
+                off = p->high_watermark;
+            } else if (lp->timestamp == WEIR_LOG_TS_EARLIEST) {
+                off = weir_plog_start_offset(p->log);
+            } else if (lp->timestamp < 0) {
+                out->error_code = WEIR_KERR_INVALID_REQUEST;
+                continue;
+            } else {
+                err = weir_plog_offset_for_time(p->log, lp->timestamp, &off);
+                if (off >= p->high_watermark) {
+                    off = -1;
+                }
+                out->timestamp = off >= 0 ? lp->timestamp : -1;
+            }
+            out->error_code = bk_kerr_from(err);
+            out->offset = off;
+            if (r->header.api_version == 0) {
+                olds[j] = off;
+                out->old_style_offset_count = off >= 0 ? 1 : 0;
+                out->old_style_offsets = &olds[j];
+            }
+        }
+        topics[i].name = lt->name;
+        topics[i].partition_count = lt->partition_count;
+        topics[i].partitions = parts;
+    }
+    weir_list_offsets_response resp = {0, req->topic_count, topics};
+    return weir_encode_list_offsets_response(&b->out, r->header.api_version, &resp);
+}
+
+/* ---- CreateTopics / DeleteTopics ---- */
+
+int bk_handle_create_topics(bk_conn *c, const weir_request *r)
+{
+    weir_broker *b = c->b;
+    const weir_create_topics_request *req = &r->body.create_topics;
+    weir_create_topics_topic_response *out =
+        weir_arena_alloc_array(&b->arena, (size_t)(req->topic_count > 0 ? req->topic_count : 0),
+                               sizeof *out);
+    if (out == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    for (int32_t i = 0; i < req->topic_count; i++) {
+        const weir_create_topics_topic *ct = &req->topics[i];
+        out[i].name = ct->name;
+        out[i].error_message = WEIR_STR_NULL;
+        int32_t partitions = ct->num_partitions;
+        int16_t rf = ct->replication_factor;
+        if (ct->assignment_count > 0) {
+            partitions = ct->assignment_count;
+            rf = (int16_t)ct->assignments[0].broker_id_count;
+        }
+        if (partitions == -1) {
+            partitions = b->cfg.num_partitions;
+        }
+        if (rf == -1) {
+            rf = b->cfg.default_replication_factor;
+        }
+        const char *msg = NULL;
+        if (ct->name.len < 0 || !weir_topic_name_valid(ct->name.p, (size_t)ct->name.len)) {
+            out[i].error_code = WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+            msg = "topic names are 1 to 249 characters of [a-zA-Z0-9._-]";
+        } else if (weir_topics_find(&b->topics, ct->name.p, (size_t)ct->name.len) != NULL) {
+            out[i].error_code = WEIR_KERR_TOPIC_ALREADY_EXISTS;
+            msg = "topic already exists";
+        } else if (partitions < 1 || partitions > 100000) {
+            out[i].error_code = WEIR_KERR_INVALID_PARTITIONS;
+            msg = "number of partitions must be in [1, 100000]";
+        } else if (rf != 1) {
+            out[i].error_code = WEIR_KERR_INVALID_REPLICATION_FACTOR;
+            msg = "replication factor must be 1: this cluster has one broker";
+        } else if (!req->validate_only) {
+            int err = weir_topics_create(&b->topics, ct->name.p, (size_t)ct->name.len, partitions, NULL);
+            out[i].error_code = err == 0 ? WEIR_KERR_NONE : WEIR_KERR_KAFKA_STORAGE_ERROR;
+            msg = err == 0 ? NULL : "creating the partition folders failed";
+        }
+        if (msg != NULL) {
+            out[i].error_message = weir_str_from(msg);
+        }
+    }
+    weir_create_topics_response resp = {0, req->topic_count, out};
+    return weir_encode_create_topics_response(&b->out, r->header.api_version, &resp);
+}
+
+int bk_handle_delete_topics(bk_conn *c, const weir_request *r)
+{
+    weir_broker *b = c->b;
+    const weir_delete_topics_request *req = &r->body.delete_topics;
+    weir_delete_topics_topic_response *out = weir_arena_alloc_array(
+        &b->arena, (size_t)(req->topic_name_count > 0 ? req->topic_name_count : 0), sizeof *out);
+    if (out == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    for (int32_t i = 0; i < req->topic_name_count; i++) {
+        weir_str name = req->topic_names[i];
+        out[i].name = name;
+        int err = name.len > 0 ? weir_topics_delete(&b->topics, name.p, (size_t)name.len) : WEIR_E_NOENT;
+        out[i].error_code = err == 0              ? WEIR_KERR_NONE
+                            : err == WEIR_E_NOENT ? WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION
+                                                  : WEIR_KERR_KAFKA_STORAGE_ERROR;
+    }
+    weir_delete_topics_response resp = {0, req->topic_name_count, out};
+    return weir_encode_delete_topics_response(&b->out, r->header.api_version, &resp);
+}

@@ -1,0 +1,74 @@
+/* The broker's topics and partitions, each partition a weir_plog in
+ * `<topic>-<partition>` under the node's root (the broker's log dir).
+ *
+ * A partition carries its leader, leader epoch, replicas and ISR from the
+ * start; with one broker they are all this node, and the high watermark is
+ * the log end. Replication (a later layer) will own those fields.
+ */
+#ifndef WEIR_BROKER_TOPICS_H
+#define WEIR_BROKER_TOPICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "env/env.h"
+#include "log/log.h"
+
+#define WEIR_TOPIC_NAME_MAX 249
+
+typedef struct weir_partition {
+    int32_t index;
+    weir_plog *log;
+    int32_t leader_id;
+    int32_t leader_epoch;
+    int32_t replicas[1];
+    int n_replicas;
+    int32_t isr[1];
+    int n_isr;
+    int64_t high_watermark;
+    int64_t unflushed_messages; /* since the last flush (log.flush.interval.messages) */
+} weir_partition;
+
+typedef struct weir_topic {
+    char name[WEIR_TOPIC_NAME_MAX + 1];
+    int32_t partition_count;
+    weir_partition *partitions;
+} weir_topic;
+
+typedef struct weir_topics {
+    weir_env *env;
+    int32_t self_id;
+    weir_log_config log_cfg;
+    weir_topic **t; /* sorted by name */
+    size_t n;
+    size_t cap;
+} weir_topics;
+
+/* Kafka's rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..". */
+bool weir_topic_name_valid(const char *name, size_t len);
+
+void weir_topics_init(weir_topics *ts, weir_env *env, int32_t self_id, const weir_log_config *cfg);
+
+/* Opens every partition folder in the node's root (recovering each). A
+ * folder that does not parse as <topic>-<partition> is skipped with a
+ * warning; missing partitions of a topic are created empty. */
+WEIR_MUST_CHECK int weir_topics_load(weir_topics *ts);
+
+weir_topic *weir_topics_find(const weir_topics *ts, const char *name, size_t len);
+weir_partition *weir_topic_partition(const weir_topic *t, int32_t index);
+
+/* Creates a topic with `partitions` empty partitions. WEIR_E_EXIST if it
+ * exists, WEIR_E_INVAL for a bad name or count. */
+WEIR_MUST_CHECK int weir_topics_create(weir_topics *ts, const char *name, size_t len,
+                                       int32_t partitions, weir_topic **out);
+
+/* Closes a topic's logs and deletes their folders. */
+WEIR_MUST_CHECK int weir_topics_delete(weir_topics *ts, const char *name, size_t len);
+
+/* Clean shutdown of every log (clean-shutdown markers written); frees all. */
+void weir_topics_close(weir_topics *ts);
+/* Frees without writing (a crash). */
+void weir_topics_abandon(weir_topics *ts);
+
+#endif
