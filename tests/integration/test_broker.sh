@@ -157,6 +157,12 @@ after=$(kcat -C -b "$bs" -t orders -p 0 -o beginning -e -q -f '%o\n' | wc -l)
 [ "$after" -eq $((before + 1)) ] && ok "a good produce after bad input appends" || bad "produce after bad input: $before -> $after"
 
 stop_broker TERM
+# under the sanitizer build, any report in a broker log is a failure
+if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$tmp"/*.log >/dev/null 2>&1; then
+  bad "sanitizer report in $(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$tmp"/*.log | tr '\n' ' ')"
+else
+  ok "no sanitizer reports in the broker logs"
+fi
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed; broker logs in $tmp kept"; trap - EXIT; exit 1
 fi
