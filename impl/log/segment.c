@@ -277,7 +277,9 @@ static int segment_track(weir_segment *seg, const weir_batch_header *h, uint64_t
     if (seg->bytes_since_index > seg->index_interval && !weir_offset_index_full(&seg->oix)) {
         err = weir_offset_index_append(&seg->oix, (uint32_t)(last - seg->base_offset),
                                        (uint32_t)pos);
-        if (err == 0 && seg->max_timestamp >= 0) {
+        /* The last time-index slot stays free for the entry written at seal
+         * (recovery can fill an index that appends would have rolled). */
+        if (err == 0 && seg->max_timestamp >= 0 && !weir_time_index_full(&seg->tix)) {
             err = weir_time_index_maybe_append(&seg->tix, seg->max_timestamp,
                                                (uint32_t)(seg->offset_of_max_ts - seg->base_offset));
         }

@@ -1,13 +1,15 @@
 /* The supported-API table and Kafka's error-code names. */
 #include "proto/kafka.h"
 
+/* {key, min, max, flexible from}. Ranges from ../shared/notes/WIRE.md §6 (phase 1);
+ * flexible-from values are Kafka's flexibleVersions for each message. */
 const weir_api_range weir_api_table[] = {
-    {WEIR_API_PRODUCE, 3, 7, 9},
-    {WEIR_API_FETCH, 4, 11, 12},
-    {WEIR_API_LIST_OFFSETS, 0, 3, 6},
-    {WEIR_API_METADATA, 0, 4, 9},
-    {WEIR_API_API_VERSIONS, 0, 3, 3},
-    {WEIR_API_CREATE_TOPICS, 0, 4, 5},
+    {WEIR_API_PRODUCE, 3, 7, 9},       /* >= 3: record batch v2 (librdkafka MsgVer2) */
+    {WEIR_API_FETCH, 4, 11, 12},       /* v4 kafka-python, v11 librdkafka/kafkajs */
+    {WEIR_API_LIST_OFFSETS, 0, 3, 6},  /* v0 OldStyleOffsets; v1 kafka-python, v2 librdkafka */
+    {WEIR_API_METADATA, 0, 4, 9},      /* v0 for the kafka-python version probe */
+    {WEIR_API_API_VERSIONS, 0, 3, 3},  /* v3 (flexible) is librdkafka's first request */
+    {WEIR_API_CREATE_TOPICS, 0, 4, 5}, /* admin clients, P-partition fixtures */
     {WEIR_API_DELETE_TOPICS, 0, 1, 4},
 };
 

@@ -579,8 +579,7 @@ static void rd_fetch_forgotten(weir_rd *rd, weir_arena *a, weir_fetch_request *o
     out->forgotten_count = weir_rd_ok(rd) ? n : 0;
 }
 
-int weir_decode_fetch_request(weir_rd *rd, int16_t version, weir_arena *a,
-                              weir_fetch_request *out)
+int weir_decode_fetch_request(weir_rd *rd, int16_t version, weir_arena *a, weir_fetch_request *out)
 {
     memset(out, 0, sizeof *out);
     out->session_epoch = -1;

@@ -99,10 +99,10 @@ WEIR_MUST_CHECK int weir_encode_api_versions_unsupported(weir_wr *w, int32_t cor
 /* ---- Metadata (3), v0-v4 ---- */
 
 typedef struct weir_metadata_request {
-    int32_t topic_count;     /* -1: null (v1+ only) */
-    const weir_str *topics;  /* topic names */
+    int32_t topic_count;            /* -1: null (v1+ only) */
+    const weir_str *topics;         /* topic names */
     bool allow_auto_topic_creation; /* v4+; true before */
-    bool all_topics; /* decoded: v0 with [] or v1+ with null; not encoded */
+    bool all_topics;                /* decoded: v0 with [] or v1+ with null; not encoded */
 } weir_metadata_request;
 
 typedef struct weir_metadata_broker {
@@ -250,7 +250,7 @@ typedef struct weir_fetch_partition_response {
     int32_t aborted_count;    /* -1: null */
     const weir_fetch_aborted_txn *aborted;
     int32_t preferred_read_replica; /* v11+; -1 before */
-    weir_bytes records; /* null or empty is sent as length 0, never -1 */
+    weir_bytes records;             /* null or empty is sent as length 0, never -1 */
 } weir_fetch_partition_response;
 
 typedef struct weir_fetch_topic_response {
@@ -375,8 +375,7 @@ WEIR_MUST_CHECK int weir_encode_create_topics_response(weir_wr *w, int16_t versi
                                                        const weir_create_topics_response *r);
 WEIR_MUST_CHECK int weir_encode_create_topics_request(weir_wr *w, int16_t version,
                                                       const weir_create_topics_request *r);
-WEIR_MUST_CHECK int weir_decode_create_topics_response(weir_rd *rd, int16_t version,
-                                                       weir_arena *a,
+WEIR_MUST_CHECK int weir_decode_create_topics_response(weir_rd *rd, int16_t version, weir_arena *a,
                                                        weir_create_topics_response *out);
 
 /* ---- DeleteTopics (20), v0-v1 ---- */
@@ -404,8 +403,7 @@ WEIR_MUST_CHECK int weir_encode_delete_topics_response(weir_wr *w, int16_t versi
                                                        const weir_delete_topics_response *r);
 WEIR_MUST_CHECK int weir_encode_delete_topics_request(weir_wr *w, int16_t version,
                                                       const weir_delete_topics_request *r);
-WEIR_MUST_CHECK int weir_decode_delete_topics_response(weir_rd *rd, int16_t version,
-                                                       weir_arena *a,
+WEIR_MUST_CHECK int weir_decode_delete_topics_response(weir_rd *rd, int16_t version, weir_arena *a,
                                                        weir_delete_topics_response *out);
 
 /* ---- one request, any API ---- */

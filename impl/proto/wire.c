@@ -508,8 +508,7 @@ void weir_rd_skip_tags(weir_rd *rd, const char *field)
     }
 }
 
-void *weir_rd_alloc(weir_rd *rd, weir_arena *a, const char *field, int32_t count,
-                    size_t elem_size)
+void *weir_rd_alloc(weir_rd *rd, weir_arena *a, const char *field, int32_t count, size_t elem_size)
 {
     if (rd->why != NULL) {
         return NULL;

@@ -147,8 +147,8 @@ int8_t weir_rd_i8(weir_rd *rd, const char *field);
 int16_t weir_rd_i16(weir_rd *rd, const char *field);
 int32_t weir_rd_i32(weir_rd *rd, const char *field);
 int64_t weir_rd_i64(weir_rd *rd, const char *field);
-bool weir_rd_bool(weir_rd *rd, const char *field); /* any non-zero byte is true */
-uint64_t weir_rd_uvarint(weir_rd *rd, const char *field); /* at most 10 bytes */
+bool weir_rd_bool(weir_rd *rd, const char *field);          /* any non-zero byte is true */
+uint64_t weir_rd_uvarint(weir_rd *rd, const char *field);   /* at most 10 bytes */
 uint32_t weir_rd_uvarint32(weir_rd *rd, const char *field); /* at most 5 bytes, <= UINT32_MAX */
 
 /* STRING (int16 length >= 0) and NULLABLE_STRING (-1 = null). */
@@ -178,8 +178,7 @@ void weir_rd_skip_tags(weir_rd *rd, const char *field);
 
 /* count elements of elem_size bytes from the arena; on failure records
  * WEIR_E_NOMEM naming field and returns NULL. count 0 gives a valid pointer. */
-void *weir_rd_alloc(weir_rd *rd, weir_arena *a, const char *field, int32_t count,
-                    size_t elem_size);
+void *weir_rd_alloc(weir_rd *rd, weir_arena *a, const char *field, int32_t count, size_t elem_size);
 
 /* ---- writer ---- */
 
