@@ -1,0 +1,389 @@
+/* Sample Kafka messages for every API and version in weir_api_table, shared by
+ * the codec tests (tests/unit/test_proto.c) and the fuzz target's seed writer
+ * (tests/fuzz/fuzz_proto.c).
+ *
+ * Fields a version lacks hold the decoder's default for that version, so a
+ * sample survives encode -> decode with every field equal. Variant 0 fills
+ * every array with several entries; variant 1 uses empty and null arrays and
+ * null strings where the version allows them. The samples point into static
+ * storage, valid until the next call.
+ */
+#ifndef WEIR_TEST_PROTO_SAMPLES_H
+#define WEIR_TEST_PROTO_SAMPLES_H
+
+#include <string.h>
+
+#include "proto/kafka.h"
+#include "proto/messages.h"
+#include "proto/wire.h"
+
+#define PS_VARIANTS 2
+
+/* A response with its header fields, for the tests' client side. */
+typedef struct proto_response {
+    int16_t api_key;
+    int16_t api_version;
+    int32_t correlation_id;
+    union {
+        weir_api_versions_response api_versions;
+        weir_metadata_response metadata;
+        weir_produce_response produce;
+        weir_fetch_response fetch;
+        weir_list_offsets_response list_offsets;
+        weir_create_topics_response create_topics;
+        weir_delete_topics_response delete_topics;
+    } body;
+} proto_response;
+
+#define S(lit) ((weir_str){(lit), (int32_t)(sizeof(lit) - 1)})
+#define B(lit) ((weir_bytes){(const uint8_t *)(lit), (int32_t)(sizeof(lit) - 1)})
+
+static inline void ps_request_api_versions(int16_t v, int variant, weir_api_versions_request *r)
+{
+    (void)variant;
+    r->client_software_name = v >= 3 ? S("weir-test") : S("");
+    r->client_software_version = v >= 3 ? S("0.1.0") : S("");
+}
+
+static inline void ps_request_metadata(int16_t v, int variant, weir_metadata_request *r)
+{
+    static weir_str topics[3];
+    topics[0] = S("a");
+    topics[1] = S("topic-b");
+    topics[2] = S("c.d_e");
+    if (variant == 0) {
+        r->topic_count = 3;
+        r->topics = topics;
+        r->allow_auto_topic_creation = v >= 4 ? false : true;
+        r->all_topics = false;
+    } else {
+        r->topic_count = v == 0 ? 0 : -1;
+        r->topics = NULL;
+        r->allow_auto_topic_creation = true;
+        r->all_topics = true;
+    }
+}
+
+static inline void ps_request_produce(int16_t v, int variant, weir_produce_request *r)
+{
+    (void)v;
+    static weir_produce_partition parts[2];
+    static weir_produce_topic topics[2];
+    parts[0] = (weir_produce_partition){0, B("\x00\x01\x02 record batch bytes")};
+    parts[1] = (weir_produce_partition){7, WEIR_BYTES_NULL};
+    topics[0] = (weir_produce_topic){S("t1"), 2, parts};
+    topics[1] = (weir_produce_topic){S("t2"), 0, parts};
+    r->transactional_id = variant == 0 ? S("txn-1") : WEIR_STR_NULL;
+    r->acks = variant == 0 ? -1 : 0;
+    r->timeout_ms = 1500;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_request_fetch(int16_t v, int variant, weir_fetch_request *r)
+{
+    static weir_fetch_partition parts[2];
+    static weir_fetch_topic topics[2];
+    static int32_t forgotten_parts[3] = {1, 2, 3};
+    static weir_fetch_forgotten_topic forgotten[1];
+    parts[0] = (weir_fetch_partition){0, v >= 9 ? 4 : -1, 100, v >= 5 ? 0 : -1, 1048576};
+    parts[1] = (weir_fetch_partition){2, v >= 9 ? 5 : -1, 0x123456789aLL, v >= 5 ? 17 : -1, 65536};
+    topics[0] = (weir_fetch_topic){S("t1"), 2, parts};
+    topics[1] = (weir_fetch_topic){S("other"), 1, parts + 1};
+    forgotten[0] = (weir_fetch_forgotten_topic){S("old"), 3, forgotten_parts};
+    memset(r, 0, sizeof *r);
+    r->replica_id = -1;
+    r->max_wait_ms = 500;
+    r->min_bytes = 1;
+    r->max_bytes = 52428800;
+    r->isolation_level = 1;
+    r->session_id = v >= 7 ? 12 : 0;
+    r->session_epoch = v >= 7 ? 3 : -1;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+    r->forgotten_count = v >= 7 && variant == 0 ? 1 : 0;
+    r->forgotten = forgotten;
+    r->rack_id = v >= 11 && variant == 0 ? S("rack-1") : S("");
+}
+
+static inline void ps_request_list_offsets(int16_t v, int variant, weir_list_offsets_request *r)
+{
+    static weir_list_offsets_partition parts[2];
+    static weir_list_offsets_topic topics[1];
+    parts[0] = (weir_list_offsets_partition){0, -1, v == 0 ? 5 : 1};
+    parts[1] = (weir_list_offsets_partition){1, 1700000000000LL, 1};
+    topics[0] = (weir_list_offsets_topic){S("t1"), 2, parts};
+    r->replica_id = -1;
+    r->isolation_level = v >= 2 ? 1 : 0;
+    r->topic_count = variant == 0 ? 1 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_request_create_topics(int16_t v, int variant, weir_create_topics_request *r)
+{
+    static int32_t ids[4] = {1, 2, 2, 3};
+    static weir_create_topics_assignment assign[2];
+    static weir_create_topics_config configs[2];
+    static weir_create_topics_topic topics[2];
+    assign[0] = (weir_create_topics_assignment){0, 2, ids};
+    assign[1] = (weir_create_topics_assignment){1, 2, ids + 2};
+    configs[0] = (weir_create_topics_config){S("retention.ms"), S("1000")};
+    configs[1] = (weir_create_topics_config){S("cleanup.policy"), WEIR_STR_NULL};
+    topics[0] = (weir_create_topics_topic){S("new"), 3, 1, 0, assign, 2, configs};
+    topics[1] = (weir_create_topics_topic){S("manual"), -1, -1, 2, assign, 0, configs};
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+    r->timeout_ms = 30000;
+    r->validate_only = v >= 1 && variant == 0;
+}
+
+static inline void ps_request_delete_topics(int16_t v, int variant, weir_delete_topics_request *r)
+{
+    (void)v;
+    static weir_str names[2];
+    names[0] = S("a");
+    names[1] = S("b-b");
+    r->topic_name_count = variant == 0 ? 2 : 0;
+    r->topic_names = names;
+    r->timeout_ms = 10000;
+}
+
+/* A whole request (header + body) of (key, version). */
+static inline void ps_request(int16_t key, int16_t v, int variant, weir_request *out)
+{
+    memset(out, 0, sizeof *out);
+    out->header.api_key = key;
+    out->header.api_version = v;
+    out->header.correlation_id = 1000 + key * 16 + v;
+    out->header.client_id = variant == 0 ? S("weir-client") : WEIR_STR_NULL;
+    out->header.flexible = weir_api_flexible(key, v);
+    switch (key) {
+    case WEIR_API_API_VERSIONS:
+        ps_request_api_versions(v, variant, &out->body.api_versions);
+        break;
+    case WEIR_API_METADATA:
+        ps_request_metadata(v, variant, &out->body.metadata);
+        break;
+    case WEIR_API_PRODUCE:
+        ps_request_produce(v, variant, &out->body.produce);
+        break;
+    case WEIR_API_FETCH:
+        ps_request_fetch(v, variant, &out->body.fetch);
+        break;
+    case WEIR_API_LIST_OFFSETS:
+        ps_request_list_offsets(v, variant, &out->body.list_offsets);
+        break;
+    case WEIR_API_CREATE_TOPICS:
+        ps_request_create_topics(v, variant, &out->body.create_topics);
+        break;
+    case WEIR_API_DELETE_TOPICS:
+        ps_request_delete_topics(v, variant, &out->body.delete_topics);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- responses ---- */
+
+static inline void ps_response_api_versions(int16_t v, int variant, weir_api_versions_response *r)
+{
+    static weir_api_range keys[16];
+    for (int32_t i = 0; i < weir_api_table_count; i++) {
+        keys[i] = weir_api_table[i];
+        keys[i].flex_from = -1; /* not on the wire */
+    }
+    r->error_code = 0;
+    r->api_key_count = variant == 0 ? weir_api_table_count : 0;
+    r->api_keys = keys;
+    r->throttle_time_ms = v >= 1 ? 7 : 0;
+}
+
+static inline void ps_response_metadata(int16_t v, int variant, weir_metadata_response *r)
+{
+    static weir_metadata_broker brokers[2];
+    static int32_t replicas[2] = {1, 2};
+    static weir_metadata_partition parts[2];
+    static weir_metadata_topic topics[2];
+    brokers[0] = (weir_metadata_broker){1, S("127.0.0.1"), 9092, v >= 1 ? S("r1") : WEIR_STR_NULL};
+    brokers[1] = (weir_metadata_broker){2, S("host-2"), 9093, WEIR_STR_NULL};
+    parts[0] = (weir_metadata_partition){0, 0, 1, 2, replicas, 1, replicas};
+    parts[1] = (weir_metadata_partition){5, 1, -1, 0, replicas, 0, replicas};
+    topics[0] = (weir_metadata_topic){0, S("t1"), false, 2, parts};
+    topics[1] = (weir_metadata_topic){3, S("__missing"), v >= 1, 0, parts};
+    r->throttle_time_ms = v >= 3 ? 5 : 0;
+    r->broker_count = variant == 0 ? 2 : 0;
+    r->brokers = brokers;
+    r->cluster_id = v >= 2 && variant == 0 ? S("weir-cluster") : WEIR_STR_NULL;
+    r->controller_id = v >= 1 ? 1 : -1;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_response_produce(int16_t v, int variant, weir_produce_response *r)
+{
+    static weir_produce_partition_response parts[2];
+    static weir_produce_topic_response topics[2];
+    parts[0] = (weir_produce_partition_response){0, 0, 100, -1, v >= 5 ? 7 : -1};
+    parts[1] = (weir_produce_partition_response){1, 6, -1, 1700000000123LL, -1};
+    topics[0] = (weir_produce_topic_response){S("t1"), 2, parts};
+    topics[1] = (weir_produce_topic_response){S("t2"), 0, parts};
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+    r->throttle_time_ms = 3;
+}
+
+static inline void ps_response_fetch(int16_t v, int variant, weir_fetch_response *r)
+{
+    static weir_fetch_aborted_txn aborted[2] = {{7, 150}, {9, 160}};
+    static weir_fetch_partition_response parts[2];
+    static weir_fetch_topic_response topics[1];
+    parts[0] = (weir_fetch_partition_response){
+        0, 0, 200, 190, v >= 5 ? 10 : -1, 2, aborted, v >= 11 ? 2 : -1, B("batch-bytes")};
+    parts[1] = (weir_fetch_partition_response){
+        1, 1, -1, -1, -1, -1, NULL, -1, (weir_bytes){(const uint8_t *)"", 0}};
+    topics[0] = (weir_fetch_topic_response){S("t1"), 2, parts};
+    r->throttle_time_ms = 0;
+    r->error_code = 0;
+    r->session_id = v >= 7 ? 12 : 0;
+    r->topic_count = variant == 0 ? 1 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_response_list_offsets(int16_t v, int variant, weir_list_offsets_response *r)
+{
+    static int64_t old[2] = {100, 0};
+    static weir_list_offsets_partition_response parts[2];
+    static weir_list_offsets_topic_response topics[1];
+    parts[0] = (weir_list_offsets_partition_response){
+        0, 0, v == 0 ? 2 : 0, old, v >= 1 ? 1700000000000LL : -1, v >= 1 ? 100 : -1};
+    parts[1] = (weir_list_offsets_partition_response){1, 3, 0, old, -1, -1};
+    topics[0] = (weir_list_offsets_topic_response){S("t1"), 2, parts};
+    r->throttle_time_ms = v >= 2 ? 9 : 0;
+    r->topic_count = variant == 0 ? 1 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_response_create_topics(int16_t v, int variant, weir_create_topics_response *r)
+{
+    static weir_create_topics_topic_response topics[2];
+    topics[0] = (weir_create_topics_topic_response){S("new"), 0, WEIR_STR_NULL};
+    topics[1] = (weir_create_topics_topic_response){
+        S("bad"), 37, v >= 1 ? S("Number of partitions must be larger than 0.") : WEIR_STR_NULL};
+    r->throttle_time_ms = v >= 2 ? 4 : 0;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_response_delete_topics(int16_t v, int variant, weir_delete_topics_response *r)
+{
+    static weir_delete_topics_topic_response rs[2];
+    rs[0] = (weir_delete_topics_topic_response){S("a"), 0};
+    rs[1] = (weir_delete_topics_topic_response){S("b-b"), 3};
+    r->throttle_time_ms = v >= 1 ? 2 : 0;
+    r->response_count = variant == 0 ? 2 : 0;
+    r->responses = rs;
+}
+
+static inline void ps_response(int16_t key, int16_t v, int variant, proto_response *out)
+{
+    memset(out, 0, sizeof *out);
+    out->api_key = key;
+    out->api_version = v;
+    out->correlation_id = 2000 + key * 16 + v;
+    switch (key) {
+    case WEIR_API_API_VERSIONS:
+        ps_response_api_versions(v, variant, &out->body.api_versions);
+        break;
+    case WEIR_API_METADATA:
+        ps_response_metadata(v, variant, &out->body.metadata);
+        break;
+    case WEIR_API_PRODUCE:
+        ps_response_produce(v, variant, &out->body.produce);
+        break;
+    case WEIR_API_FETCH:
+        ps_response_fetch(v, variant, &out->body.fetch);
+        break;
+    case WEIR_API_LIST_OFFSETS:
+        ps_response_list_offsets(v, variant, &out->body.list_offsets);
+        break;
+    case WEIR_API_CREATE_TOPICS:
+        ps_response_create_topics(v, variant, &out->body.create_topics);
+        break;
+    case WEIR_API_DELETE_TOPICS:
+        ps_response_delete_topics(v, variant, &out->body.delete_topics);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Response header + body. */
+static inline int ps_encode_response(weir_wr *w, const proto_response *r)
+{
+    int16_t v = r->api_version;
+    int err = weir_encode_response_header(w, r->api_key, v, r->correlation_id);
+    if (err != 0) {
+        return err;
+    }
+    switch (r->api_key) {
+    case WEIR_API_API_VERSIONS:
+        return weir_encode_api_versions_response(w, v, &r->body.api_versions);
+    case WEIR_API_METADATA:
+        return weir_encode_metadata_response(w, v, &r->body.metadata);
+    case WEIR_API_PRODUCE:
+        return weir_encode_produce_response(w, v, &r->body.produce);
+    case WEIR_API_FETCH:
+        return weir_encode_fetch_response(w, v, &r->body.fetch);
+    case WEIR_API_LIST_OFFSETS:
+        return weir_encode_list_offsets_response(w, v, &r->body.list_offsets);
+    case WEIR_API_CREATE_TOPICS:
+        return weir_encode_create_topics_response(w, v, &r->body.create_topics);
+    case WEIR_API_DELETE_TOPICS:
+        return weir_encode_delete_topics_response(w, v, &r->body.delete_topics);
+    default:
+        return WEIR_E_INVAL;
+    }
+}
+
+/* Decodes the body only (the header already read or absent). */
+static inline int ps_decode_response_body(weir_rd *rd, weir_arena *a, int16_t key, int16_t v,
+                                          proto_response *out)
+{
+    out->api_key = key;
+    out->api_version = v;
+    switch (key) {
+    case WEIR_API_API_VERSIONS:
+        return weir_decode_api_versions_response(rd, v, a, &out->body.api_versions);
+    case WEIR_API_METADATA:
+        return weir_decode_metadata_response(rd, v, a, &out->body.metadata);
+    case WEIR_API_PRODUCE:
+        return weir_decode_produce_response(rd, v, a, &out->body.produce);
+    case WEIR_API_FETCH:
+        return weir_decode_fetch_response(rd, v, a, &out->body.fetch);
+    case WEIR_API_LIST_OFFSETS:
+        return weir_decode_list_offsets_response(rd, v, a, &out->body.list_offsets);
+    case WEIR_API_CREATE_TOPICS:
+        return weir_decode_create_topics_response(rd, v, a, &out->body.create_topics);
+    case WEIR_API_DELETE_TOPICS:
+        return weir_decode_delete_topics_response(rd, v, a, &out->body.delete_topics);
+    default:
+        return WEIR_E_INVAL;
+    }
+}
+
+static inline int ps_decode_response(weir_rd *rd, weir_arena *a, int16_t key, int16_t v,
+                                     proto_response *out)
+{
+    memset(out, 0, sizeof *out);
+    int err = weir_decode_response_header(rd, key, v, &out->correlation_id);
+    if (err != 0) {
+        return err;
+    }
+    return ps_decode_response_body(rd, a, key, v, out);
+}
+
+#undef S
+#undef B
+
+#endif

@@ -1,0 +1,1145 @@
+/* The Kafka wire codec (impl/proto): golden bytes from real clients, round
+ * trips of every version of every API in weir_api_table, truncation at every
+ * byte, absurd counts, error paths that name the field, and the table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto/kafka.h"
+#include "proto/messages.h"
+#include "proto/wire.h"
+#include "proto_samples.h"
+
+/* ---- helpers ---- */
+
+static void expect_bytes(const uint8_t *got, size_t got_len, const void *want, size_t want_len)
+{
+    if (got_len != want_len || memcmp(got, want, want_len) != 0) {
+        fprintf(stderr, "got  (%zu):", got_len);
+        for (size_t i = 0; i < got_len; i++) {
+            fprintf(stderr, " %02x", got[i]);
+        }
+        fprintf(stderr, "\nwant (%zu):", want_len);
+        for (size_t i = 0; i < want_len; i++) {
+            fprintf(stderr, " %02x", ((const uint8_t *)want)[i]);
+        }
+        fprintf(stderr, "\n");
+        fail_msg("bytes differ");
+    }
+}
+
+#define EXPECT_STR(a, b) assert_true(weir_str_eq((a), (b)))
+#define EXPECT_BYTES(a, b) assert_true(weir_bytes_eq((a), (b)))
+
+/* A heap copy of exactly len bytes, so ASan catches a read past the end. */
+static uint8_t *dup_exact(const uint8_t *p, size_t len)
+{
+    uint8_t *c = malloc(len == 0 ? 1 : len);
+    assert_non_null(c);
+    if (len > 0) {
+        memcpy(c, p, len);
+    }
+    return c;
+}
+
+/* ---- comparators: every field, both ways ---- */
+
+static void eq_request_body(int16_t key, const weir_request *a, const weir_request *b)
+{
+    switch (key) {
+    case WEIR_API_API_VERSIONS:
+        EXPECT_STR(a->body.api_versions.client_software_name,
+                   b->body.api_versions.client_software_name);
+        EXPECT_STR(a->body.api_versions.client_software_version,
+                   b->body.api_versions.client_software_version);
+        break;
+    case WEIR_API_METADATA: {
+        const weir_metadata_request *x = &a->body.metadata, *y = &b->body.metadata;
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i], y->topics[i]);
+        }
+        assert_int_equal(x->allow_auto_topic_creation, y->allow_auto_topic_creation);
+        assert_int_equal(x->all_topics, y->all_topics);
+        break;
+    }
+    case WEIR_API_PRODUCE: {
+        const weir_produce_request *x = &a->body.produce, *y = &b->body.produce;
+        EXPECT_STR(x->transactional_id, y->transactional_id);
+        assert_int_equal(x->acks, y->acks);
+        assert_int_equal(x->timeout_ms, y->timeout_ms);
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+            for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+                assert_int_equal(x->topics[i].partitions[j].partition_index,
+                                 y->topics[i].partitions[j].partition_index);
+                EXPECT_BYTES(x->topics[i].partitions[j].records,
+                             y->topics[i].partitions[j].records);
+            }
+        }
+        break;
+    }
+    case WEIR_API_FETCH: {
+        const weir_fetch_request *x = &a->body.fetch, *y = &b->body.fetch;
+        assert_int_equal(x->replica_id, y->replica_id);
+        assert_int_equal(x->max_wait_ms, y->max_wait_ms);
+        assert_int_equal(x->min_bytes, y->min_bytes);
+        assert_int_equal(x->max_bytes, y->max_bytes);
+        assert_int_equal(x->isolation_level, y->isolation_level);
+        assert_int_equal(x->session_id, y->session_id);
+        assert_int_equal(x->session_epoch, y->session_epoch);
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+            for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+                const weir_fetch_partition *p = &x->topics[i].partitions[j];
+                const weir_fetch_partition *q = &y->topics[i].partitions[j];
+                assert_int_equal(p->partition_index, q->partition_index);
+                assert_int_equal(p->current_leader_epoch, q->current_leader_epoch);
+                assert_int_equal(p->fetch_offset, q->fetch_offset);
+                assert_int_equal(p->log_start_offset, q->log_start_offset);
+                assert_int_equal(p->partition_max_bytes, q->partition_max_bytes);
+            }
+        }
+        assert_int_equal(x->forgotten_count, y->forgotten_count);
+        for (int32_t i = 0; i < x->forgotten_count; i++) {
+            EXPECT_STR(x->forgotten[i].name, y->forgotten[i].name);
+            assert_int_equal(x->forgotten[i].partition_count, y->forgotten[i].partition_count);
+            for (int32_t j = 0; j < x->forgotten[i].partition_count; j++) {
+                assert_int_equal(x->forgotten[i].partitions[j], y->forgotten[i].partitions[j]);
+            }
+        }
+        EXPECT_STR(x->rack_id, y->rack_id);
+        break;
+    }
+    case WEIR_API_LIST_OFFSETS: {
+        const weir_list_offsets_request *x = &a->body.list_offsets, *y = &b->body.list_offsets;
+        assert_int_equal(x->replica_id, y->replica_id);
+        assert_int_equal(x->isolation_level, y->isolation_level);
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+            for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+                const weir_list_offsets_partition *p = &x->topics[i].partitions[j];
+                const weir_list_offsets_partition *q = &y->topics[i].partitions[j];
+                assert_int_equal(p->partition_index, q->partition_index);
+                assert_int_equal(p->timestamp, q->timestamp);
+                assert_int_equal(p->max_num_offsets, q->max_num_offsets);
+            }
+        }
+        break;
+    }
+    case WEIR_API_CREATE_TOPICS: {
+        const weir_create_topics_request *x = &a->body.create_topics, *y = &b->body.create_topics;
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            const weir_create_topics_topic *s = &x->topics[i], *t = &y->topics[i];
+            EXPECT_STR(s->name, t->name);
+            assert_int_equal(s->num_partitions, t->num_partitions);
+            assert_int_equal(s->replication_factor, t->replication_factor);
+            assert_int_equal(s->assignment_count, t->assignment_count);
+            for (int32_t j = 0; j < s->assignment_count; j++) {
+                assert_int_equal(s->assignments[j].partition_index,
+                                 t->assignments[j].partition_index);
+                assert_int_equal(s->assignments[j].broker_id_count,
+                                 t->assignments[j].broker_id_count);
+                for (int32_t k = 0; k < s->assignments[j].broker_id_count; k++) {
+                    assert_int_equal(s->assignments[j].broker_ids[k],
+                                     t->assignments[j].broker_ids[k]);
+                }
+            }
+            assert_int_equal(s->config_count, t->config_count);
+            for (int32_t j = 0; j < s->config_count; j++) {
+                EXPECT_STR(s->configs[j].name, t->configs[j].name);
+                EXPECT_STR(s->configs[j].value, t->configs[j].value);
+            }
+        }
+        assert_int_equal(x->timeout_ms, y->timeout_ms);
+        assert_int_equal(x->validate_only, y->validate_only);
+        break;
+    }
+    case WEIR_API_DELETE_TOPICS: {
+        const weir_delete_topics_request *x = &a->body.delete_topics, *y = &b->body.delete_topics;
+        assert_int_equal(x->topic_name_count, y->topic_name_count);
+        for (int32_t i = 0; i < x->topic_name_count; i++) {
+            EXPECT_STR(x->topic_names[i], y->topic_names[i]);
+        }
+        assert_int_equal(x->timeout_ms, y->timeout_ms);
+        break;
+    }
+    default:
+        fail_msg("no comparator for key %d", key);
+    }
+}
+
+static void eq_metadata_response(const weir_metadata_response *x, const weir_metadata_response *y)
+{
+    assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+    assert_int_equal(x->broker_count, y->broker_count);
+    for (int32_t i = 0; i < x->broker_count; i++) {
+        assert_int_equal(x->brokers[i].node_id, y->brokers[i].node_id);
+        EXPECT_STR(x->brokers[i].host, y->brokers[i].host);
+        assert_int_equal(x->brokers[i].port, y->brokers[i].port);
+        EXPECT_STR(x->brokers[i].rack, y->brokers[i].rack);
+    }
+    EXPECT_STR(x->cluster_id, y->cluster_id);
+    assert_int_equal(x->controller_id, y->controller_id);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        const weir_metadata_topic *s = &x->topics[i], *t = &y->topics[i];
+        assert_int_equal(s->error_code, t->error_code);
+        EXPECT_STR(s->name, t->name);
+        assert_int_equal(s->is_internal, t->is_internal);
+        assert_int_equal(s->partition_count, t->partition_count);
+        for (int32_t j = 0; j < s->partition_count; j++) {
+            const weir_metadata_partition *p = &s->partitions[j], *q = &t->partitions[j];
+            assert_int_equal(p->error_code, q->error_code);
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->leader_id, q->leader_id);
+            assert_int_equal(p->replica_count, q->replica_count);
+            for (int32_t k = 0; k < p->replica_count; k++) {
+                assert_int_equal(p->replica_nodes[k], q->replica_nodes[k]);
+            }
+            assert_int_equal(p->isr_count, q->isr_count);
+            for (int32_t k = 0; k < p->isr_count; k++) {
+                assert_int_equal(p->isr_nodes[k], q->isr_nodes[k]);
+            }
+        }
+    }
+}
+
+static void eq_fetch_response(const weir_fetch_response *x, const weir_fetch_response *y)
+{
+    assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+    assert_int_equal(x->error_code, y->error_code);
+    assert_int_equal(x->session_id, y->session_id);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_fetch_partition_response *p = &x->topics[i].partitions[j];
+            const weir_fetch_partition_response *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->error_code, q->error_code);
+            assert_int_equal(p->high_watermark, q->high_watermark);
+            assert_int_equal(p->last_stable_offset, q->last_stable_offset);
+            assert_int_equal(p->log_start_offset, q->log_start_offset);
+            assert_int_equal(p->aborted_count, q->aborted_count);
+            for (int32_t k = 0; k < p->aborted_count; k++) {
+                assert_int_equal(p->aborted[k].producer_id, q->aborted[k].producer_id);
+                assert_int_equal(p->aborted[k].first_offset, q->aborted[k].first_offset);
+            }
+            assert_int_equal(p->preferred_read_replica, q->preferred_read_replica);
+            EXPECT_BYTES(p->records, q->records);
+        }
+    }
+}
+
+static void eq_response_body(int16_t key, const proto_response *a, const proto_response *b)
+{
+    switch (key) {
+    case WEIR_API_API_VERSIONS: {
+        const weir_api_versions_response *x = &a->body.api_versions, *y = &b->body.api_versions;
+        assert_int_equal(x->error_code, y->error_code);
+        assert_int_equal(x->api_key_count, y->api_key_count);
+        for (int32_t i = 0; i < x->api_key_count; i++) {
+            assert_int_equal(x->api_keys[i].api_key, y->api_keys[i].api_key);
+            assert_int_equal(x->api_keys[i].min_version, y->api_keys[i].min_version);
+            assert_int_equal(x->api_keys[i].max_version, y->api_keys[i].max_version);
+        }
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        break;
+    }
+    case WEIR_API_METADATA:
+        eq_metadata_response(&a->body.metadata, &b->body.metadata);
+        break;
+    case WEIR_API_PRODUCE: {
+        const weir_produce_response *x = &a->body.produce, *y = &b->body.produce;
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+            for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+                const weir_produce_partition_response *p = &x->topics[i].partitions[j];
+                const weir_produce_partition_response *q = &y->topics[i].partitions[j];
+                assert_int_equal(p->partition_index, q->partition_index);
+                assert_int_equal(p->error_code, q->error_code);
+                assert_int_equal(p->base_offset, q->base_offset);
+                assert_int_equal(p->log_append_time_ms, q->log_append_time_ms);
+                assert_int_equal(p->log_start_offset, q->log_start_offset);
+            }
+        }
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        break;
+    }
+    case WEIR_API_FETCH:
+        eq_fetch_response(&a->body.fetch, &b->body.fetch);
+        break;
+    case WEIR_API_LIST_OFFSETS: {
+        const weir_list_offsets_response *x = &a->body.list_offsets, *y = &b->body.list_offsets;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+            for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+                const weir_list_offsets_partition_response *p = &x->topics[i].partitions[j];
+                const weir_list_offsets_partition_response *q = &y->topics[i].partitions[j];
+                assert_int_equal(p->partition_index, q->partition_index);
+                assert_int_equal(p->error_code, q->error_code);
+                assert_int_equal(p->old_style_offset_count, q->old_style_offset_count);
+                for (int32_t k = 0; k < p->old_style_offset_count; k++) {
+                    assert_int_equal(p->old_style_offsets[k], q->old_style_offsets[k]);
+                }
+                assert_int_equal(p->timestamp, q->timestamp);
+                assert_int_equal(p->offset, q->offset);
+            }
+        }
+        break;
+    }
+    case WEIR_API_CREATE_TOPICS: {
+        const weir_create_topics_response *x = &a->body.create_topics, *y = &b->body.create_topics;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            assert_int_equal(x->topics[i].error_code, y->topics[i].error_code);
+            EXPECT_STR(x->topics[i].error_message, y->topics[i].error_message);
+        }
+        break;
+    }
+    case WEIR_API_DELETE_TOPICS: {
+        const weir_delete_topics_response *x = &a->body.delete_topics, *y = &b->body.delete_topics;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->response_count, y->response_count);
+        for (int32_t i = 0; i < x->response_count; i++) {
+            EXPECT_STR(x->responses[i].name, y->responses[i].name);
+            assert_int_equal(x->responses[i].error_code, y->responses[i].error_code);
+        }
+        break;
+    }
+    default:
+        fail_msg("no comparator for key %d", key);
+    }
+}
+
+/* ---- the table ---- */
+
+static void test_proto_table_advertises_exactly_the_planned_ranges(void **state)
+{
+    (void)state;
+    static const weir_api_range want[] = {
+        {0, 3, 7, 9},  {1, 4, 11, 12}, {2, 0, 3, 6},  {3, 0, 4, 9},
+        {18, 0, 3, 3}, {19, 0, 4, 5},  {20, 0, 1, 4},
+    };
+    assert_int_equal(weir_api_table_count, 7);
+    for (int i = 0; i < 7; i++) {
+        const weir_api_range *r = weir_api_find(want[i].api_key);
+        assert_non_null(r);
+        assert_int_equal(r->min_version, want[i].min_version);
+        assert_int_equal(r->max_version, want[i].max_version);
+        assert_int_equal(r->flex_from, want[i].flex_from);
+    }
+    assert_null(weir_api_find(10));
+    assert_false(weir_api_supported(WEIR_API_PRODUCE, 2));
+    assert_true(weir_api_supported(WEIR_API_PRODUCE, 3));
+    assert_false(weir_api_supported(WEIR_API_FETCH, 12));
+    assert_true(weir_api_flexible(WEIR_API_API_VERSIONS, 3));
+    assert_true(weir_api_flexible(WEIR_API_API_VERSIONS, 4));
+    assert_false(weir_api_flexible(WEIR_API_API_VERSIONS, 2));
+    assert_false(weir_api_flexible(WEIR_API_METADATA, 4));
+    assert_false(weir_api_flexible(99, 9));
+    /* ApiVersions responses never carry header tags, even when flexible. */
+    assert_false(weir_api_response_header_tagged(WEIR_API_API_VERSIONS, 3));
+    assert_true(weir_api_response_header_tagged(WEIR_API_METADATA, 9));
+    assert_string_equal(weir_api_name(WEIR_API_LIST_OFFSETS), "ListOffsets");
+    assert_string_equal(weir_api_name(77), "Unknown");
+}
+
+static void test_proto_kerr_names_match_kafka(void **state)
+{
+    (void)state;
+    assert_int_equal(WEIR_KERR_UNKNOWN_SERVER_ERROR, -1);
+    assert_int_equal(WEIR_KERR_UNSUPPORTED_VERSION, 35);
+    assert_int_equal(WEIR_KERR_KAFKA_STORAGE_ERROR, 56);
+    assert_string_equal(weir_kerr_name(0), "NONE");
+    assert_string_equal(weir_kerr_name(-1), "UNKNOWN_SERVER_ERROR");
+    assert_string_equal(weir_kerr_name(3), "UNKNOWN_TOPIC_OR_PARTITION");
+    assert_string_equal(weir_kerr_name(6), "NOT_LEADER_OR_FOLLOWER");
+    assert_string_equal(weir_kerr_name(20), "NOT_ENOUGH_REPLICAS_AFTER_APPEND");
+    assert_string_equal(weir_kerr_name(42), "INVALID_REQUEST");
+    assert_string_equal(weir_kerr_name(56), "KAFKA_STORAGE_ERROR");
+    assert_string_equal(weir_kerr_name(999), "UNKNOWN_ERROR_CODE");
+}
+
+/* ---- golden bytes from WIRE.md (kcat 1.7.1 captures) ---- */
+
+static const uint8_t kcat_api_versions_v3[] = {
+    0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07, 'r', 'd',
+    'k',  'a',  'f',  'k',  'a',  0x00, 0x0b, 'l',  'i',  'b',  'r', 'd',
+    'k',  'a',  'f',  'k',  'a',  0x06, '2',  '.',  '0',  '.',  '2', 0x00,
+};
+
+static const uint8_t kcat_api_versions_v0[] = {
+    0x00, 0x12, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x07, 'r', 'd', 'k', 'a', 'f', 'k', 'a',
+};
+
+static const uint8_t kcat_metadata_v4_none[] = {
+    0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x03, 0x00, 0x07, 'r',
+    'd',  'k',  'a',  'f',  'k',  'a',  0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+static const uint8_t kcat_metadata_v4_all[] = {
+    0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x00, 0x07, 'r',
+    'd',  'k',  'a',  'f',  'k',  'a',  0xff, 0xff, 0xff, 0xff, 0x01,
+};
+
+/* Decodes buf with weir_decode_request from an exactly-sized copy. */
+static int decode_exact(const uint8_t *buf, size_t len, weir_arena *a, weir_request *out,
+                        weir_rd *rd, uint8_t **copy_out)
+{
+    *copy_out = dup_exact(buf, len);
+    weir_rd_init(rd, *copy_out, len);
+    return weir_decode_request(rd, a, out);
+}
+
+/* Re-encodes r and checks the bytes equal want. */
+static void expect_request_encodes_to(const weir_request *r, const uint8_t *want, size_t len)
+{
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_request(&w, r), 0);
+    expect_bytes(w.buf, w.len, want, len);
+    weir_wr_free(&w);
+}
+
+static void test_proto_decodes_kcat_api_versions_v3(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    uint8_t *copy;
+    assert_int_equal(
+        decode_exact(kcat_api_versions_v3, sizeof kcat_api_versions_v3, &a, &r, &rd, &copy), 0);
+    assert_int_equal(r.header.api_key, 18);
+    assert_int_equal(r.header.api_version, 3);
+    assert_int_equal(r.header.correlation_id, 1);
+    assert_true(weir_str_eq_cstr(r.header.client_id, "rdkafka"));
+    assert_true(r.header.flexible);
+    assert_true(weir_str_eq_cstr(r.body.api_versions.client_software_name, "librdkafka"));
+    assert_true(weir_str_eq_cstr(r.body.api_versions.client_software_version, "2.0.2"));
+    assert_int_equal(weir_rd_left(&rd), 0);
+    expect_request_encodes_to(&r, kcat_api_versions_v3, sizeof kcat_api_versions_v3);
+    free(copy);
+    weir_arena_free(&a);
+}
+
+static void test_proto_decodes_kcat_api_versions_v0(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    uint8_t *copy;
+    assert_int_equal(
+        decode_exact(kcat_api_versions_v0, sizeof kcat_api_versions_v0, &a, &r, &rd, &copy), 0);
+    assert_int_equal(r.header.api_key, 18);
+    assert_int_equal(r.header.api_version, 0);
+    assert_int_equal(r.header.correlation_id, 2);
+    assert_false(r.header.flexible);
+    assert_int_equal(r.body.api_versions.client_software_name.len, 0);
+    expect_request_encodes_to(&r, kcat_api_versions_v0, sizeof kcat_api_versions_v0);
+    free(copy);
+    weir_arena_free(&a);
+}
+
+static void test_proto_decodes_kcat_metadata_v4_empty_and_null_topics(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    uint8_t *copy;
+    assert_int_equal(
+        decode_exact(kcat_metadata_v4_none, sizeof kcat_metadata_v4_none, &a, &r, &rd, &copy), 0);
+    assert_int_equal(r.header.api_key, 3);
+    assert_int_equal(r.header.api_version, 4);
+    assert_int_equal(r.header.correlation_id, 3);
+    assert_int_equal(r.body.metadata.topic_count, 0);
+    assert_false(r.body.metadata.all_topics); /* v1+: [] means none */
+    assert_false(r.body.metadata.allow_auto_topic_creation);
+    expect_request_encodes_to(&r, kcat_metadata_v4_none, sizeof kcat_metadata_v4_none);
+    free(copy);
+
+    assert_int_equal(
+        decode_exact(kcat_metadata_v4_all, sizeof kcat_metadata_v4_all, &a, &r, &rd, &copy), 0);
+    assert_int_equal(r.header.correlation_id, 4);
+    assert_int_equal(r.body.metadata.topic_count, -1);
+    assert_true(r.body.metadata.all_topics); /* null means all */
+    assert_true(r.body.metadata.allow_auto_topic_creation);
+    expect_request_encodes_to(&r, kcat_metadata_v4_all, sizeof kcat_metadata_v4_all);
+    free(copy);
+    weir_arena_free(&a);
+}
+
+static void test_proto_metadata_v0_empty_topics_means_all(void **state)
+{
+    (void)state;
+    static const uint8_t body[] = {0, 0, 0, 0};
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_metadata_request m;
+    weir_rd rd;
+    weir_rd_init(&rd, body, sizeof body);
+    assert_int_equal(weir_decode_metadata_request(&rd, 0, &a, &m), 0);
+    assert_true(m.all_topics);
+    assert_true(m.allow_auto_topic_creation); /* the default before v4 */
+    /* v0 has no null array. */
+    static const uint8_t null_body[] = {0xff, 0xff, 0xff, 0xff};
+    weir_rd_init(&rd, null_body, sizeof null_body);
+    assert_int_equal(weir_decode_metadata_request(&rd, 0, &a, &m), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "Metadata.Topics: null array");
+    weir_arena_free(&a);
+}
+
+static void test_proto_api_versions_v3_response_bytes(void **state)
+{
+    (void)state;
+    weir_wr w;
+    weir_wr_init(&w);
+    weir_api_versions_response r;
+    weir_api_versions_response_supported(&r);
+    assert_int_equal(weir_encode_response_header(&w, WEIR_API_API_VERSIONS, 3, 0x01020304), 0);
+    assert_int_equal(weir_encode_api_versions_response(&w, 3, &r), 0);
+    uint8_t want[64];
+    size_t n = 0;
+    const uint8_t head[] = {1, 2, 3, 4, 0, 0, (uint8_t)(weir_api_table_count + 1)};
+    memcpy(want, head, sizeof head); /* header v0: no tag byte */
+    n += sizeof head;
+    for (int32_t i = 0; i < weir_api_table_count; i++) {
+        const weir_api_range *e = &weir_api_table[i];
+        uint8_t entry[7] = {0, (uint8_t)e->api_key,     0, (uint8_t)e->min_version,
+                            0, (uint8_t)e->max_version, 0};
+        memcpy(want + n, entry, sizeof entry);
+        n += sizeof entry;
+    }
+    const uint8_t tail[] = {0, 0, 0, 0, 0}; /* throttle, body tags */
+    memcpy(want + n, tail, sizeof tail);
+    n += sizeof tail;
+    expect_bytes(w.buf, w.len, want, n);
+    weir_wr_free(&w);
+}
+
+static void test_proto_api_versions_unsupported_reply_is_v0_with_header_v0(void **state)
+{
+    (void)state;
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_api_versions_unsupported(&w, 7), 0);
+    static const uint8_t want[] = {0, 0, 0, 7, 0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 3};
+    expect_bytes(w.buf, w.len, want, sizeof want);
+    /* A client that asked v3 parses it as v0 because of error 35 (KIP-511). */
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    weir_rd_init(&rd, w.buf, w.len);
+    proto_response resp;
+    assert_int_equal(ps_decode_response(&rd, &a, WEIR_API_API_VERSIONS, 3, &resp), 0);
+    assert_int_equal(resp.correlation_id, 7);
+    assert_int_equal(resp.body.api_versions.error_code, 35);
+    assert_int_equal(resp.body.api_versions.api_key_count, 1);
+    assert_int_equal(resp.body.api_versions.api_keys[0].api_key, 18);
+    assert_int_equal(resp.body.api_versions.api_keys[0].max_version, 3);
+    weir_arena_free(&a);
+    weir_wr_free(&w);
+}
+
+static void test_proto_fetch_empty_records_are_length_zero_never_minus_one(void **state)
+{
+    (void)state;
+    weir_fetch_partition_response p = {0};
+    p.aborted_count = -1;
+    p.records = WEIR_BYTES_NULL;
+    weir_fetch_topic_response t = {{"t", 1}, 1, &p};
+    weir_fetch_response r = {0};
+    r.topic_count = 1;
+    r.topics = &t;
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_fetch_response(&w, 11, &r), 0);
+    assert_true(w.len >= 4);
+    static const uint8_t zero[4] = {0, 0, 0, 0};
+    expect_bytes(w.buf + w.len - 4, 4, zero, 4);
+    /* and the aborted transactions: null (-1) before the preferred replica */
+    static const uint8_t tail[] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0};
+    expect_bytes(w.buf + w.len - 12, 12, tail, sizeof tail);
+    weir_wr_free(&w);
+}
+
+static void test_proto_produce_response_puts_throttle_last(void **state)
+{
+    (void)state;
+    weir_produce_response r = {0};
+    r.throttle_time_ms = 0x11223344;
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_produce_response(&w, 7, &r), 0);
+    static const uint8_t want[] = {0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44};
+    expect_bytes(w.buf, w.len, want, sizeof want);
+    weir_wr_free(&w);
+}
+
+/* ---- round trips: every version of every API, both directions ---- */
+
+static void roundtrip_request(int16_t key, int16_t v, int variant)
+{
+    weir_request want, got;
+    ps_request(key, v, variant, &want);
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_request(&w, &want), 0);
+    uint8_t *copy = dup_exact(w.buf, w.len);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    weir_rd_init(&rd, copy, w.len);
+    int err = weir_decode_request(&rd, &a, &got);
+    if (err != 0) {
+        fail_msg("%s v%d variant %d: %d %s", weir_api_name(key), v, variant, err, rd.why);
+    }
+    assert_int_equal(weir_rd_left(&rd), 0);
+    assert_int_equal(got.header.api_key, key);
+    assert_int_equal(got.header.api_version, v);
+    assert_int_equal(got.header.correlation_id, want.header.correlation_id);
+    EXPECT_STR(got.header.client_id, want.header.client_id);
+    assert_int_equal(got.header.flexible, want.header.flexible);
+    eq_request_body(key, &want, &got);
+    /* Encoding what was decoded gives the same bytes. */
+    weir_wr w2;
+    weir_wr_init(&w2);
+    assert_int_equal(weir_encode_request(&w2, &got), 0);
+    expect_bytes(w2.buf, w2.len, w.buf, w.len);
+    weir_wr_free(&w2);
+    weir_arena_free(&a);
+    free(copy);
+    weir_wr_free(&w);
+}
+
+static void roundtrip_response(int16_t key, int16_t v, int variant)
+{
+    proto_response want, got;
+    ps_response(key, v, variant, &want);
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(ps_encode_response(&w, &want), 0);
+    uint8_t *copy = dup_exact(w.buf, w.len);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    weir_rd_init(&rd, copy, w.len);
+    int err = ps_decode_response(&rd, &a, key, v, &got);
+    if (err != 0) {
+        fail_msg("%s response v%d variant %d: %d %s", weir_api_name(key), v, variant, err, rd.why);
+    }
+    assert_int_equal(weir_rd_left(&rd), 0);
+    assert_int_equal(got.correlation_id, want.correlation_id);
+    eq_response_body(key, &want, &got);
+    weir_wr w2;
+    weir_wr_init(&w2);
+    assert_int_equal(ps_encode_response(&w2, &got), 0);
+    expect_bytes(w2.buf, w2.len, w.buf, w.len);
+    weir_wr_free(&w2);
+    weir_arena_free(&a);
+    free(copy);
+    weir_wr_free(&w);
+}
+
+static void test_proto_every_version_round_trips(void **state)
+{
+    (void)state;
+    int cases = 0;
+    for (int32_t i = 0; i < weir_api_table_count; i++) {
+        const weir_api_range *e = &weir_api_table[i];
+        for (int16_t v = e->min_version; v <= e->max_version; v++) {
+            for (int variant = 0; variant < PS_VARIANTS; variant++) {
+                roundtrip_request(e->api_key, v, variant);
+                roundtrip_response(e->api_key, v, variant);
+                cases++;
+            }
+        }
+    }
+    assert_int_equal(cases, 2 * (5 + 8 + 4 + 5 + 4 + 5 + 2));
+}
+
+static void test_proto_versions_outside_the_table_are_rejected(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_wr w;
+    weir_wr_init(&w);
+    weir_produce_request pr = {0};
+    assert_int_equal(weir_encode_produce_request(&w, 2, &pr), WEIR_E_INVAL);
+    weir_metadata_response mr = {0};
+    assert_int_equal(weir_encode_metadata_response(&w, 5, &mr), WEIR_E_INVAL);
+    weir_rd rd;
+    weir_rd_init(&rd, NULL, 0);
+    weir_fetch_request fr;
+    assert_int_equal(weir_decode_fetch_request(&rd, 12, &a, &fr), WEIR_E_INVAL);
+    assert_int_equal(w.len, 0);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+/* ---- dispatch of versions weir does not have ---- */
+
+static void test_proto_unsupported_versions_decode_header_only(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    /* ApiVersions v4 is flexible: the header's tag buffer is read too. */
+    static const uint8_t av4[] = {0, 18, 0, 4, 0, 0, 0, 9, 0, 1, 'x', 0, 2, 'a', 2, 'b', 0};
+    weir_rd_init(&rd, av4, sizeof av4);
+    assert_int_equal(weir_decode_request(&rd, &a, &r), WEIR_E_UNSUPPORTED);
+    assert_int_equal(r.header.api_key, 18);
+    assert_int_equal(r.header.api_version, 4);
+    assert_int_equal(r.header.correlation_id, 9);
+    assert_true(r.header.flexible);
+    assert_int_equal(weir_rd_pos(&rd), 12);
+    /* Metadata v5 and an unknown key: header v1. */
+    static const uint8_t md5[] = {0, 3, 0, 5, 0, 0, 0, 10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    weir_rd_init(&rd, md5, sizeof md5);
+    assert_int_equal(weir_decode_request(&rd, &a, &r), WEIR_E_UNSUPPORTED);
+    assert_int_equal(r.header.correlation_id, 10);
+    assert_int_equal(r.header.client_id.len, -1);
+    static const uint8_t unk[] = {0, 99, 0, 0, 0, 0, 0, 11, 0, 0};
+    weir_rd_init(&rd, unk, sizeof unk);
+    assert_int_equal(weir_decode_request(&rd, &a, &r), WEIR_E_UNSUPPORTED);
+    assert_false(r.header.flexible);
+    weir_arena_free(&a);
+}
+
+static void test_proto_header_keeps_correlation_id_when_client_id_is_cut(void **state)
+{
+    (void)state;
+    static const uint8_t cut[] = {0, 3, 0, 1, 0, 0, 1, 0, 0, 9, 'a', 'b'};
+    weir_rd rd;
+    weir_rd_init(&rd, cut, sizeof cut);
+    weir_request_header h;
+    assert_int_equal(weir_decode_request_header(&rd, &h), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "RequestHeader.ClientId: length past the end of the frame");
+    assert_int_equal(h.correlation_id, 256);
+    assert_int_equal(h.api_key, 3);
+}
+
+static void
+test_proto_response_header_has_tags_only_when_flexible_and_not_api_versions(void **state)
+{
+    (void)state;
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_response_header(&w, WEIR_API_METADATA, 4, 5), 0);
+    assert_int_equal(w.len, 4);
+    assert_int_equal(weir_encode_response_header(&w, WEIR_API_API_VERSIONS, 3, 6), 0);
+    assert_int_equal(w.len, 8);
+    /* Metadata v9 (beyond weir's range) would be flexible: header v1. */
+    assert_int_equal(weir_encode_response_header(&w, WEIR_API_METADATA, 9, 7), 0);
+    static const uint8_t want[] = {0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7, 0};
+    expect_bytes(w.buf, w.len, want, sizeof want);
+    weir_rd rd;
+    int32_t id;
+    weir_rd_init(&rd, w.buf + 8, 5);
+    assert_int_equal(weir_decode_response_header(&rd, WEIR_API_METADATA, 9, &id), 0);
+    assert_int_equal(id, 7);
+    assert_int_equal(weir_rd_left(&rd), 0);
+    weir_wr_free(&w);
+}
+
+/* ---- truncation at every byte ---- */
+
+/* Every strict prefix of a valid message must fail with WEIR_E_CORRUPT and a
+ * reason that names a field; each prefix is its own exactly-sized heap block. */
+static void truncate_request(int16_t key, int16_t v, int variant)
+{
+    weir_request want, got;
+    ps_request(key, v, variant, &want);
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_request(&w, &want), 0);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    for (size_t len = 0; len < w.len; len++) {
+        uint8_t *copy = dup_exact(w.buf, len);
+        weir_rd rd;
+        weir_rd_init(&rd, copy, len);
+        int err = weir_decode_request(&rd, &a, &got);
+        if (err != WEIR_E_CORRUPT || rd.why == NULL) {
+            fail_msg("%s v%d variant %d cut at %zu: %d", weir_api_name(key), v, variant, len, err);
+        }
+        assert_true(rd.p <= rd.end);
+        /* "<Message>.<Field...>: <what>" */
+        const char *colon = strstr(rd.why, ": ");
+        assert_non_null(colon);
+        const char *dot = strchr(rd.why, '.');
+        assert_true(dot != NULL && dot < colon);
+        assert_true(strncmp(rd.why, "RequestHeader.", 14) == 0 ||
+                    strncmp(rd.why, weir_api_name(key), strlen(weir_api_name(key))) == 0);
+        weir_arena_reset(&a);
+        free(copy);
+    }
+    weir_arena_free(&a);
+    weir_wr_free(&w);
+}
+
+static void truncate_response(int16_t key, int16_t v, int variant)
+{
+    proto_response want, got;
+    ps_response(key, v, variant, &want);
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(ps_encode_response(&w, &want), 0);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    for (size_t len = 0; len < w.len; len++) {
+        uint8_t *copy = dup_exact(w.buf, len);
+        weir_rd rd;
+        weir_rd_init(&rd, copy, len);
+        int err = ps_decode_response(&rd, &a, key, v, &got);
+        if (err != WEIR_E_CORRUPT || rd.why == NULL || strstr(rd.why, ": ") == NULL) {
+            fail_msg("%s response v%d cut at %zu: %d", weir_api_name(key), v, len, err);
+        }
+        weir_arena_reset(&a);
+        free(copy);
+    }
+    weir_arena_free(&a);
+    weir_wr_free(&w);
+}
+
+static void test_proto_truncation_at_every_byte_fails_cleanly(void **state)
+{
+    (void)state;
+    for (int32_t i = 0; i < weir_api_table_count; i++) {
+        const weir_api_range *e = &weir_api_table[i];
+        for (int16_t v = e->min_version; v <= e->max_version; v++) {
+            for (int variant = 0; variant < PS_VARIANTS; variant++) {
+                truncate_request(e->api_key, v, variant);
+                truncate_response(e->api_key, v, variant);
+            }
+        }
+    }
+}
+
+static void test_proto_error_path_names_array_element(void **state)
+{
+    (void)state;
+    /* Metadata v1 with 3 topics announced and 2 present. */
+    static const uint8_t body[] = {0, 0, 0, 3, 0, 1, 'a', 0, 1, 'b'};
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_metadata_request m;
+    weir_rd rd;
+    uint8_t *copy = dup_exact(body, sizeof body);
+    weir_rd_init(&rd, copy, sizeof body);
+    assert_int_equal(weir_decode_metadata_request(&rd, 1, &a, &m), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "Metadata.Topics[2].Name: truncated");
+    free(copy);
+
+    /* Fetch v11: the second topic's name is a null string. Counts are checked
+     * against the bytes left first, so a cut inside fixed-size partitions is
+     * reported at their count; a bad value inside an element names the element. */
+    weir_request r;
+    ps_request(WEIR_API_FETCH, 11, 0, &r);
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_fetch_request(&w, 11, &r.body.fetch), 0);
+    /* 25 fixed bytes, topic count 4, topic 0: name 2+2, count 4, 2 partitions of 28 */
+    size_t at = 25 + 4 + 4 + 4 + 2 * 28;
+    assert_int_equal(w.buf[at], 0);
+    assert_int_equal(w.buf[at + 1], 5); /* "other" */
+    w.buf[at] = 0xff;
+    w.buf[at + 1] = 0xff;
+    copy = dup_exact(w.buf, w.len);
+    weir_rd_init(&rd, copy, w.len);
+    weir_fetch_request f;
+    assert_int_equal(weir_decode_fetch_request(&rd, 11, &a, &f), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "Fetch.Topics[1].Topic: null string");
+    free(copy);
+    /* ... and a cut inside the partitions array is caught at its count. */
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_fetch_request(&w, 11, &r.body.fetch), 0);
+    copy = dup_exact(w.buf, at - 3);
+    weir_rd_init(&rd, copy, at - 3);
+    assert_int_equal(weir_decode_fetch_request(&rd, 11, &a, &f), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why,
+                        "Fetch.Topics[0].Partitions: array count past the end of the frame");
+    free(copy);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+/* ---- absurd counts ---- */
+
+static void test_proto_absurd_counts_fail_fast_without_allocating(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+
+    static const uint8_t md[] = {0x7f, 0xff, 0xff, 0xff, 0, 1, 'a'};
+    weir_metadata_request m;
+    weir_rd_init(&rd, md, sizeof md);
+    assert_int_equal(weir_decode_metadata_request(&rd, 1, &a, &m), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "Metadata.Topics: array count past the end of the frame");
+    assert_int_equal(a.used_bytes, 0);
+
+    /* Produce: 1 topic, then 2^31-1 partitions. */
+    static const uint8_t pr[] = {0xff, 0xff, 0,   1,    0,    0,    0,    100, 0, 0, 0, 1,
+                                 0,    1,    't', 0x7f, 0xff, 0xff, 0xff, 0,   0, 0, 0};
+    weir_produce_request p;
+    weir_rd_init(&rd, pr, sizeof pr);
+    assert_int_equal(weir_decode_produce_request(&rd, 7, &a, &p), WEIR_E_CORRUPT);
+    assert_string_equal(
+        rd.why, "Produce.TopicData[0].PartitionData: array count past the end of the frame");
+    assert_true(a.used_bytes < 1024);
+
+    /* Negative counts other than -1, and a huge string length. */
+    static const uint8_t neg[] = {0x80, 0, 0, 0};
+    weir_delete_topics_request d;
+    weir_rd_init(&rd, neg, sizeof neg);
+    assert_int_equal(weir_decode_delete_topics_request(&rd, 0, &a, &d), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "DeleteTopics.TopicNames: array count out of range");
+    static const uint8_t records[] = {0, 0, 0, 0, 0, 0, 0, 0, 0,    0,    0,    1,    0, 1, 't',
+                                      0, 0, 0, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3};
+    weir_rd_init(&rd, records, sizeof records);
+    assert_int_equal(weir_decode_produce_request(&rd, 3, &a, &p), WEIR_E_CORRUPT);
+    assert_string_equal(
+        rd.why, "Produce.TopicData[0].PartitionData[0].Records: length past the end of the frame");
+
+    /* A compact count that does not fit (ApiVersions v3 response). */
+    static const uint8_t av[] = {0, 0, 0x80, 0x80, 0x80, 0x80, 0x08}; /* 2^31 - 1 */
+    weir_api_versions_response avr;
+    weir_rd_init(&rd, av, sizeof av);
+    assert_int_equal(weir_decode_api_versions_response(&rd, 3, &a, &avr), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why,
+                        "ApiVersionsResponse.ApiKeys: array count past the end of the frame");
+    weir_arena_free(&a);
+}
+
+static void test_proto_arena_limit_reports_nomem(void **state)
+{
+    (void)state;
+    /* 1,000 topic names of 0 bytes fit the frame but not a 1 KiB arena. */
+    size_t len = 4 + 1000 * 2;
+    uint8_t *body = calloc(1, len);
+    assert_non_null(body);
+    body[2] = 0x03;
+    body[3] = 0xe8;
+    weir_arena a;
+    weir_arena_init(&a, 1024);
+    weir_metadata_request m;
+    weir_rd rd;
+    weir_rd_init(&rd, body, len);
+    assert_int_equal(weir_decode_metadata_request(&rd, 1, &a, &m), WEIR_E_NOMEM);
+    assert_string_equal(rd.why, "Metadata.Topics: out of memory (arena limit)");
+    weir_arena_free(&a);
+    weir_arena_init(&a, 0);
+    weir_rd_init(&rd, body, len);
+    assert_int_equal(weir_decode_metadata_request(&rd, 1, &a, &m), 0);
+    assert_int_equal(m.topic_count, 1000);
+    weir_arena_free(&a);
+    free(body);
+}
+
+/* ---- reader, writer and arena details ---- */
+
+static void test_proto_reader_skips_tags_and_rejects_bad_ones(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_api_versions_request r;
+    weir_rd rd;
+    /* two tagged fields (tag 0 size 2, tag 5 size 0), then one extra byte that is ignored */
+    static const uint8_t ok[] = {2, 'n', 2, 'v', 2, 0, 2, 0xaa, 0xbb, 5, 0, 0x99};
+    weir_rd_init(&rd, ok, sizeof ok);
+    assert_int_equal(weir_decode_api_versions_request(&rd, 3, &a, &r), 0);
+    assert_true(weir_str_eq_cstr(r.client_software_name, "n"));
+    assert_int_equal(weir_rd_left(&rd), 1);
+    static const uint8_t bad[] = {2, 'n', 2, 'v', 1, 0, 9, 0xaa};
+    weir_rd_init(&rd, bad, sizeof bad);
+    assert_int_equal(weir_decode_api_versions_request(&rd, 3, &a, &r), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "ApiVersions.TaggedFields: length past the end of the frame");
+    static const uint8_t null_name[] = {0, 1, 0};
+    weir_rd_init(&rd, null_name, sizeof null_name);
+    assert_int_equal(weir_decode_api_versions_request(&rd, 3, &a, &r), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "ApiVersions.ClientSoftwareName: null string");
+    static const uint8_t long_varint[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    weir_rd_init(&rd, long_varint, sizeof long_varint);
+    assert_int_equal(weir_decode_api_versions_request(&rd, 3, &a, &r), WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "ApiVersions.ClientSoftwareName: varint too long");
+    weir_arena_free(&a);
+}
+
+static void test_proto_reader_errors_are_sticky(void **state)
+{
+    (void)state;
+    static const uint8_t buf[] = {1, 2, 3};
+    weir_rd rd;
+    weir_rd_init(&rd, buf, sizeof buf);
+    weir_rd_scope(&rd, "X");
+    assert_int_equal(weir_rd_i32(&rd, "A"), 0);
+    assert_string_equal(rd.why, "X.A: truncated");
+    assert_int_equal(weir_rd_i8(&rd, "B"), 0); /* a byte is left, but the reader stopped */
+    assert_string_equal(rd.why, "X.A: truncated");
+    assert_int_equal(weir_rd_pos(&rd), 0);
+    assert_int_equal(weir_rd_status(&rd), WEIR_E_CORRUPT);
+}
+
+static void test_proto_writer_rejects_what_the_format_cannot_hold(void **state)
+{
+    (void)state;
+    weir_wr w;
+    weir_wr_init(&w);
+    weir_wr_string(&w, WEIR_STR_NULL);
+    assert_int_equal(weir_wr_status(&w), WEIR_E_INVAL);
+    weir_wr_reset(&w);
+    char *big = malloc(40000);
+    assert_non_null(big);
+    memset(big, 'x', 40000);
+    weir_wr_string(&w, (weir_str){big, 40000});
+    assert_int_equal(weir_wr_status(&w), WEIR_E_INVAL);
+    weir_wr_reset(&w);
+    weir_wr_nullable_string(&w, (weir_str){big, 32767});
+    assert_int_equal(weir_wr_status(&w), 0);
+    assert_int_equal(w.len, 2 + 32767);
+    free(big);
+    weir_wr_reset(&w);
+    /* A non-nullable array given as null, or items missing. */
+    weir_delete_topics_request d = {-1, NULL, 0};
+    assert_int_equal(weir_encode_delete_topics_request(&w, 0, &d), WEIR_E_INVAL);
+    weir_wr_reset(&w);
+    d.topic_name_count = 2;
+    assert_int_equal(weir_encode_delete_topics_request(&w, 0, &d), WEIR_E_INVAL);
+    weir_wr_reset(&w);
+    /* Metadata v0 cannot say null; v1 can. */
+    weir_metadata_request m = {-1, NULL, true, true};
+    assert_int_equal(weir_encode_metadata_request(&w, 0, &m), WEIR_E_INVAL);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_metadata_request(&w, 1, &m), 0);
+    /* A frame-size slot patched later. */
+    weir_wr_reset(&w);
+    size_t pos = weir_wr_skip(&w, 4);
+    weir_wr_i16(&w, 5);
+    weir_wr_put_i32_at(&w, pos, (int32_t)(w.len - 4));
+    static const uint8_t want[] = {0, 0, 0, 2, 0, 5};
+    expect_bytes(w.buf, w.len, want, sizeof want);
+    size_t len;
+    uint8_t *taken = weir_wr_take(&w, &len);
+    assert_non_null(taken);
+    assert_int_equal(len, 6);
+    assert_null(w.buf);
+    free(taken);
+    weir_wr_free(&w);
+}
+
+static void test_proto_uvarint_and_compact_forms(void **state)
+{
+    (void)state;
+    weir_wr w;
+    weir_wr_init(&w);
+    weir_wr_uvarint(&w, 300);
+    weir_wr_compact_nullable_string(&w, WEIR_STR_NULL);
+    weir_wr_compact_string(&w, (weir_str){"hi", 2});
+    weir_wr_compact_bytes(&w, (weir_bytes){(const uint8_t *)"\x01", 1});
+    weir_wr_compact_array_count(&w, -1);
+    weir_wr_compact_array_count(&w, 200);
+    static const uint8_t want[] = {0xac, 0x02, 0x00, 0x03, 'h', 'i', 0x02, 0x01, 0x00, 0xc9, 0x01};
+    expect_bytes(w.buf, w.len, want, sizeof want);
+    weir_rd rd;
+    weir_rd_init(&rd, w.buf, w.len);
+    assert_int_equal(weir_rd_uvarint(&rd, "v"), 300);
+    assert_int_equal(weir_rd_compact_nullable_string(&rd, "s").len, -1);
+    assert_true(weir_str_eq_cstr(weir_rd_compact_string(&rd, "s"), "hi"));
+    weir_bytes b = weir_rd_compact_bytes(&rd, "b");
+    assert_int_equal(b.len, 1);
+    assert_int_equal(weir_rd_compact_array_count(&rd, "n", true, 1), -1);
+    assert_int_equal(weir_rd_status(&rd), 0);
+    /* 200 elements of >= 1 byte do not fit in 0 bytes left. */
+    assert_int_equal(weir_rd_compact_array_count(&rd, "n", false, 1), 0);
+    assert_int_equal(weir_rd_status(&rd), WEIR_E_CORRUPT);
+    weir_wr_free(&w);
+}
+
+static void test_proto_arena_resets_and_aligns(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    for (int i = 0; i < 1000; i++) {
+        uint8_t *p = weir_arena_alloc(&a, (size_t)i * 7 + 1);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 16, 0);
+        assert_int_equal(p[0], 0);
+        memset(p, 0xab, (size_t)i * 7 + 1);
+    }
+    assert_non_null(weir_arena_alloc(&a, 0));
+    assert_null(weir_arena_alloc_array(&a, SIZE_MAX / 2, 4));
+    weir_arena_reset(&a);
+    assert_int_equal(a.used_bytes, 0);
+    uint8_t *p = weir_arena_alloc(&a, 64);
+    assert_non_null(p);
+    assert_int_equal(p[63], 0);
+    weir_arena_free(&a);
+    weir_arena_free(&a); /* twice is fine */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_proto_table_advertises_exactly_the_planned_ranges),
+        cmocka_unit_test(test_proto_kerr_names_match_kafka),
+        cmocka_unit_test(test_proto_decodes_kcat_api_versions_v3),
+        cmocka_unit_test(test_proto_decodes_kcat_api_versions_v0),
+        cmocka_unit_test(test_proto_decodes_kcat_metadata_v4_empty_and_null_topics),
+        cmocka_unit_test(test_proto_metadata_v0_empty_topics_means_all),
+        cmocka_unit_test(test_proto_api_versions_v3_response_bytes),
+        cmocka_unit_test(test_proto_api_versions_unsupported_reply_is_v0_with_header_v0),
+        cmocka_unit_test(test_proto_fetch_empty_records_are_length_zero_never_minus_one),
+        cmocka_unit_test(test_proto_produce_response_puts_throttle_last),
+        cmocka_unit_test(test_proto_every_version_round_trips),
+        cmocka_unit_test(test_proto_versions_outside_the_table_are_rejected),
+        cmocka_unit_test(test_proto_unsupported_versions_decode_header_only),
+        cmocka_unit_test(test_proto_header_keeps_correlation_id_when_client_id_is_cut),
+        cmocka_unit_test(
+            test_proto_response_header_has_tags_only_when_flexible_and_not_api_versions),
+        cmocka_unit_test(test_proto_truncation_at_every_byte_fails_cleanly),
+        cmocka_unit_test(test_proto_error_path_names_array_element),
+        cmocka_unit_test(test_proto_absurd_counts_fail_fast_without_allocating),
+        cmocka_unit_test(test_proto_arena_limit_reports_nomem),
+        cmocka_unit_test(test_proto_reader_skips_tags_and_rejects_bad_ones),
+        cmocka_unit_test(test_proto_reader_errors_are_sticky),
+        cmocka_unit_test(test_proto_writer_rejects_what_the_format_cannot_hold),
+        cmocka_unit_test(test_proto_uvarint_and_compact_forms),
+        cmocka_unit_test(test_proto_arena_resets_and_aligns),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
