@@ -714,10 +714,8 @@ int weir_segment_offset_for_time(weir_segment *seg, int64_t ts, int64_t *offset_
             if (err == 0 && got == total && weir_record_iter_init(&it, b, got) == 0) {
                 weir_record r;
                 while (weir_record_next(&it, &r) == 1) {
-                    int64_t rts;
-                    if (__builtin_add_overflow(h.base_timestamp, r.timestamp_delta, &rts)) {
-                        rts = r.timestamp_delta > 0 ? INT64_MAX : INT64_MIN;
-                    }
+                    /* Wraps as Kafka's long arithmetic does, without UB. */
+                    int64_t rts = (int64_t)((uint64_t)h.base_timestamp + (uint64_t)r.timestamp_delta);
                     if (rts >= ts) {
                         *offset_out = h.base_offset + r.offset_delta;
                         break;
