@@ -9,6 +9,9 @@
 # the disk to measure. Its sizes come from WEIR_BENCH_LOG_APPEND_MIB,
 # WEIR_BENCH_LOG_MIB, WEIR_BENCH_LOG_LOOKUPS, WEIR_BENCH_LOG_FLUSH_EVERY,
 # WEIR_BENCH_LOG_ROUNDS and WEIR_BENCH_LOG_COLD (see tests/bench/bench_log.c).
+# bench_broker (built when librdkafka is installed) starts build/weir itself
+# (WEIR_BIN overrides) and takes WEIR_BENCH_BROKER_MESSAGES, _RATE, _SECONDS,
+# _ROUNDS, _PARTITIONS and _VALUE_BYTES (see tests/bench/bench_broker.c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
