@@ -334,7 +334,7 @@ static void run_in_child(uint64_t seed, result *out)
     }
     out->hash = weir_sim_trace_hash(w);
     out->ok = c->done && c->failure[0] == '\0';
-    snprintf(out->failure, sizeof out->failure, "%s", c->done ? c->failure : c->failure[0] ? c->failure : "did not finish");
+    snprintf(out->failure, sizeof out->failure, "%.200s", c->done ? c->failure : c->failure[0] ? c->failure : "did not finish");
 }
 
 static result run_forked(uint64_t seed)
