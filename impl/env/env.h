@@ -227,6 +227,16 @@ static inline void weir_conn_close(weir_conn *conn)
     conn->env->ops->close(conn);
 }
 
+/* No more callbacks for this connection (not even on_close): for an owner
+ * that goes away before the connection's close completes. */
+static inline void weir_conn_detach(weir_conn *conn)
+{
+    conn->h.on_open = NULL;
+    conn->h.on_frame = NULL;
+    conn->h.on_close = NULL;
+    conn->h.arg = NULL;
+}
+
 WEIR_MUST_CHECK static inline int weir_file_open(weir_env *env, const char *path, int flags,
                                                  weir_file **out)
 {
