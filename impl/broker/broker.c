@@ -47,6 +47,10 @@ static void conn_drop_queue(bk_conn *c)
         bk_fetch_wait_free(c->b->env, c->parked);
         c->parked = NULL;
     }
+    if (c->pwait != NULL) {
+        bk_produce_wait_free(c->b->env, c->pwait);
+        c->pwait = NULL;
+    }
 }
 
 /* Closes with a log line naming the peer and the reason. */
@@ -123,11 +127,19 @@ static bool handle_frame(bk_conn *c, const uint8_t *frame, size_t len)
     switch (h->api_key) {
     case WEIR_API_API_VERSIONS: err = bk_handle_api_versions(c, &req); break;
     case WEIR_API_METADATA: err = bk_handle_metadata(c, &req); break;
-    case WEIR_API_PRODUCE: err = bk_handle_produce(c, &req, &no_response); break;
+    case WEIR_API_PRODUCE: err = bk_handle_produce(c, &req, &no_response, &parked); break;
     case WEIR_API_FETCH: err = bk_handle_fetch(c, &req, frame, len, &parked); break;
     case WEIR_API_LIST_OFFSETS: err = bk_handle_list_offsets(c, &req); break;
     case WEIR_API_CREATE_TOPICS: err = bk_handle_create_topics(c, &req); break;
     case WEIR_API_DELETE_TOPICS: err = bk_handle_delete_topics(c, &req); break;
+    case WEIR_API_LEADER_AND_ISR: err = bk_handle_leader_and_isr(c, &req); break;
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH: err = bk_handle_offset_for_leader_epoch(c, &req); break;
+    /* Controller APIs: served by the controller node, not here. */
+    case WEIR_API_ALTER_PARTITION:
+    case WEIR_API_BROKER_REGISTRATION:
+    case WEIR_API_BROKER_HEARTBEAT:
+        conn_fail(c, "not served by a broker: %s", weir_api_name(h->api_key));
+        return false;
     default: WEIR_ASSERT(!"weir_decode_request accepted an API without a handler");
     }
     if (parked) {
@@ -159,7 +171,7 @@ static void queue_push(bk_conn *c, const uint8_t *frame, size_t len)
 
 void bk_conn_resume(bk_conn *c)
 {
-    while (!c->closing && c->parked == NULL && c->head != NULL) {
+    while (!c->closing && c->parked == NULL && c->pwait == NULL && c->head != NULL) {
         bk_queued *q = c->head;
         c->head = q->next;
         if (c->head == NULL) {
@@ -177,7 +189,7 @@ static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *
     if (c == NULL || c->closing || c->b->shut_down) {
         return;
     }
-    if (c->parked != NULL || c->head != NULL) {
+    if (c->parked != NULL || c->pwait != NULL || c->head != NULL) {
         queue_push(c, payload, len); /* strictly in order behind the waiting one */
         return;
     }
@@ -299,6 +311,7 @@ static void *broker_start(weir_env *env, void *arg)
         return b;
     }
     b->serving = true;
+    bk_cluster_start(b);
     b->retention_timer = weir_timer_start(env, b->cfg.retention_check_interval_ms * MS,
                                           retention_tick, b);
     if (b->cfg.flush_interval_ms > 0) {
@@ -307,6 +320,34 @@ static void *broker_start(weir_env *env, void *arg)
     weir_log_info(env, "broker %d serving on %s (advertised %s:%d), %zu topic(s)", b->cfg.node_id,
                   addr, b->cfg.advertised_host, b->cfg.advertised_port, b->topics.n);
     return b;
+}
+
+bool weir_broker_partition(const weir_broker *b, const char *topic, int32_t partition,
+                           weir_broker_partition_info *out)
+{
+    memset(out, 0, sizeof *out);
+    weir_topic *t = b != NULL ? weir_topics_find(&b->topics, topic, strlen(topic)) : NULL;
+    weir_partition *p = weir_topic_partition(t, partition);
+    if (p == NULL) {
+        return false;
+    }
+    out->hosted = p->log != NULL;
+    out->role = p->role;
+    out->leader_id = p->leader_id;
+    out->leader_epoch = p->leader_epoch;
+    out->log_start = p->log ? weir_plog_start_offset(p->log) : -1;
+    out->log_end = p->log ? weir_plog_end_offset(p->log) : -1;
+    out->high_watermark = p->high_watermark;
+    out->n_isr = p->n_isr < 16 ? p->n_isr : 16;
+    memcpy(out->isr, p->isr, (size_t)out->n_isr * sizeof *out->isr);
+    return true;
+}
+
+struct weir_plog *weir_broker_partition_log(const weir_broker *b, const char *topic, int32_t partition)
+{
+    weir_topic *t = b != NULL ? weir_topics_find(&b->topics, topic, strlen(topic)) : NULL;
+    weir_partition *p = weir_topic_partition(t, partition);
+    return p != NULL ? p->log : NULL;
 }
 
 bool weir_broker_is_serving(const weir_broker *b)
@@ -340,6 +381,15 @@ void weir_broker_shutdown(weir_broker *b)
         weir_timer_cancel(b->env, b->flush_timer);
         b->flush_timer = NULL;
     }
+    if (b->wake_timer != NULL) {
+        weir_timer_cancel(b->env, b->wake_timer);
+        b->wake_timer = NULL;
+    }
+    if (b->produce_timer != NULL) {
+        weir_timer_cancel(b->env, b->produce_timer);
+        b->produce_timer = NULL;
+    }
+    bk_cluster_stop(b);
     weir_topics_close(&b->topics);
     weir_log_info(b->env, "broker %d shut down cleanly", b->cfg.node_id);
 }
@@ -354,6 +404,7 @@ static void broker_destroy(void *state)
         c = next;
     }
     if (!b->shut_down) {
+        bk_cluster_abandon(b); /* the env is gone: free memory, touch nothing */
         weir_topics_abandon(&b->topics); /* as a crash: nothing written */
     }
     weir_arena_free(&b->arena);

@@ -28,6 +28,27 @@ extern const weir_node_type weir_broker_node;
  * its clean-shutdown marker so the next start skips recovery. Idempotent. */
 void weir_broker_shutdown(weir_broker *b);
 
+/* One partition as this broker sees it, for tests, oracles and reports. */
+typedef struct weir_broker_partition_info {
+    bool hosted;           /* a replica lives here */
+    int role;              /* weir_replica_role */
+    int32_t leader_id;
+    int32_t leader_epoch;
+    int64_t log_start;
+    int64_t log_end;
+    int64_t high_watermark;
+    int n_isr;
+    int32_t isr[16];
+} weir_broker_partition_info;
+
+bool weir_broker_partition(const weir_broker *b, const char *topic, int32_t partition,
+                           weir_broker_partition_info *out);
+
+/* The partition's log, read-only, for oracles that compare replicas (NULL if
+ * not hosted). */
+struct weir_plog *weir_broker_partition_log(const weir_broker *b, const char *topic,
+                                            int32_t partition);
+
 /* True once the node listens (start can fail: bad log dir, port in use). */
 bool weir_broker_is_serving(const weir_broker *b);
 

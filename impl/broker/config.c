@@ -6,6 +6,7 @@
 
 #include "core/units.h"
 #include "env/env.h"
+#include "replication/replica.h"
 
 void weir_broker_config_default(weir_broker_config *cfg)
 {
@@ -24,6 +25,13 @@ void weir_broker_config_default(weir_broker_config *cfg)
     cfg->fetch_max_wait_cap_ms = 30000;
     snprintf(cfg->cluster_id, sizeof cfg->cluster_id, "weir");
     cfg->log_level = -1;
+    cfg->min_insync_replicas = 1;
+    cfg->replica_lag_time_max_ms = 30000;
+    cfg->replica_fetch_wait_max_ms = 500;
+    cfg->replica_fetch_max_bytes = 1048576;
+    cfg->heartbeat_interval_ms = 2000;
+    cfg->hw_checkpoint_interval_ms = 5000;
+    cfg->truncate_by_epoch = true;
     weir_log_config_default(&cfg->log);
 }
 
@@ -126,6 +134,56 @@ int weir_broker_config_set(weir_broker_config *cfg, const char *key, const char 
             return bad(why, why_size, key, "must be -1 or a positive integer");
         }
         cfg->flush_interval_ms = v;
+    } else if (strcmp(key, "controller.quorum.voters") == 0) {
+        const char *at = strchr(value, '@');
+        const char *addr = at ? at + 1 : value;
+        char host[WEIR_BROKER_HOST_MAX];
+        int port;
+        if (strchr(addr, ',') != NULL) {
+            return bad(why, why_size, key, "one controller for now: expected ID@host:port");
+        }
+        if (weir_addr_split(addr, host, sizeof host, &port) != 0) {
+            return bad(why, why_size, key, "expected ID@host:port");
+        }
+        snprintf(cfg->controller_addr, sizeof cfg->controller_addr, "%s:%d", host, port);
+    } else if (strcmp(key, "min.insync.replicas") == 0) {
+        if (!parse_int(value, 1, WEIR_REPLICAS_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer in [1, 16]");
+        }
+        cfg->min_insync_replicas = (int16_t)v;
+    } else if (strcmp(key, "replica.lag.time.max.ms") == 0) {
+        if (!parse_int(value, 1, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be a positive integer");
+        }
+        cfg->replica_lag_time_max_ms = v;
+    } else if (strcmp(key, "replica.fetch.wait.max.ms") == 0) {
+        if (!parse_int(value, 0, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer >= 0");
+        }
+        cfg->replica_fetch_wait_max_ms = (int32_t)v;
+    } else if (strcmp(key, "replica.fetch.max.bytes") == 0) {
+        if (!parse_int(value, 1024, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer >= 1024");
+        }
+        cfg->replica_fetch_max_bytes = (int32_t)v;
+    } else if (strcmp(key, "broker.heartbeat.interval.ms") == 0) {
+        if (!parse_int(value, 1, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be a positive integer");
+        }
+        cfg->heartbeat_interval_ms = v;
+    } else if (strcmp(key, "replica.high.watermark.checkpoint.interval.ms") == 0) {
+        if (!parse_int(value, 1, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be a positive integer");
+        }
+        cfg->hw_checkpoint_interval_ms = v;
+    } else if (strcmp(key, "replication.truncation.rule") == 0) {
+        if (strcmp(value, "leader_epoch") == 0) {
+            cfg->truncate_by_epoch = true;
+        } else if (strcmp(value, "truncate_to_hw") == 0) {
+            cfg->truncate_by_epoch = false;
+        } else {
+            return bad(why, why_size, key, "must be leader_epoch or truncate_to_hw");
+        }
     } else if (strcmp(key, "cluster.id") == 0) {
         if (value[0] == '\0' || strlen(value) >= sizeof cfg->cluster_id) {
             return bad(why, why_size, key, "must be 1 to 63 characters");

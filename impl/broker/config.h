@@ -32,6 +32,15 @@ typedef struct weir_broker_config {
     int64_t fetch_max_wait_cap_ms;        /* longest fetch wait honoured: 30000 */
     char cluster_id[64];                  /* cluster.id: "weir" */
     int log_level;                        /* weir_log_level for the node; -1 = the env's */
+    /* cluster mode (replication), when a controller is configured */
+    char controller_addr[WEIR_BROKER_HOST_MAX + 8]; /* controller.quorum.voters=ID@host:port; "" = standalone */
+    int16_t min_insync_replicas;          /* min.insync.replicas: 1 */
+    int64_t replica_lag_time_max_ms;      /* replica.lag.time.max.ms: 30000 */
+    int32_t replica_fetch_wait_max_ms;    /* replica.fetch.wait.max.ms: 500 */
+    int32_t replica_fetch_max_bytes;      /* replica.fetch.max.bytes: 1048576 */
+    int64_t heartbeat_interval_ms;        /* broker.heartbeat.interval.ms: 2000 */
+    int64_t hw_checkpoint_interval_ms;    /* replica.high.watermark.checkpoint.interval.ms: 5000 */
+    bool truncate_by_epoch;               /* replication.truncation.rule: leader_epoch (true) or truncate_to_hw */
     weir_log_config log;                  /* log.* settings */
 } weir_broker_config;
 

@@ -28,6 +28,13 @@ static void reads_free(fetch_reads *fr)
     memset(fr, 0, sizeof *fr);
 }
 
+int64_t bk_fetch_limit(const weir_broker *b, const weir_partition *p, int32_t replica_id)
+{
+    (void)b;
+    /* Followers copy everything the leader has; consumers see committed data only. */
+    return replica_id >= 0 ? weir_plog_end_offset(p->log) : p->high_watermark;
+}
+
 /* Drops batches that reach past the high watermark (not committed yet). */
 static size_t trim_to_hw(const weir_log_read_result *rr, int64_t hw)
 {
@@ -78,20 +85,20 @@ static int fetch_collect(weir_broker *b, const weir_fetch_request *req, fetch_re
             out->preferred_read_replica = -1;
             out->records = (weir_bytes){NULL, 0};
             weir_partition *p = weir_topic_partition(t, fp->partition_index);
-            if (p == NULL) {
+            if (p == NULL || p->log == NULL) {
                 out->error_code = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 *any_error = true;
                 continue;
             }
-            if (p->leader_id != b->cfg.node_id) {
+            if (p->role != WEIR_ROLE_LEADER) {
                 out->error_code = WEIR_KERR_NOT_LEADER_OR_FOLLOWER;
                 *any_error = true;
                 continue;
             }
-            int64_t hw = p->high_watermark;
+            int64_t hw = bk_fetch_limit(b, p, req->replica_id);
             int64_t start = weir_plog_start_offset(p->log);
-            out->high_watermark = hw;
-            out->last_stable_offset = hw;
+            out->high_watermark = p->high_watermark;
+            out->last_stable_offset = p->high_watermark;
             out->log_start_offset = start;
             if (fp->fetch_offset < start || fp->fetch_offset > hw) {
                 out->error_code = WEIR_KERR_OFFSET_OUT_OF_RANGE;
@@ -196,6 +203,24 @@ static void fetch_deadline(weir_env *env, void *arg)
 /* Is there now enough for this waiting fetch? (Counts bytes only.) */
 static bool fetch_ready(weir_broker *b, bk_fetch_wait *w)
 {
+    const weir_fetch_request *req = &w->req.body.fetch;
+    if (req->min_bytes <= 1) {
+        /* Any new batch will do: compare offsets instead of reading data. */
+        for (int32_t i = 0; i < req->topic_count; i++) {
+            const weir_fetch_topic *ft = &req->topics[i];
+            weir_topic *t = ft->name.len > 0
+                                ? weir_topics_find(&b->topics, ft->name.p, (size_t)ft->name.len)
+                                : NULL;
+            for (int32_t j = 0; j < ft->partition_count; j++) {
+                weir_partition *p = weir_topic_partition(t, ft->partitions[j].partition_index);
+                if (p == NULL || p->log == NULL ||
+                    bk_fetch_limit(b, p, req->replica_id) > ft->partitions[j].fetch_offset) {
+                    return true; /* data, or an error to report */
+                }
+            }
+        }
+        return false;
+    }
     weir_arena_reset(&b->arena);
     fetch_reads fr = {0};
     weir_fetch_response resp;
@@ -234,6 +259,9 @@ int bk_handle_fetch(bk_conn *c, const weir_request *r, const uint8_t *frame, siz
     weir_broker *b = c->b;
     const weir_fetch_request *req = &r->body.fetch;
     *parked = false;
+    if (req->replica_id >= 0) {
+        bk_follower_fetched(b, req);
+    }
     size_t mark = b->out.len; /* after the response header */
     fetch_reads fr = {0};
     size_t bytes = 0;

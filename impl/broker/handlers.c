@@ -109,18 +109,25 @@ int bk_handle_metadata(bk_conn *c, const weir_request *r)
 
 /* ---- Produce ---- */
 
+/* Appends one partition's records as leader. *required_hw: the HW that
+ * acknowledges them under acks=all (-1 if nothing to wait for). */
 static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_partition *pp,
-                           int64_t *base_offset, int64_t *log_start)
+                           int16_t acks, int64_t *base_offset, int64_t *log_start,
+                           int64_t *required_hw)
 {
+    *required_hw = -1;
     weir_partition *p = weir_topic_partition(t, pp->partition_index);
     if (p == NULL) {
         return WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
-    if (p->leader_id != b->cfg.node_id) {
+    if (p->log == NULL || p->role != WEIR_ROLE_LEADER) {
         return WEIR_KERR_NOT_LEADER_OR_FOLLOWER;
     }
     if (pp->records.len <= 0) {
         return WEIR_KERR_CORRUPT_MESSAGE;
+    }
+    if (acks == -1 && p->lead.n_isr < b->cfg.min_insync_replicas) {
+        return WEIR_KERR_NOT_ENOUGH_REPLICAS; /* refused before anything is appended */
     }
     /* The log stamps offsets and the leader epoch in place: append a copy. */
     uint8_t *copy = malloc((size_t)pp->records.len);
@@ -142,8 +149,14 @@ static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_par
                    : bk_kerr_from(err);
     }
     *base_offset = info.first_offset;
-    /* One replica: committed on append. */
-    p->high_watermark = weir_plog_end_offset(p->log);
+    /* The HW moves when every ISR member has it (at once with an ISR of one). */
+    if (weir_leader_update_hw(&p->lead, weir_plog_end_offset(p->log))) {
+        p->high_watermark = p->lead.hw;
+        bk_hw_advanced(b, p);
+    }
+    if (acks == -1 && p->high_watermark <= info.last_offset) {
+        *required_hw = info.last_offset + 1;
+    }
     int64_t records = info.last_offset - info.first_offset + 1;
     p->unflushed_messages += records;
     if (b->cfg.flush_interval_messages > 0 &&
@@ -158,46 +171,56 @@ static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_par
     return WEIR_KERR_NONE;
 }
 
-int bk_handle_produce(bk_conn *c, const weir_request *r, bool *no_response)
+int bk_handle_produce(bk_conn *c, const weir_request *r, bool *no_response, bool *parked)
 {
     weir_broker *b = c->b;
     const weir_produce_request *req = &r->body.produce;
     bool acks_ok = req->acks == 0 || req->acks == 1 || req->acks == -1;
+    int32_t nt = req->topic_count > 0 ? req->topic_count : 0;
     weir_produce_topic_response *topics =
-        weir_arena_alloc_array(&b->arena, (size_t)(req->topic_count > 0 ? req->topic_count : 0),
-                               sizeof *topics);
-    if (topics == NULL) {
+        weir_arena_alloc_array(&b->arena, (size_t)nt, sizeof *topics);
+    int64_t **required_by_topic =
+        weir_arena_alloc_array(&b->arena, (size_t)nt, sizeof *required_by_topic);
+    if (topics == NULL || required_by_topic == NULL) {
         return WEIR_E_NOMEM;
     }
     bool appended = false;
-    for (int32_t i = 0; i < req->topic_count; i++) {
+    int n_parts = 0;
+    int n_waiting = 0;
+    for (int32_t i = 0; i < nt; i++) {
         const weir_produce_topic *pt = &req->topics[i];
-        weir_produce_partition_response *parts = weir_arena_alloc_array(
-            &b->arena, (size_t)(pt->partition_count > 0 ? pt->partition_count : 0), sizeof *parts);
-        if (parts == NULL) {
+        int32_t np = pt->partition_count > 0 ? pt->partition_count : 0;
+        weir_produce_partition_response *parts =
+            weir_arena_alloc_array(&b->arena, (size_t)np, sizeof *parts);
+        int64_t *required = weir_arena_alloc_array(&b->arena, (size_t)np, sizeof *required);
+        if (parts == NULL || required == NULL) {
             return WEIR_E_NOMEM;
         }
         weir_topic *t = pt->name.len > 0 ? weir_topics_find(&b->topics, pt->name.p, (size_t)pt->name.len)
                                          : NULL;
-        for (int32_t j = 0; j < pt->partition_count; j++) {
+        for (int32_t j = 0; j < np; j++) {
             weir_produce_partition_response *out = &parts[j];
             out->partition_index = pt->partitions[j].partition_index;
             out->base_offset = -1;
             out->log_append_time_ms = -1;
             out->log_start_offset = -1;
+            required[j] = -1;
             if (!acks_ok) {
                 out->error_code = WEIR_KERR_INVALID_REQUIRED_ACKS;
             } else if (t == NULL) {
                 out->error_code = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else {
-                out->error_code = produce_one(b, t, &pt->partitions[j], &out->base_offset,
-                                              &out->log_start_offset);
+                out->error_code = produce_one(b, t, &pt->partitions[j], req->acks, &out->base_offset,
+                                              &out->log_start_offset, &required[j]);
                 appended = appended || out->error_code == WEIR_KERR_NONE;
+                n_waiting += required[j] >= 0;
             }
+            n_parts++;
         }
         topics[i].name = pt->name;
-        topics[i].partition_count = pt->partition_count;
+        topics[i].partition_count = np;
         topics[i].partitions = parts;
+        required_by_topic[i] = required;
     }
     if (appended) {
         bk_fetch_wake_all(b);
@@ -206,7 +229,41 @@ int bk_handle_produce(bk_conn *c, const weir_request *r, bool *no_response)
         *no_response = true; /* Kafka sends nothing for acks=0 */
         return 0;
     }
-    weir_produce_response resp = {req->topic_count, topics, 0};
+    if (n_waiting > 0) {
+        bk_produce_wait *w = calloc(1, sizeof *w);
+        bk_produce_part *pp = calloc((size_t)n_parts, sizeof *pp);
+        if (w == NULL || pp == NULL) {
+            free(w);
+            free(pp);
+            return WEIR_E_NOMEM;
+        }
+        w->header = r->header;
+        w->header.client_id = WEIR_STR_NULL;
+        w->parts = pp;
+        int k = 0;
+        for (int32_t i = 0; i < nt; i++) {
+            for (int32_t j = 0; j < topics[i].partition_count; j++, k++) {
+                const weir_produce_partition_response *out = &topics[i].partitions[j];
+                int32_t len = topics[i].name.len > 0 ? topics[i].name.len : 0;
+                if ((size_t)len >= sizeof pp[k].topic) {
+                    len = (int32_t)sizeof pp[k].topic - 1;
+                }
+                memcpy(pp[k].topic, topics[i].name.p, (size_t)len);
+                pp[k].topic[len] = '\0';
+                pp[k].partition = out->partition_index;
+                pp[k].error_code = out->error_code;
+                pp[k].base_offset = out->base_offset;
+                pp[k].log_start_offset = out->log_start_offset;
+                pp[k].required_hw = required_by_topic[i][j];
+            }
+        }
+        w->n_parts = k;
+        bk_produce_park(c, w, req->timeout_ms);
+        bk_produce_check_all(b);
+        *parked = true;
+        return 0;
+    }
+    weir_produce_response resp = {nt, topics, 0};
     return weir_encode_produce_response(&b->out, r->header.api_version, &resp);
 }
 

@@ -82,6 +82,7 @@ static int partition_open(weir_topics *ts, const char *topic, int32_t index, wei
     snprintf(dir, sizeof dir, "%s-%d", topic, index);
     memset(p, 0, sizeof *p);
     p->index = index;
+    p->role = WEIR_ROLE_LEADER; /* standalone; cluster mode resets it */
     weir_log_recovery rep;
     int err = weir_plog_open(ts->env, dir, &ts->log_cfg, &rep, &p->log);
     if (err != 0) {
@@ -100,6 +101,10 @@ static int partition_open(weir_topics *ts, const char *topic, int32_t index, wei
     p->n_isr = 1;
     /* One replica: everything in the log is committed. */
     p->high_watermark = weir_plog_end_offset(p->log);
+    weir_leader_init(&p->lead, ts->self_id, p->leader_epoch, p->replicas, 1, p->isr, 1,
+                     p->high_watermark, p->high_watermark, weir_now_ns(ts->env));
+    int64_t hw;
+    p->hw_checkpointed = weir_plog_hw_read(p->log, &hw) == 0 ? hw : -1;
     return 0;
 }
 
@@ -148,7 +153,7 @@ static int topics_insert(weir_topics *ts, weir_topic *t)
 }
 
 static int topic_open(weir_topics *ts, const char *name, size_t len, int32_t partitions,
-                      weir_topic **out)
+                      bool open_logs, weir_topic **out)
 {
     weir_topic *t = calloc(1, sizeof *t);
     weir_partition *parts = calloc((size_t)partitions, sizeof *parts);
@@ -162,7 +167,9 @@ static int topic_open(weir_topics *ts, const char *name, size_t len, int32_t par
     t->partitions = parts;
     t->partition_count = partitions;
     for (int32_t i = 0; i < partitions; i++) {
-        int err = partition_open(ts, t->name, i, &parts[i]);
+        parts[i].index = i;
+        parts[i].leader_id = -1;
+        int err = open_logs ? partition_open(ts, t->name, i, &parts[i]) : 0;
         if (err != 0) {
             topic_free(t, false, ts->env);
             return err;
@@ -214,7 +221,7 @@ int weir_topics_load(weir_topics *ts)
             }
         }
         weir_topic *t;
-        err = topic_open(ts, topic, strlen(topic), count, &t);
+        err = topic_open(ts, topic, strlen(topic), count, true, &t);
         if (err == 0) {
             weir_log_info(ts->env, "loaded topic %s: %d partition(s)", topic, count);
         }
@@ -233,7 +240,7 @@ int weir_topics_create(weir_topics *ts, const char *name, size_t len, int32_t pa
         return WEIR_E_EXIST;
     }
     weir_topic *t = NULL;
-    int err = topic_open(ts, name, len, partitions, &t);
+    int err = topic_open(ts, name, len, partitions, true, &t);
     if (err == 0) {
         weir_log_info(ts->env, "created topic %s: %d partition(s)", t->name, partitions);
         if (out != NULL) {
@@ -300,4 +307,52 @@ void weir_topics_close(weir_topics *ts)
 void weir_topics_abandon(weir_topics *ts)
 {
     topics_free(ts, false);
+}
+
+int weir_topics_ensure(weir_topics *ts, const char *name, size_t len, int32_t partitions,
+                       weir_topic **out)
+{
+    if (!weir_topic_name_valid(name, len) || partitions < 1) {
+        return WEIR_E_INVAL;
+    }
+    weir_topic *t = weir_topics_find(ts, name, len);
+    if (t == NULL) {
+        return topic_open(ts, name, len, partitions, false, out);
+    }
+    if (t->partition_count < partitions) {
+        weir_partition *grown = realloc(t->partitions, (size_t)partitions * sizeof *grown);
+        if (grown == NULL) {
+            return WEIR_E_NOMEM;
+        }
+        memset(grown + t->partition_count, 0,
+               (size_t)(partitions - t->partition_count) * sizeof *grown);
+        for (int32_t i = t->partition_count; i < partitions; i++) {
+            grown[i].index = i;
+            grown[i].leader_id = -1;
+        }
+        t->partitions = grown;
+        t->partition_count = partitions;
+    }
+    *out = t;
+    return 0;
+}
+
+int weir_topics_host(weir_topics *ts, weir_topic *t, int32_t index)
+{
+    WEIR_ASSERT(index >= 0 && index < t->partition_count);
+    weir_partition *p = &t->partitions[index];
+    if (p->log != NULL) {
+        return 0;
+    }
+    weir_partition keep = *p;
+    int err = partition_open(ts, t->name, index, p);
+    if (err != 0) {
+        *p = keep;
+        return err;
+    }
+    /* keep what the controller said; the role is decided by the caller */
+    p->leader_id = keep.leader_id;
+    p->leader_epoch = keep.leader_epoch;
+    p->role = WEIR_ROLE_NONE;
+    return 0;
 }

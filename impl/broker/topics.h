@@ -14,20 +14,35 @@
 
 #include "env/env.h"
 #include "log/log.h"
+#include "replication/replica.h"
 
 #define WEIR_TOPIC_NAME_MAX 249
 
+typedef enum weir_replica_role {
+    WEIR_ROLE_NONE,     /* not hosted here, or no word from the controller yet */
+    WEIR_ROLE_LEADER,
+    WEIR_ROLE_FOLLOWER,
+} weir_replica_role;
+
+typedef struct bk_follower bk_follower;
+
 typedef struct weir_partition {
     int32_t index;
-    weir_plog *log;
-    int32_t leader_id;
+    weir_plog *log;             /* NULL: this broker does not host a replica */
+    int32_t leader_id;          /* -1: none (offline) or not known yet */
     int32_t leader_epoch;
-    int32_t replicas[1];
+    int32_t partition_epoch;    /* the controller's version of leader + ISR */
+    int32_t replicas[WEIR_REPLICAS_MAX];
     int n_replicas;
-    int32_t isr[1];
+    int32_t isr[WEIR_REPLICAS_MAX];
     int n_isr;
     int64_t high_watermark;
+    int64_t hw_checkpointed;    /* last HW written to replication-offset-checkpoint */
     int64_t unflushed_messages; /* since the last flush (log.flush.interval.messages) */
+    weir_replica_role role;
+    weir_leader_state lead;     /* valid while role == LEADER */
+    bool isr_change_in_flight;
+    bk_follower *follow;        /* while role == FOLLOWER */
 } weir_partition;
 
 typedef struct weir_topic {
@@ -62,6 +77,15 @@ weir_partition *weir_topic_partition(const weir_topic *t, int32_t index);
  * exists, WEIR_E_INVAL for a bad name or count. */
 WEIR_MUST_CHECK int weir_topics_create(weir_topics *ts, const char *name, size_t len,
                                        int32_t partitions, weir_topic **out);
+
+/* Cluster mode: the topic as the controller describes it, hosting nothing
+ * yet (partitions are hosted one by one with weir_topics_host). Grows the
+ * partition count if the controller knows more. */
+WEIR_MUST_CHECK int weir_topics_ensure(weir_topics *ts, const char *name, size_t len,
+                                       int32_t partitions, weir_topic **out);
+
+/* Opens (creating if missing) the log of one partition here. */
+WEIR_MUST_CHECK int weir_topics_host(weir_topics *ts, weir_topic *t, int32_t index);
 
 /* Closes a topic's logs and deletes their folders. */
 WEIR_MUST_CHECK int weir_topics_delete(weir_topics *ts, const char *name, size_t len);

@@ -446,11 +446,13 @@ int weir_plog_open(weir_env *env, const char *dir, const weir_log_config *cfg,
         return err;
     }
     bool is_dir = false;
+    bool created = false;
     uint64_t size;
     err = weir_fs_stat(env, dir, &is_dir, &size);
     if (err == WEIR_E_NOENT) {
         err = weir_fs_mkdir(env, dir);
         is_dir = err == 0;
+        created = is_dir;
     }
     if (err == 0 && !is_dir) {
         err = WEIR_E_NOTDIR;
@@ -475,7 +477,8 @@ int weir_plog_open(weir_env *env, const char *dir, const weir_log_config *cfg,
         /* Gone before the first new write, so a crash from here on recovers. */
         err = weir_fs_unlink(env, path);
     }
-    rep->clean = clean;
+    rep->clean = clean || created; /* a new folder has nothing to recover */
+    clean = rep->clean;
 
     char why[160] = "";
     log->recovery_point = 0;

@@ -1,16 +1,23 @@
 /* The supported-API table and Kafka's error-code names. */
 #include "proto/kafka.h"
 
-/* {key, min, max, flexible from}. Ranges from ../shared/notes/WIRE.md §6 (phase 1);
- * flexible-from values are Kafka's flexibleVersions for each message. */
+/* {key, min, max, flexible from}. Client ranges from ../shared/notes/WIRE.md §6
+ * (phase 1); the inter-broker ranges are the versions weir's replication and
+ * controller speak. Flexible-from values are Kafka's flexibleVersions for each
+ * message. */
 const weir_api_range weir_api_table[] = {
-    {WEIR_API_PRODUCE, 3, 7, 9},       /* >= 3: record batch v2 (librdkafka MsgVer2) */
-    {WEIR_API_FETCH, 4, 11, 12},       /* v4 kafka-python, v11 librdkafka/kafkajs */
-    {WEIR_API_LIST_OFFSETS, 0, 3, 6},  /* v0 OldStyleOffsets; v1 kafka-python, v2 librdkafka */
-    {WEIR_API_METADATA, 0, 4, 9},      /* v0 for the kafka-python version probe */
-    {WEIR_API_API_VERSIONS, 0, 3, 3},  /* v3 (flexible) is librdkafka's first request */
-    {WEIR_API_CREATE_TOPICS, 0, 4, 5}, /* admin clients, P-partition fixtures */
+    {WEIR_API_PRODUCE, 3, 7, 9},        /* >= 3: record batch v2 (librdkafka MsgVer2) */
+    {WEIR_API_FETCH, 4, 11, 12},        /* v4 kafka-python, v11 librdkafka/kafkajs */
+    {WEIR_API_LIST_OFFSETS, 0, 3, 6},   /* v0 OldStyleOffsets; v1 kafka-python, v2 librdkafka */
+    {WEIR_API_METADATA, 0, 4, 9},       /* v0 for the kafka-python version probe */
+    {WEIR_API_LEADER_AND_ISR, 2, 3, 4}, /* >= 2: TopicStates grouping; v3 Adding/RemovingReplicas */
+    {WEIR_API_API_VERSIONS, 0, 3, 3},   /* v3 (flexible) is librdkafka's first request */
+    {WEIR_API_CREATE_TOPICS, 0, 4, 5},  /* admin clients, P-partition fixtures */
     {WEIR_API_DELETE_TOPICS, 0, 1, 4},
+    {WEIR_API_OFFSET_FOR_LEADER_EPOCH, 0, 3, 4}, /* KIP-101 truncation; v3 ReplicaId */
+    {WEIR_API_ALTER_PARTITION, 0, 1, 0},         /* ISR changes; v1 LeaderRecoveryState */
+    {WEIR_API_BROKER_REGISTRATION, 0, 0, 0},
+    {WEIR_API_BROKER_HEARTBEAT, 0, 0, 0},
 };
 
 const int32_t weir_api_table_count = (int32_t)(sizeof weir_api_table / sizeof weir_api_table[0]);
@@ -59,6 +66,16 @@ const char *weir_api_name(int16_t api_key)
         return "CreateTopics";
     case WEIR_API_DELETE_TOPICS:
         return "DeleteTopics";
+    case WEIR_API_LEADER_AND_ISR:
+        return "LeaderAndIsr";
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        return "OffsetForLeaderEpoch";
+    case WEIR_API_ALTER_PARTITION:
+        return "AlterPartition";
+    case WEIR_API_BROKER_REGISTRATION:
+        return "BrokerRegistration";
+    case WEIR_API_BROKER_HEARTBEAT:
+        return "BrokerHeartbeat";
     default:
         return "Unknown";
     }

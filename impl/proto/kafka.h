@@ -22,9 +22,14 @@ enum weir_api_key {
     WEIR_API_FETCH = 1,
     WEIR_API_LIST_OFFSETS = 2,
     WEIR_API_METADATA = 3,
+    WEIR_API_LEADER_AND_ISR = 4, /* inter-broker: controller -> broker */
     WEIR_API_API_VERSIONS = 18,
     WEIR_API_CREATE_TOPICS = 19,
     WEIR_API_DELETE_TOPICS = 20,
+    WEIR_API_OFFSET_FOR_LEADER_EPOCH = 23, /* inter-broker: follower -> leader */
+    WEIR_API_ALTER_PARTITION = 56,         /* inter-broker: leader -> controller */
+    WEIR_API_BROKER_REGISTRATION = 62,     /* inter-broker: broker -> controller */
+    WEIR_API_BROKER_HEARTBEAT = 63,        /* inter-broker: broker -> controller */
 };
 
 /* Kafka's error codes, with Kafka's numbers. */
@@ -68,7 +73,12 @@ typedef struct weir_api_range {
 
 /* The table, in api key order:
  *   Produce 0: 3-7, Fetch 1: 4-11, ListOffsets 2: 0-3, Metadata 3: 0-4,
- *   ApiVersions 18: 0-3 (v3 flexible), CreateTopics 19: 0-4, DeleteTopics 20: 0-1. */
+ *   ApiVersions 18: 0-3 (v3 flexible), CreateTopics 19: 0-4, DeleteTopics 20: 0-1;
+ * and the inter-broker APIs (replication and controller; codecs in
+ * messages_cluster.c):
+ *   LeaderAndIsr 4: 2-3, OffsetForLeaderEpoch 23: 0-3,
+ *   AlterPartition 56: 0-1 (flexible), BrokerRegistration 62: 0 (flexible),
+ *   BrokerHeartbeat 63: 0 (flexible). */
 extern const weir_api_range weir_api_table[];
 extern const int32_t weir_api_table_count;
 

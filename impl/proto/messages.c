@@ -1,4 +1,6 @@
-/* Headers and bodies of the Kafka messages in weir_api_table.
+/* Headers and bodies of the Kafka client messages in weir_api_table, and the
+ * request dispatch for every API in it (the inter-broker bodies are in
+ * messages_cluster.c).
  *
  * Each decoder reads with the sticky weir_rd: it reads the fields the version
  * has, enters arrays with a path element so an error names its place
@@ -12,82 +14,9 @@
 
 #include <string.h>
 
-/* Runs the body once per element of an array with the element pushed on the
- * error path, while the reader is healthy. The body must not break or return. */
-#define RD_EACH(rd, name, i, n)                                                                    \
-    for (int32_t i = 0; i < (n) && weir_rd_ok(rd) && (weir_rd_push(rd, name, i), true);            \
-         weir_rd_pop(rd), i++)
-
-/* Smallest encodings, for the count checks (a string is at least 2 bytes). */
-#define MIN_STR 2
-#define MIN_ARRAY 4
+#include "proto/messages_internal.h"
 
 static const weir_str str_empty = {"", 0};
-
-/* Starts a body decoder: the version must be in the table, the reader healthy. */
-static int rd_begin(weir_rd *rd, int16_t api_key, int16_t version, const char *scope)
-{
-    if (!weir_api_supported(api_key, version)) {
-        return WEIR_E_INVAL;
-    }
-    if (!weir_rd_ok(rd)) {
-        return rd->err;
-    }
-    weir_rd_scope(rd, scope);
-    return 0;
-}
-
-/* Checks an array to encode: count >= -1 (-1 only when nullable) and items
- * present when count > 0. Writes the int32 count and returns the number of
- * elements to write (0 for null), or 0 with the writer failed. */
-static int32_t wr_array(weir_wr *w, int32_t count, const void *items, bool nullable)
-{
-    if (count < -1 || (count == -1 && !nullable) || (count > 0 && items == NULL)) {
-        if (w->err == 0) {
-            w->err = WEIR_E_INVAL;
-        }
-        return 0;
-    }
-    weir_wr_array_count(w, count);
-    return count < 0 ? 0 : count;
-}
-
-static int32_t wr_compact_array(weir_wr *w, int32_t count, const void *items, bool nullable)
-{
-    if (count < -1 || (count == -1 && !nullable) || (count > 0 && items == NULL)) {
-        if (w->err == 0) {
-            w->err = WEIR_E_INVAL;
-        }
-        return 0;
-    }
-    weir_wr_compact_array_count(w, count);
-    return count < 0 ? 0 : count;
-}
-
-static void wr_i32_array(weir_wr *w, int32_t count, const int32_t *items)
-{
-    int32_t n = wr_array(w, count, items, false);
-    for (int32_t i = 0; i < n; i++) {
-        weir_wr_i32(w, items[i]);
-    }
-}
-
-/* Reads an ARRAY of int32 into the arena; *count_out gets the count. */
-static const int32_t *rd_i32_array(weir_rd *rd, weir_arena *a, const char *field,
-                                   int32_t *count_out)
-{
-    int32_t n = weir_rd_array_count(rd, field, false, 4);
-    int32_t *v = weir_rd_alloc(rd, a, field, n, sizeof *v);
-    *count_out = 0;
-    if (v == NULL) {
-        return NULL;
-    }
-    for (int32_t i = 0; i < n; i++) {
-        v[i] = weir_rd_i32(rd, field);
-    }
-    *count_out = n;
-    return v;
-}
 
 /* ---- headers ---- */
 
@@ -1122,6 +1051,17 @@ int weir_decode_request(weir_rd *rd, weir_arena *a, weir_request *out)
         return weir_decode_create_topics_request(rd, v, a, &out->body.create_topics);
     case WEIR_API_DELETE_TOPICS:
         return weir_decode_delete_topics_request(rd, v, a, &out->body.delete_topics);
+    case WEIR_API_LEADER_AND_ISR:
+        return weir_decode_leader_and_isr_request(rd, v, a, &out->body.leader_and_isr);
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        return weir_decode_offset_for_leader_epoch_request(rd, v, a,
+                                                           &out->body.offset_for_leader_epoch);
+    case WEIR_API_ALTER_PARTITION:
+        return weir_decode_alter_partition_request(rd, v, a, &out->body.alter_partition);
+    case WEIR_API_BROKER_REGISTRATION:
+        return weir_decode_broker_registration_request(rd, v, a, &out->body.broker_registration);
+    case WEIR_API_BROKER_HEARTBEAT:
+        return weir_decode_broker_heartbeat_request(rd, v, a, &out->body.broker_heartbeat);
     default:
         return WEIR_E_UNSUPPORTED; /* in the table but without a codec: cannot happen */
     }
@@ -1152,6 +1092,16 @@ int weir_encode_request(weir_wr *w, const weir_request *r)
         return weir_encode_create_topics_request(w, v, &r->body.create_topics);
     case WEIR_API_DELETE_TOPICS:
         return weir_encode_delete_topics_request(w, v, &r->body.delete_topics);
+    case WEIR_API_LEADER_AND_ISR:
+        return weir_encode_leader_and_isr_request(w, v, &r->body.leader_and_isr);
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        return weir_encode_offset_for_leader_epoch_request(w, v, &r->body.offset_for_leader_epoch);
+    case WEIR_API_ALTER_PARTITION:
+        return weir_encode_alter_partition_request(w, v, &r->body.alter_partition);
+    case WEIR_API_BROKER_REGISTRATION:
+        return weir_encode_broker_registration_request(w, v, &r->body.broker_registration);
+    case WEIR_API_BROKER_HEARTBEAT:
+        return weir_encode_broker_heartbeat_request(w, v, &r->body.broker_heartbeat);
     default:
         return WEIR_E_INVAL;
     }

@@ -1,5 +1,8 @@
 /* Kafka request/response headers and message bodies for the APIs in
- * weir_api_table (kafka.h), every version of every advertised range.
+ * weir_api_table (kafka.h), every version of every advertised range. The
+ * client APIs are declared here; the inter-broker ones (LeaderAndIsr,
+ * OffsetForLeaderEpoch, AlterPartition, BrokerRegistration, BrokerHeartbeat)
+ * in messages_cluster.h, included below, with the same conventions.
  *
  * For each API there are plain structs and four functions:
  *
@@ -34,6 +37,7 @@
 
 #include "core/err.h"
 #include "proto/kafka.h"
+#include "proto/messages_cluster.h" /* the inter-broker APIs, same conventions */
 #include "proto/wire.h"
 
 /* ---- headers ---- */
@@ -418,6 +422,12 @@ typedef struct weir_request {
         weir_list_offsets_request list_offsets;
         weir_create_topics_request create_topics;
         weir_delete_topics_request delete_topics;
+        /* inter-broker (messages_cluster.h) */
+        weir_leader_and_isr_request leader_and_isr;
+        weir_offset_for_leader_epoch_request offset_for_leader_epoch;
+        weir_alter_partition_request alter_partition;
+        weir_broker_registration_request broker_registration;
+        weir_broker_heartbeat_request broker_heartbeat;
     } body; /* the member named by header.api_key */
 } weir_request;
 

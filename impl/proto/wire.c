@@ -45,6 +45,11 @@ bool weir_bytes_eq(weir_bytes a, weir_bytes b)
     return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, (size_t)a.len) == 0);
 }
 
+bool weir_uuid_eq(weir_uuid a, weir_uuid b)
+{
+    return memcmp(a.b, b.b, sizeof a.b) == 0;
+}
+
 /* ---- arena ---- */
 
 #define AR_ALIGN 16
@@ -305,6 +310,16 @@ uint32_t weir_rd_uvarint32(weir_rd *rd, const char *field)
         return 0;
     }
     return (uint32_t)v;
+}
+
+weir_uuid weir_rd_uuid(weir_rd *rd, const char *field)
+{
+    weir_uuid u = WEIR_UUID_ZERO;
+    const uint8_t *p = rd_take(rd, field, sizeof u.b);
+    if (p != NULL) {
+        memcpy(u.b, p, sizeof u.b);
+    }
+    return u;
 }
 
 /* len bytes as a view; len already checked to be >= 0. */
@@ -641,6 +656,11 @@ void weir_wr_uvarint(weir_wr *w, uint64_t v)
     if (wr_room(w, 10)) {
         w->len += weir_put_uvarint(w->buf + w->len, v);
     }
+}
+
+void weir_wr_uuid(weir_wr *w, weir_uuid u)
+{
+    weir_wr_raw(w, u.b, sizeof u.b);
 }
 
 size_t weir_wr_skip(weir_wr *w, size_t n)

@@ -44,6 +44,15 @@ typedef struct weir_bytes {
 #define WEIR_STR_NULL ((weir_str){NULL, -1})
 #define WEIR_BYTES_NULL ((weir_bytes){NULL, -1})
 
+/* Kafka's UUID type: 16 raw bytes on the wire (most significant 8 first), in
+ * every version, flexible or not. A value, not a view: it is copied out of the
+ * frame. All zeroes is Kafka's Uuid.ZERO_UUID ("no id"). */
+typedef struct weir_uuid {
+    uint8_t b[16];
+} weir_uuid;
+
+#define WEIR_UUID_ZERO ((weir_uuid){{0}})
+
 /* A view of a C string (NULL gives the null string). */
 weir_str weir_str_from(const char *s);
 
@@ -52,6 +61,7 @@ bool weir_str_eq(weir_str a, weir_str b);
 /* True when s is non-null and equals the C string c. */
 bool weir_str_eq_cstr(weir_str s, const char *c);
 bool weir_bytes_eq(weir_bytes a, weir_bytes b);
+bool weir_uuid_eq(weir_uuid a, weir_uuid b);
 
 /* ---- arena ---- */
 
@@ -150,6 +160,8 @@ int64_t weir_rd_i64(weir_rd *rd, const char *field);
 bool weir_rd_bool(weir_rd *rd, const char *field);          /* any non-zero byte is true */
 uint64_t weir_rd_uvarint(weir_rd *rd, const char *field);   /* at most 10 bytes */
 uint32_t weir_rd_uvarint32(weir_rd *rd, const char *field); /* at most 5 bytes, <= UINT32_MAX */
+/* UUID: 16 raw bytes; all zeroes after an error. */
+weir_uuid weir_rd_uuid(weir_rd *rd, const char *field);
 
 /* STRING (int16 length >= 0) and NULLABLE_STRING (-1 = null). */
 weir_str weir_rd_string(weir_rd *rd, const char *field);
@@ -214,6 +226,7 @@ void weir_wr_i32(weir_wr *w, int32_t v);
 void weir_wr_i64(weir_wr *w, int64_t v);
 void weir_wr_bool(weir_wr *w, bool v);
 void weir_wr_uvarint(weir_wr *w, uint64_t v);
+void weir_wr_uuid(weir_wr *w, weir_uuid u); /* 16 raw bytes */
 
 /* Reserves n bytes (e.g. a length written later with weir_wr_put_i32_at);
  * returns their position. */

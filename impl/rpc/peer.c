@@ -286,3 +286,18 @@ void weir_peer_free(weir_peer *p)
     weir_arena_free(&p->arena);
     free(p);
 }
+
+void weir_peer_abandon(weir_peer *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    peer_req *r = p->head;
+    while (r != NULL) {
+        peer_req *next = r->next;
+        req_free(r);
+        r = next;
+    }
+    weir_arena_free(&p->arena);
+    free(p);
+}

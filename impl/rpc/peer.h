@@ -38,4 +38,7 @@ size_t weir_peer_in_flight(const weir_peer *p);
 /* Closes the connection; pending callbacks are dropped without being called. */
 void weir_peer_free(weir_peer *p);
 
+/* Frees memory only, for an owner whose env is already gone (a crash). */
+void weir_peer_abandon(weir_peer *p);
+
 #endif

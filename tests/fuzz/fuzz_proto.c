@@ -14,8 +14,9 @@
  * (b) Responses. The bytes after the header are also decoded as the response
  *     body of the same (key, version), with the same fixed-point check.
  * (c) Broker side. From each decoded request a response is built the way a
- *     broker would (one entry per requested topic and partition, names taken
- *     from the request) and encoded; decoding it must give the same names.
+ *     broker (or, for the inter-broker APIs, a leader or controller) would:
+ *     one entry per requested topic and partition, names taken from the
+ *     request; it is encoded, and decoding it must give the same names.
  *
  * WEIR_FUZZ_WRITE_SEEDS=<dir> writes the seed corpus (every version of every
  * API from tests/unit/proto_samples.h, plus the kcat captures) and exits.
@@ -173,6 +174,96 @@ static void *fz_alloc(weir_arena *a, int32_t count, size_t size)
     return p;
 }
 
+/* The inter-broker APIs: what a leader or controller would answer. */
+static void fz_build_lai_response(const weir_leader_and_isr_request *l, weir_arena *a,
+                                  weir_leader_and_isr_response *out)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < l->topic_state_count; i++) {
+        n += l->topic_states[i].partition_state_count;
+    }
+    weir_leader_and_isr_partition_error *es = fz_alloc(a, n, sizeof *es);
+    int32_t k = 0;
+    for (int32_t i = 0; i < l->topic_state_count; i++) {
+        const weir_leader_and_isr_topic_state *t = &l->topic_states[i];
+        for (int32_t j = 0; j < t->partition_state_count; j++) {
+            es[k++] = (weir_leader_and_isr_partition_error){
+                t->topic_name, t->partition_states[j].partition_index, 0};
+        }
+    }
+    *out = (weir_leader_and_isr_response){0, n, es};
+}
+
+static void fz_build_ole_response(const weir_offset_for_leader_epoch_request *o, int16_t v,
+                                  weir_arena *a, weir_offset_for_leader_epoch_response *out)
+{
+    weir_offset_for_leader_epoch_topic_response *ts = fz_alloc(a, o->topic_count, sizeof *ts);
+    for (int32_t i = 0; i < o->topic_count; i++) {
+        const weir_offset_for_leader_epoch_topic *t = &o->topics[i];
+        weir_offset_for_leader_epoch_partition_response *ps =
+            fz_alloc(a, t->partition_count, sizeof *ps);
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            const weir_offset_for_leader_epoch_partition *p = &t->partitions[j];
+            ps[j] = (weir_offset_for_leader_epoch_partition_response){
+                0, p->partition_index, v >= 1 ? p->leader_epoch : -1, 100};
+        }
+        ts[i] = (weir_offset_for_leader_epoch_topic_response){t->name, t->partition_count, ps};
+    }
+    *out = (weir_offset_for_leader_epoch_response){0, o->topic_count, ts};
+}
+
+static void fz_build_alter_partition_response(const weir_alter_partition_request *r, weir_arena *a,
+                                              weir_alter_partition_response *out)
+{
+    weir_alter_partition_topic_response *ts = fz_alloc(a, r->topic_count, sizeof *ts);
+    for (int32_t i = 0; i < r->topic_count; i++) {
+        const weir_alter_partition_topic *t = &r->topics[i];
+        weir_alter_partition_partition_response *ps = fz_alloc(a, t->partition_count, sizeof *ps);
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            const weir_alter_partition_partition *p = &t->partitions[j];
+            ps[j] = (weir_alter_partition_partition_response){p->partition_index,
+                                                              0,
+                                                              r->broker_id,
+                                                              p->leader_epoch,
+                                                              p->new_isr_count,
+                                                              p->new_isr,
+                                                              p->leader_recovery_state,
+                                                              p->partition_epoch};
+        }
+        ts[i] = (weir_alter_partition_topic_response){t->name, t->partition_count, ps};
+    }
+    *out = (weir_alter_partition_response){0, 0, r->topic_count, ts};
+}
+
+static void fz_build_cluster_response(const weir_request *req, weir_arena *a, proto_response *out)
+{
+    int16_t v = req->header.api_version;
+    switch (req->header.api_key) {
+    case WEIR_API_LEADER_AND_ISR:
+        fz_build_lai_response(&req->body.leader_and_isr, a, &out->body.leader_and_isr);
+        break;
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        fz_build_ole_response(&req->body.offset_for_leader_epoch, v, a,
+                              &out->body.offset_for_leader_epoch);
+        break;
+    case WEIR_API_ALTER_PARTITION:
+        fz_build_alter_partition_response(&req->body.alter_partition, a,
+                                          &out->body.alter_partition);
+        break;
+    case WEIR_API_BROKER_REGISTRATION:
+        out->body.broker_registration = (weir_broker_registration_response){0, 0, 1};
+        break;
+    case WEIR_API_BROKER_HEARTBEAT: {
+        const weir_broker_heartbeat_request *h = &req->body.broker_heartbeat;
+        out->body.broker_heartbeat =
+            (weir_broker_heartbeat_response){0, 0, true, h->want_fence, h->want_shut_down};
+        break;
+    }
+    default:
+        FZ_CHECK(false, "decoded an unknown key %d", req->header.api_key);
+    }
+}
+
 static void fz_build_response(const weir_request *req, weir_arena *a, proto_response *out)
 {
     int16_t v = req->header.api_version;
@@ -268,7 +359,7 @@ static void fz_build_response(const weir_request *req, weir_arena *a, proto_resp
         break;
     }
     default:
-        FZ_CHECK(false, "decoded an unknown key %d", req->header.api_key);
+        fz_build_cluster_response(req, a, out);
     }
 }
 
@@ -289,6 +380,17 @@ static const weir_str *fz_first_name(const proto_response *r)
     case WEIR_API_DELETE_TOPICS:
         return r->body.delete_topics.response_count > 0 ? &r->body.delete_topics.responses[0].name
                                                         : NULL;
+    case WEIR_API_LEADER_AND_ISR:
+        return r->body.leader_and_isr.partition_error_count > 0
+                   ? &r->body.leader_and_isr.partition_errors[0].topic_name
+                   : NULL;
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        return r->body.offset_for_leader_epoch.topic_count > 0
+                   ? &r->body.offset_for_leader_epoch.topics[0].name
+                   : NULL;
+    case WEIR_API_ALTER_PARTITION:
+        return r->body.alter_partition.topic_count > 0 ? &r->body.alter_partition.topics[0].name
+                                                       : NULL;
     default:
         return NULL;
     }

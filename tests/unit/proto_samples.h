@@ -6,7 +6,8 @@
  * sample survives encode -> decode with every field equal. Variant 0 fills
  * every array with several entries; variant 1 uses empty and null arrays and
  * null strings where the version allows them. The samples point into static
- * storage, valid until the next call.
+ * storage, valid until the next call. The inter-broker APIs
+ * (messages_cluster.h) are sampled the same way.
  */
 #ifndef WEIR_TEST_PROTO_SAMPLES_H
 #define WEIR_TEST_PROTO_SAMPLES_H
@@ -32,6 +33,11 @@ typedef struct proto_response {
         weir_list_offsets_response list_offsets;
         weir_create_topics_response create_topics;
         weir_delete_topics_response delete_topics;
+        weir_leader_and_isr_response leader_and_isr;
+        weir_offset_for_leader_epoch_response offset_for_leader_epoch;
+        weir_alter_partition_response alter_partition;
+        weir_broker_registration_response broker_registration;
+        weir_broker_heartbeat_response broker_heartbeat;
     } body;
 } proto_response;
 
@@ -148,6 +154,95 @@ static inline void ps_request_delete_topics(int16_t v, int variant, weir_delete_
     r->timeout_ms = 10000;
 }
 
+/* ---- inter-broker requests ---- */
+
+static inline void ps_request_leader_and_isr(int16_t v, int variant, weir_leader_and_isr_request *r)
+{
+    static int32_t ids[3] = {1, 2, 3};
+    static int32_t adding[1] = {4};
+    static int32_t removing[2] = {3, 2};
+    static weir_leader_and_isr_partition_state parts[2];
+    static weir_leader_and_isr_topic_state topics[2];
+    static weir_leader_and_isr_live_leader leaders[2];
+    parts[0] = (weir_leader_and_isr_partition_state){
+        0, 5, 1, 7, 3, ids, 12, 3, ids, v >= 3 ? 1 : 0, adding, v >= 3 ? 2 : 0, removing, false};
+    parts[1] = (weir_leader_and_isr_partition_state){3, 5,   2, 8,      2, ids + 1,  0,
+                                                     3, ids, 0, adding, 0, removing, true};
+    topics[0] = (weir_leader_and_isr_topic_state){S("t1"), 2, parts};
+    topics[1] = (weir_leader_and_isr_topic_state){S("empty"), 0, parts};
+    leaders[0] = (weir_leader_and_isr_live_leader){1, S("broker-1"), 9092};
+    leaders[1] = (weir_leader_and_isr_live_leader){2, S("broker-2"), 9093};
+    r->controller_id = 1;
+    r->controller_epoch = 3;
+    r->broker_epoch = variant == 0 ? 0x100000002LL : -1;
+    r->topic_state_count = variant == 0 ? 2 : 0;
+    r->topic_states = topics;
+    r->live_leader_count = variant == 0 ? 2 : 0;
+    r->live_leaders = leaders;
+}
+
+static inline void ps_request_offset_for_leader_epoch(int16_t v, int variant,
+                                                      weir_offset_for_leader_epoch_request *r)
+{
+    static weir_offset_for_leader_epoch_partition parts[2];
+    static weir_offset_for_leader_epoch_topic topics[2];
+    parts[0] = (weir_offset_for_leader_epoch_partition){0, v >= 2 ? 7 : -1, 6};
+    parts[1] = (weir_offset_for_leader_epoch_partition){1, v >= 2 ? 7 : -1, 7};
+    topics[0] = (weir_offset_for_leader_epoch_topic){S("t1"), 2, parts};
+    topics[1] = (weir_offset_for_leader_epoch_topic){S("t2"), 0, parts};
+    r->replica_id = v >= 3 ? 2 : -2;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_request_alter_partition(int16_t v, int variant,
+                                              weir_alter_partition_request *r)
+{
+    static int32_t isr[2] = {1, 2};
+    static weir_alter_partition_partition parts[2];
+    static weir_alter_partition_topic topics[2];
+    parts[0] = (weir_alter_partition_partition){0, 7, 2, isr, v >= 1 ? 1 : 0, 12};
+    parts[1] = (weir_alter_partition_partition){1, 7, 0, isr, 0, 3};
+    topics[0] = (weir_alter_partition_topic){S("t1"), 2, parts};
+    topics[1] = (weir_alter_partition_topic){S(""), 0, parts};
+    r->broker_id = 1;
+    r->broker_epoch = variant == 0 ? 0x200000001LL : -1;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_request_broker_registration(int16_t v, int variant,
+                                                  weir_broker_registration_request *r)
+{
+    (void)v;
+    static weir_broker_registration_listener listeners[2];
+    static weir_broker_registration_feature features[1];
+    listeners[0] = (weir_broker_registration_listener){S("PLAINTEXT"), S("127.0.0.1"), 9092, 0};
+    listeners[1] = (weir_broker_registration_listener){S("EXTERNAL"), S("h.example"), 65535, 1};
+    features[0] = (weir_broker_registration_feature){S("metadata.version"), 1, 7};
+    r->broker_id = 2;
+    r->cluster_id = variant == 0 ? S("weir-cluster-AbCd") : S("");
+    for (int i = 0; i < 16; i++) {
+        r->incarnation_id.b[i] = variant == 0 ? (uint8_t)(0xf0 + i) : 0;
+    }
+    r->listener_count = variant == 0 ? 2 : 0;
+    r->listeners = listeners;
+    r->feature_count = variant == 0 ? 1 : 0;
+    r->features = features;
+    r->rack = variant == 0 ? S("rack-a") : WEIR_STR_NULL;
+}
+
+static inline void ps_request_broker_heartbeat(int16_t v, int variant,
+                                               weir_broker_heartbeat_request *r)
+{
+    (void)v;
+    r->broker_id = 2;
+    r->broker_epoch = variant == 0 ? 42 : -1;
+    r->current_metadata_offset = variant == 0 ? 0x123456789LL : -1;
+    r->want_fence = variant == 1;
+    r->want_shut_down = variant == 1;
+}
+
 /* A whole request (header + body) of (key, version). */
 static inline void ps_request(int16_t key, int16_t v, int variant, weir_request *out)
 {
@@ -179,6 +274,21 @@ static inline void ps_request(int16_t key, int16_t v, int variant, weir_request 
     case WEIR_API_DELETE_TOPICS:
         ps_request_delete_topics(v, variant, &out->body.delete_topics);
         break;
+    case WEIR_API_LEADER_AND_ISR:
+        ps_request_leader_and_isr(v, variant, &out->body.leader_and_isr);
+        break;
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        ps_request_offset_for_leader_epoch(v, variant, &out->body.offset_for_leader_epoch);
+        break;
+    case WEIR_API_ALTER_PARTITION:
+        ps_request_alter_partition(v, variant, &out->body.alter_partition);
+        break;
+    case WEIR_API_BROKER_REGISTRATION:
+        ps_request_broker_registration(v, variant, &out->body.broker_registration);
+        break;
+    case WEIR_API_BROKER_HEARTBEAT:
+        ps_request_broker_heartbeat(v, variant, &out->body.broker_heartbeat);
+        break;
     default:
         break;
     }
@@ -188,7 +298,7 @@ static inline void ps_request(int16_t key, int16_t v, int variant, weir_request 
 
 static inline void ps_response_api_versions(int16_t v, int variant, weir_api_versions_response *r)
 {
-    static weir_api_range keys[16];
+    static weir_api_range keys[64]; /* >= weir_api_table_count */
     for (int32_t i = 0; i < weir_api_table_count; i++) {
         keys[i] = weir_api_table[i];
         keys[i].flex_from = -1; /* not on the wire */
@@ -285,6 +395,70 @@ static inline void ps_response_delete_topics(int16_t v, int variant, weir_delete
     r->responses = rs;
 }
 
+/* ---- inter-broker responses ---- */
+
+static inline void ps_response_leader_and_isr(int16_t v, int variant,
+                                              weir_leader_and_isr_response *r)
+{
+    (void)v;
+    static weir_leader_and_isr_partition_error errs[2];
+    errs[0] = (weir_leader_and_isr_partition_error){S("t1"), 0, 0};
+    errs[1] = (weir_leader_and_isr_partition_error){S("t1"), 3, 56};
+    r->error_code = variant == 0 ? 0 : 11; /* STALE_CONTROLLER_EPOCH */
+    r->partition_error_count = variant == 0 ? 2 : 0;
+    r->partition_errors = errs;
+}
+
+static inline void ps_response_offset_for_leader_epoch(int16_t v, int variant,
+                                                       weir_offset_for_leader_epoch_response *r)
+{
+    static weir_offset_for_leader_epoch_partition_response parts[2];
+    static weir_offset_for_leader_epoch_topic_response topics[2];
+    parts[0] =
+        (weir_offset_for_leader_epoch_partition_response){0, 0, v >= 1 ? 6 : -1, 0x123456789aLL};
+    parts[1] = (weir_offset_for_leader_epoch_partition_response){74, 1, -1, -1};
+    topics[0] = (weir_offset_for_leader_epoch_topic_response){S("t1"), 2, parts};
+    topics[1] = (weir_offset_for_leader_epoch_topic_response){S("t2"), 0, parts};
+    r->throttle_time_ms = v >= 2 ? 6 : 0;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_response_alter_partition(int16_t v, int variant,
+                                               weir_alter_partition_response *r)
+{
+    static int32_t isr[2] = {1, 2};
+    static weir_alter_partition_partition_response parts[2];
+    static weir_alter_partition_topic_response topics[1];
+    parts[0] = (weir_alter_partition_partition_response){0, 0, 1, 7, 2, isr, v >= 1 ? 1 : 0, 13};
+    parts[1] = (weir_alter_partition_partition_response){1, 3, -1, -1, 0, isr, 0, -1};
+    topics[0] = (weir_alter_partition_topic_response){S("t1"), 2, parts};
+    r->throttle_time_ms = 8;
+    r->error_code = variant == 0 ? 0 : 41; /* NOT_CONTROLLER */
+    r->topic_count = variant == 0 ? 1 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_response_broker_registration(int16_t v, int variant,
+                                                   weir_broker_registration_response *r)
+{
+    (void)v;
+    r->throttle_time_ms = 0;
+    r->error_code = variant == 0 ? 0 : 41;
+    r->broker_epoch = variant == 0 ? 0x7000000000000001LL : -1;
+}
+
+static inline void ps_response_broker_heartbeat(int16_t v, int variant,
+                                                weir_broker_heartbeat_response *r)
+{
+    (void)v;
+    r->throttle_time_ms = 1;
+    r->error_code = 0;
+    r->is_caught_up = variant == 0;
+    r->is_fenced = variant == 1;
+    r->should_shut_down = variant == 1;
+}
+
 static inline void ps_response(int16_t key, int16_t v, int variant, proto_response *out)
 {
     memset(out, 0, sizeof *out);
@@ -312,6 +486,21 @@ static inline void ps_response(int16_t key, int16_t v, int variant, proto_respon
         break;
     case WEIR_API_DELETE_TOPICS:
         ps_response_delete_topics(v, variant, &out->body.delete_topics);
+        break;
+    case WEIR_API_LEADER_AND_ISR:
+        ps_response_leader_and_isr(v, variant, &out->body.leader_and_isr);
+        break;
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        ps_response_offset_for_leader_epoch(v, variant, &out->body.offset_for_leader_epoch);
+        break;
+    case WEIR_API_ALTER_PARTITION:
+        ps_response_alter_partition(v, variant, &out->body.alter_partition);
+        break;
+    case WEIR_API_BROKER_REGISTRATION:
+        ps_response_broker_registration(v, variant, &out->body.broker_registration);
+        break;
+    case WEIR_API_BROKER_HEARTBEAT:
+        ps_response_broker_heartbeat(v, variant, &out->body.broker_heartbeat);
         break;
     default:
         break;
@@ -341,6 +530,16 @@ static inline int ps_encode_response(weir_wr *w, const proto_response *r)
         return weir_encode_create_topics_response(w, v, &r->body.create_topics);
     case WEIR_API_DELETE_TOPICS:
         return weir_encode_delete_topics_response(w, v, &r->body.delete_topics);
+    case WEIR_API_LEADER_AND_ISR:
+        return weir_encode_leader_and_isr_response(w, v, &r->body.leader_and_isr);
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        return weir_encode_offset_for_leader_epoch_response(w, v, &r->body.offset_for_leader_epoch);
+    case WEIR_API_ALTER_PARTITION:
+        return weir_encode_alter_partition_response(w, v, &r->body.alter_partition);
+    case WEIR_API_BROKER_REGISTRATION:
+        return weir_encode_broker_registration_response(w, v, &r->body.broker_registration);
+    case WEIR_API_BROKER_HEARTBEAT:
+        return weir_encode_broker_heartbeat_response(w, v, &r->body.broker_heartbeat);
     default:
         return WEIR_E_INVAL;
     }
@@ -367,6 +566,17 @@ static inline int ps_decode_response_body(weir_rd *rd, weir_arena *a, int16_t ke
         return weir_decode_create_topics_response(rd, v, a, &out->body.create_topics);
     case WEIR_API_DELETE_TOPICS:
         return weir_decode_delete_topics_response(rd, v, a, &out->body.delete_topics);
+    case WEIR_API_LEADER_AND_ISR:
+        return weir_decode_leader_and_isr_response(rd, v, a, &out->body.leader_and_isr);
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        return weir_decode_offset_for_leader_epoch_response(rd, v, a,
+                                                            &out->body.offset_for_leader_epoch);
+    case WEIR_API_ALTER_PARTITION:
+        return weir_decode_alter_partition_response(rd, v, a, &out->body.alter_partition);
+    case WEIR_API_BROKER_REGISTRATION:
+        return weir_decode_broker_registration_response(rd, v, a, &out->body.broker_registration);
+    case WEIR_API_BROKER_HEARTBEAT:
+        return weir_decode_broker_heartbeat_response(rd, v, a, &out->body.broker_heartbeat);
     default:
         return WEIR_E_INVAL;
     }

@@ -747,7 +747,7 @@ static void random_corruption_of_real_segment_files_keeps_exactly_the_valid_pref
         weir_plog_abandon(log);
         char rel[96];
         snprintf(rel, sizeof rel, "%s/recovery-point-offset-checkpoint", dir);
-        assert_int_equal(unlink(fixture_path(f, rel)), 0); /* validate every segment */
+        unlink(fixture_path(f, rel)); /* validate every segment (absent if it never rolled) */
 
         int s = (int)weir_prng_below(&rng, (uint64_t)nsegs);
         snprintf(rel, sizeof rel, "%s/%020lld.log", dir, (long long)seg_base[s]);

@@ -1,6 +1,7 @@
 /* The Kafka wire codec (impl/proto): golden bytes from real clients, round
- * trips of every version of every API in weir_api_table, truncation at every
- * byte, absurd counts, error paths that name the field, and the table. */
+ * trips of every version of every API in weir_api_table (the inter-broker ones
+ * too), truncation at every byte, absurd counts, error paths that name the
+ * field, and the table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +50,204 @@ static uint8_t *dup_exact(const uint8_t *p, size_t len)
 }
 
 /* ---- comparators: every field, both ways ---- */
+
+/* ---- comparators for the inter-broker APIs ---- */
+
+static void eq_i32s(int32_t n, const int32_t *x, int32_t m, const int32_t *y)
+{
+    assert_int_equal(n, m);
+    for (int32_t i = 0; i < n; i++) {
+        assert_int_equal(x[i], y[i]);
+    }
+}
+
+static void eq_leader_and_isr_request(const weir_leader_and_isr_request *x,
+                                      const weir_leader_and_isr_request *y)
+{
+    assert_int_equal(x->controller_id, y->controller_id);
+    assert_int_equal(x->controller_epoch, y->controller_epoch);
+    assert_int_equal(x->broker_epoch, y->broker_epoch);
+    assert_int_equal(x->topic_state_count, y->topic_state_count);
+    for (int32_t i = 0; i < x->topic_state_count; i++) {
+        const weir_leader_and_isr_topic_state *s = &x->topic_states[i], *t = &y->topic_states[i];
+        EXPECT_STR(s->topic_name, t->topic_name);
+        assert_int_equal(s->partition_state_count, t->partition_state_count);
+        for (int32_t j = 0; j < s->partition_state_count; j++) {
+            const weir_leader_and_isr_partition_state *p = &s->partition_states[j];
+            const weir_leader_and_isr_partition_state *q = &t->partition_states[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->controller_epoch, q->controller_epoch);
+            assert_int_equal(p->leader, q->leader);
+            assert_int_equal(p->leader_epoch, q->leader_epoch);
+            eq_i32s(p->isr_count, p->isr, q->isr_count, q->isr);
+            assert_int_equal(p->zk_version, q->zk_version);
+            eq_i32s(p->replica_count, p->replicas, q->replica_count, q->replicas);
+            eq_i32s(p->adding_replica_count, p->adding_replicas, q->adding_replica_count,
+                    q->adding_replicas);
+            eq_i32s(p->removing_replica_count, p->removing_replicas, q->removing_replica_count,
+                    q->removing_replicas);
+            assert_int_equal(p->is_new, q->is_new);
+        }
+    }
+    assert_int_equal(x->live_leader_count, y->live_leader_count);
+    for (int32_t i = 0; i < x->live_leader_count; i++) {
+        assert_int_equal(x->live_leaders[i].broker_id, y->live_leaders[i].broker_id);
+        EXPECT_STR(x->live_leaders[i].host_name, y->live_leaders[i].host_name);
+        assert_int_equal(x->live_leaders[i].port, y->live_leaders[i].port);
+    }
+}
+
+static void eq_offset_for_leader_epoch_request(const weir_offset_for_leader_epoch_request *x,
+                                               const weir_offset_for_leader_epoch_request *y)
+{
+    assert_int_equal(x->replica_id, y->replica_id);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_offset_for_leader_epoch_partition *p = &x->topics[i].partitions[j];
+            const weir_offset_for_leader_epoch_partition *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->current_leader_epoch, q->current_leader_epoch);
+            assert_int_equal(p->leader_epoch, q->leader_epoch);
+        }
+    }
+}
+
+static void eq_alter_partition_request(const weir_alter_partition_request *x,
+                                       const weir_alter_partition_request *y)
+{
+    assert_int_equal(x->broker_id, y->broker_id);
+    assert_int_equal(x->broker_epoch, y->broker_epoch);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_alter_partition_partition *p = &x->topics[i].partitions[j];
+            const weir_alter_partition_partition *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->leader_epoch, q->leader_epoch);
+            eq_i32s(p->new_isr_count, p->new_isr, q->new_isr_count, q->new_isr);
+            assert_int_equal(p->leader_recovery_state, q->leader_recovery_state);
+            assert_int_equal(p->partition_epoch, q->partition_epoch);
+        }
+    }
+}
+
+static void eq_broker_registration_request(const weir_broker_registration_request *x,
+                                           const weir_broker_registration_request *y)
+{
+    assert_int_equal(x->broker_id, y->broker_id);
+    EXPECT_STR(x->cluster_id, y->cluster_id);
+    assert_true(weir_uuid_eq(x->incarnation_id, y->incarnation_id));
+    assert_int_equal(x->listener_count, y->listener_count);
+    for (int32_t i = 0; i < x->listener_count; i++) {
+        EXPECT_STR(x->listeners[i].name, y->listeners[i].name);
+        EXPECT_STR(x->listeners[i].host, y->listeners[i].host);
+        assert_int_equal(x->listeners[i].port, y->listeners[i].port);
+        assert_int_equal(x->listeners[i].security_protocol, y->listeners[i].security_protocol);
+    }
+    assert_int_equal(x->feature_count, y->feature_count);
+    for (int32_t i = 0; i < x->feature_count; i++) {
+        EXPECT_STR(x->features[i].name, y->features[i].name);
+        assert_int_equal(x->features[i].min_supported_version,
+                         y->features[i].min_supported_version);
+        assert_int_equal(x->features[i].max_supported_version,
+                         y->features[i].max_supported_version);
+    }
+    EXPECT_STR(x->rack, y->rack);
+}
+
+static void eq_offset_for_leader_epoch_response(const weir_offset_for_leader_epoch_response *x,
+                                                const weir_offset_for_leader_epoch_response *y)
+{
+    assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_offset_for_leader_epoch_partition_response *p = &x->topics[i].partitions[j];
+            const weir_offset_for_leader_epoch_partition_response *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->error_code, q->error_code);
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->leader_epoch, q->leader_epoch);
+            assert_int_equal(p->end_offset, q->end_offset);
+        }
+    }
+}
+
+static void eq_alter_partition_response(const weir_alter_partition_response *x,
+                                        const weir_alter_partition_response *y)
+{
+    assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+    assert_int_equal(x->error_code, y->error_code);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_alter_partition_partition_response *p = &x->topics[i].partitions[j];
+            const weir_alter_partition_partition_response *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->error_code, q->error_code);
+            assert_int_equal(p->leader_id, q->leader_id);
+            assert_int_equal(p->leader_epoch, q->leader_epoch);
+            eq_i32s(p->isr_count, p->isr, q->isr_count, q->isr);
+            assert_int_equal(p->leader_recovery_state, q->leader_recovery_state);
+            assert_int_equal(p->partition_epoch, q->partition_epoch);
+        }
+    }
+}
+
+/* Compares the inter-broker response bodies; false for other keys. */
+static bool eq_cluster_response_body(int16_t key, const proto_response *a, const proto_response *b)
+{
+    switch (key) {
+    case WEIR_API_LEADER_AND_ISR: {
+        const weir_leader_and_isr_response *x = &a->body.leader_and_isr;
+        const weir_leader_and_isr_response *y = &b->body.leader_and_isr;
+        assert_int_equal(x->error_code, y->error_code);
+        assert_int_equal(x->partition_error_count, y->partition_error_count);
+        for (int32_t i = 0; i < x->partition_error_count; i++) {
+            EXPECT_STR(x->partition_errors[i].topic_name, y->partition_errors[i].topic_name);
+            assert_int_equal(x->partition_errors[i].partition_index,
+                             y->partition_errors[i].partition_index);
+            assert_int_equal(x->partition_errors[i].error_code, y->partition_errors[i].error_code);
+        }
+        return true;
+    }
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        eq_offset_for_leader_epoch_response(&a->body.offset_for_leader_epoch,
+                                            &b->body.offset_for_leader_epoch);
+        return true;
+    case WEIR_API_ALTER_PARTITION:
+        eq_alter_partition_response(&a->body.alter_partition, &b->body.alter_partition);
+        return true;
+    case WEIR_API_BROKER_REGISTRATION: {
+        const weir_broker_registration_response *x = &a->body.broker_registration;
+        const weir_broker_registration_response *y = &b->body.broker_registration;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->error_code, y->error_code);
+        assert_int_equal(x->broker_epoch, y->broker_epoch);
+        return true;
+    }
+    case WEIR_API_BROKER_HEARTBEAT: {
+        const weir_broker_heartbeat_response *x = &a->body.broker_heartbeat;
+        const weir_broker_heartbeat_response *y = &b->body.broker_heartbeat;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->error_code, y->error_code);
+        assert_int_equal(x->is_caught_up, y->is_caught_up);
+        assert_int_equal(x->is_fenced, y->is_fenced);
+        assert_int_equal(x->should_shut_down, y->should_shut_down);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
 
 static void eq_request_body(int16_t key, const weir_request *a, const weir_request *b)
 {
@@ -175,6 +374,29 @@ static void eq_request_body(int16_t key, const weir_request *a, const weir_reque
             EXPECT_STR(x->topic_names[i], y->topic_names[i]);
         }
         assert_int_equal(x->timeout_ms, y->timeout_ms);
+        break;
+    }
+    case WEIR_API_LEADER_AND_ISR:
+        eq_leader_and_isr_request(&a->body.leader_and_isr, &b->body.leader_and_isr);
+        break;
+    case WEIR_API_OFFSET_FOR_LEADER_EPOCH:
+        eq_offset_for_leader_epoch_request(&a->body.offset_for_leader_epoch,
+                                           &b->body.offset_for_leader_epoch);
+        break;
+    case WEIR_API_ALTER_PARTITION:
+        eq_alter_partition_request(&a->body.alter_partition, &b->body.alter_partition);
+        break;
+    case WEIR_API_BROKER_REGISTRATION:
+        eq_broker_registration_request(&a->body.broker_registration, &b->body.broker_registration);
+        break;
+    case WEIR_API_BROKER_HEARTBEAT: {
+        const weir_broker_heartbeat_request *x = &a->body.broker_heartbeat;
+        const weir_broker_heartbeat_request *y = &b->body.broker_heartbeat;
+        assert_int_equal(x->broker_id, y->broker_id);
+        assert_int_equal(x->broker_epoch, y->broker_epoch);
+        assert_int_equal(x->current_metadata_offset, y->current_metadata_offset);
+        assert_int_equal(x->want_fence, y->want_fence);
+        assert_int_equal(x->want_shut_down, y->want_shut_down);
         break;
     }
     default:
@@ -330,7 +552,9 @@ static void eq_response_body(int16_t key, const proto_response *a, const proto_r
         break;
     }
     default:
-        fail_msg("no comparator for key %d", key);
+        if (!eq_cluster_response_body(key, a, b)) {
+            fail_msg("no comparator for key %d", key);
+        }
     }
 }
 
@@ -340,11 +564,13 @@ static void test_proto_table_advertises_exactly_the_planned_ranges(void **state)
 {
     (void)state;
     static const weir_api_range want[] = {
-        {0, 3, 7, 9},  {1, 4, 11, 12}, {2, 0, 3, 6},  {3, 0, 4, 9},
-        {18, 0, 3, 3}, {19, 0, 4, 5},  {20, 0, 1, 4},
+        {0, 3, 7, 9},  {1, 4, 11, 12}, {2, 0, 3, 6},  {3, 0, 4, 9},  {4, 2, 3, 4},  {18, 0, 3, 3},
+        {19, 0, 4, 5}, {20, 0, 1, 4},  {23, 0, 3, 4}, {56, 0, 1, 0}, {62, 0, 0, 0}, {63, 0, 0, 0},
     };
-    assert_int_equal(weir_api_table_count, 7);
-    for (int i = 0; i < 7; i++) {
+    assert_int_equal(weir_api_table_count, 12);
+    for (int i = 0; i < 12; i++) {
+        /* in api key order */
+        assert_int_equal(weir_api_table[i].api_key, want[i].api_key);
         const weir_api_range *r = weir_api_find(want[i].api_key);
         assert_non_null(r);
         assert_int_equal(r->min_version, want[i].min_version);
@@ -364,6 +590,23 @@ static void test_proto_table_advertises_exactly_the_planned_ranges(void **state)
     assert_false(weir_api_response_header_tagged(WEIR_API_API_VERSIONS, 3));
     assert_true(weir_api_response_header_tagged(WEIR_API_METADATA, 9));
     assert_string_equal(weir_api_name(WEIR_API_LIST_OFFSETS), "ListOffsets");
+    /* The inter-broker APIs: Kafka's flexibleVersions decide the header versions. */
+    assert_false(weir_api_supported(WEIR_API_LEADER_AND_ISR, 1));
+    assert_false(weir_api_supported(WEIR_API_LEADER_AND_ISR, 4));
+    assert_false(weir_api_flexible(WEIR_API_LEADER_AND_ISR, 3));
+    assert_true(weir_api_flexible(WEIR_API_LEADER_AND_ISR, 4));
+    assert_false(weir_api_flexible(WEIR_API_OFFSET_FOR_LEADER_EPOCH, 3));
+    assert_true(weir_api_flexible(WEIR_API_OFFSET_FOR_LEADER_EPOCH, 4));
+    assert_true(weir_api_flexible(WEIR_API_ALTER_PARTITION, 0));
+    assert_true(weir_api_response_header_tagged(WEIR_API_ALTER_PARTITION, 0));
+    assert_true(weir_api_response_header_tagged(WEIR_API_BROKER_REGISTRATION, 0));
+    assert_true(weir_api_response_header_tagged(WEIR_API_BROKER_HEARTBEAT, 0));
+    assert_false(weir_api_response_header_tagged(WEIR_API_OFFSET_FOR_LEADER_EPOCH, 3));
+    assert_string_equal(weir_api_name(4), "LeaderAndIsr");
+    assert_string_equal(weir_api_name(23), "OffsetForLeaderEpoch");
+    assert_string_equal(weir_api_name(56), "AlterPartition");
+    assert_string_equal(weir_api_name(62), "BrokerRegistration");
+    assert_string_equal(weir_api_name(63), "BrokerHeartbeat");
     assert_string_equal(weir_api_name(77), "Unknown");
 }
 
@@ -526,7 +769,8 @@ static void test_proto_api_versions_v3_response_bytes(void **state)
     weir_api_versions_response_supported(&r);
     assert_int_equal(weir_encode_response_header(&w, WEIR_API_API_VERSIONS, 3, 0x01020304), 0);
     assert_int_equal(weir_encode_api_versions_response(&w, 3, &r), 0);
-    uint8_t want[64];
+    uint8_t want[7 + 7 * 64 + 5];
+    assert_true(weir_api_table_count <= 64);
     size_t n = 0;
     const uint8_t head[] = {1, 2, 3, 4, 0, 0, (uint8_t)(weir_api_table_count + 1)};
     memcpy(want, head, sizeof head); /* header v0: no tag byte */
@@ -683,7 +927,9 @@ static void test_proto_every_version_round_trips(void **state)
             }
         }
     }
-    assert_int_equal(cases, 2 * (5 + 8 + 4 + 5 + 4 + 5 + 2));
+    /* client APIs, then LeaderAndIsr, OffsetForLeaderEpoch, AlterPartition,
+     * BrokerRegistration, BrokerHeartbeat */
+    assert_int_equal(cases, 2 * (5 + 8 + 4 + 5 + 4 + 5 + 2 + 2 + 4 + 2 + 1 + 1));
 }
 
 static void test_proto_versions_outside_the_table_are_rejected(void **state)
@@ -1112,6 +1358,439 @@ static void test_proto_arena_resets_and_aligns(void **state)
     weir_arena_free(&a); /* twice is fine */
 }
 
+/* ---- the inter-broker APIs ---- */
+
+/* Decodes a body from an exactly-sized copy with the given decoder call. */
+#define DECODE_BODY(bytes, len, call)                                                              \
+    do {                                                                                           \
+        uint8_t *copy_ = dup_exact((bytes), (len));                                                \
+        weir_rd_init(&rd, copy_, (len));                                                           \
+        err = (call);                                                                              \
+        free(copy_);                                                                               \
+    } while (0)
+
+static void test_proto_broker_heartbeat_uses_request_header_v2_and_response_header_v1(void **state)
+{
+    (void)state;
+    static const uint8_t req_bytes[] = {
+        0x00, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, /* key 63, v0, correlation 7 */
+        0x00, 0x02, 'b',  '1',                          /* client id: int16 length even in v2 */
+        0x00,                                           /* header tag buffer */
+        0x00, 0x00, 0x00, 0x02,                         /* BrokerId */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, /* BrokerEpoch */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xe8, /* CurrentMetadataOffset */
+        0x00, 0x01,                                     /* WantFence, WantShutDown */
+        0x00,                                           /* body tag buffer */
+    };
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    uint8_t *copy;
+    assert_int_equal(decode_exact(req_bytes, sizeof req_bytes, &a, &r, &rd, &copy), 0);
+    assert_int_equal(weir_rd_left(&rd), 0);
+    assert_true(r.header.flexible);
+    assert_true(weir_str_eq_cstr(r.header.client_id, "b1"));
+    const weir_broker_heartbeat_request *h = &r.body.broker_heartbeat;
+    assert_int_equal(h->broker_id, 2);
+    assert_int_equal(h->broker_epoch, 42);
+    assert_int_equal(h->current_metadata_offset, 1000);
+    assert_false(h->want_fence);
+    assert_true(h->want_shut_down);
+    expect_request_encodes_to(&r, req_bytes, sizeof req_bytes);
+    free(copy);
+
+    proto_response resp;
+    ps_response(WEIR_API_BROKER_HEARTBEAT, 0, 0, &resp);
+    resp.correlation_id = 7;
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(ps_encode_response(&w, &resp), 0);
+    static const uint8_t resp_bytes[] = {
+        0x00, 0x00, 0x00, 0x07, 0x00, /* correlation id, header tag buffer */
+        0x00, 0x00, 0x00, 0x01,       /* ThrottleTimeMs */
+        0x00, 0x00,                   /* ErrorCode */
+        0x01, 0x00, 0x00,             /* IsCaughtUp, IsFenced, ShouldShutDown */
+        0x00,                         /* body tag buffer */
+    };
+    expect_bytes(w.buf, w.len, resp_bytes, sizeof resp_bytes);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_broker_registration_v0_bytes_uuid_port_and_null_rack(void **state)
+{
+    (void)state;
+    /* Body with a tagged field (tag 0, ZkMigrationReady, 1 byte) that is skipped. */
+    static const uint8_t body[] = {
+        0x00, 0x00, 0x00, 0x01,                                   /* BrokerId */
+        0x03, 'c',  '1',                                          /* ClusterId */
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,           /* IncarnationId */
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,           /* ... */
+        0x02,                                                     /* Listeners: 1 */
+        0x0a, 'P',  'L',  'A',  'I',  'N',  'T',  'E',  'X', 'T', /* Name */
+        0x02, 'h',                                                /* Host */
+        0xff, 0xff,                                               /* Port (uint16) */
+        0x00, 0x00,                                               /* SecurityProtocol */
+        0x00,                                                     /* listener tags */
+        0x02,                                                     /* Features: 1 */
+        0x02, 'f',  0x00, 0x01, 0x00, 0x02, 0x00,                 /* Name, Min, Max, tags */
+        0x00,                                                     /* Rack: null */
+        0x01, 0x00, 0x01, 0x01,                                   /* tags: {0: [1]} */
+    };
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    int err;
+    weir_broker_registration_request r;
+    DECODE_BODY(body, sizeof body, weir_decode_broker_registration_request(&rd, 0, &a, &r));
+    assert_int_equal(err, 0);
+    assert_int_equal(r.broker_id, 1);
+    assert_int_equal(r.listener_count, 1);
+    assert_int_equal(r.listeners[0].port, 65535);
+    assert_int_equal(r.listeners[0].security_protocol, 0);
+    assert_int_equal(r.feature_count, 1);
+    assert_int_equal(r.features[0].min_supported_version, 1);
+    assert_int_equal(r.features[0].max_supported_version, 2);
+    assert_int_equal(r.rack.len, -1);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(r.incarnation_id.b[i], i);
+    }
+    /* Views into the freed copy are not used again: re-encode from a fresh decode. */
+    uint8_t *copy = dup_exact(body, sizeof body);
+    weir_rd_init(&rd, copy, sizeof body);
+    assert_int_equal(weir_decode_broker_registration_request(&rd, 0, &a, &r), 0);
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_broker_registration_request(&w, 0, &r), 0);
+    /* the same bytes, with the tagged field dropped: an empty tag buffer */
+    assert_int_equal(w.len, sizeof body - 3);
+    expect_bytes(w.buf, w.len - 1, body, sizeof body - 4);
+    assert_int_equal(w.buf[w.len - 1], 0);
+    free(copy);
+
+    /* ClusterId is not nullable; Rack is. */
+    weir_wr_reset(&w);
+    r.rack = WEIR_STR_NULL;
+    r.cluster_id = WEIR_STR_NULL;
+    assert_int_equal(weir_encode_broker_registration_request(&w, 0, &r), WEIR_E_INVAL);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_offset_for_leader_epoch_versions_add_fields_where_kafka_says(void **state)
+{
+    (void)state;
+    weir_offset_for_leader_epoch_partition p = {0, 5, 4};
+    weir_offset_for_leader_epoch_topic t = {{"t1", 2}, 1, &p};
+    weir_offset_for_leader_epoch_request r = {2, 1, &t};
+    static const uint8_t v3[] = {
+        0x00, 0x00, 0x00, 0x02,                         /* ReplicaId (v3+) */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 't',  '1',  /* Topics: 1, "t1" */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* Partitions: 1, Partition 0 */
+        0x00, 0x00, 0x00, 0x05,                         /* CurrentLeaderEpoch (v2+) */
+        0x00, 0x00, 0x00, 0x04,                         /* LeaderEpoch */
+    };
+    weir_wr w;
+    weir_wr_init(&w);
+    size_t len[4];
+    for (int16_t v = 0; v <= 3; v++) {
+        weir_wr_reset(&w);
+        assert_int_equal(weir_encode_offset_for_leader_epoch_request(&w, v, &r), 0);
+        len[v] = w.len;
+    }
+    expect_bytes(w.buf, w.len, v3, sizeof v3);
+    assert_int_equal(len[0], len[1]);
+    assert_int_equal(len[2], len[1] + 4);
+    assert_int_equal(len[3], len[2] + 4);
+    /* v0 reads the defaults: ReplicaId -2, CurrentLeaderEpoch -1. */
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_for_leader_epoch_request(&w, 0, &r), 0);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    weir_rd_init(&rd, w.buf, w.len);
+    weir_offset_for_leader_epoch_request got;
+    assert_int_equal(weir_decode_offset_for_leader_epoch_request(&rd, 0, &a, &got), 0);
+    assert_int_equal(got.replica_id, -2);
+    assert_int_equal(got.topics[0].partitions[0].current_leader_epoch, -1);
+    assert_int_equal(got.topics[0].partitions[0].leader_epoch, 4);
+
+    /* Response: v1 adds LeaderEpoch per partition, v2 the leading ThrottleTimeMs. */
+    weir_offset_for_leader_epoch_partition_response pr = {0, 0, 3, 100};
+    weir_offset_for_leader_epoch_topic_response tr = {{"t1", 2}, 1, &pr};
+    weir_offset_for_leader_epoch_response resp = {9, 1, &tr};
+    for (int16_t v = 0; v <= 3; v++) {
+        weir_wr_reset(&w);
+        assert_int_equal(weir_encode_offset_for_leader_epoch_response(&w, v, &resp), 0);
+        len[v] = w.len;
+    }
+    assert_int_equal(len[1], len[0] + 4);
+    assert_int_equal(len[2], len[1] + 4);
+    assert_int_equal(len[3], len[2]);
+    static const uint8_t resp_v3[] = {
+        0x00, 0x00, 0x00, 0x09,                         /* ThrottleTimeMs */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 't',  '1',  /* Topics: 1, "t1" */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00,             /* Partitions: 1, ErrorCode */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, /* Partition, LeaderEpoch */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x64, /* EndOffset */
+    };
+    expect_bytes(w.buf, w.len, resp_v3, sizeof resp_v3);
+    weir_arena_free(&a);
+    weir_wr_free(&w);
+}
+
+static void test_proto_alter_partition_v1_adds_leader_recovery_state(void **state)
+{
+    (void)state;
+    static const int32_t isr[2] = {1, 2};
+    weir_alter_partition_partition p = {0, 3, 2, isr, 1, 9};
+    weir_alter_partition_topic t = {{"t", 1}, 1, &p};
+    weir_alter_partition_request r = {1, 5, 1, &t};
+    static const uint8_t v1[] = {
+        0x00, 0x00, 0x00, 0x01,                               /* BrokerId */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,       /* BrokerEpoch */
+        0x02, 0x02, 't',                                      /* Topics: 1 (compact), Name */
+        0x02,                                                 /* Partitions: 1 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,       /* PartitionIndex, LeaderEpoch */
+        0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* NewIsr: [1, 2] */
+        0x01,                                                 /* LeaderRecoveryState (v1+) */
+        0x00, 0x00, 0x00, 0x09,                               /* PartitionEpoch */
+        0x00, 0x00, 0x00, /* partition, topic and body tag buffers */
+    };
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_alter_partition_request(&w, 1, &r), 0);
+    expect_bytes(w.buf, w.len, v1, sizeof v1);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_alter_partition_request(&w, 0, &r), 0);
+    assert_int_equal(w.len, sizeof v1 - 1);
+    expect_bytes(w.buf, 33, v1, 33);
+    expect_bytes(w.buf + 33, w.len - 33, v1 + 34, sizeof v1 - 34);
+    /* v0 decodes LeaderRecoveryState as 0 (RECOVERED). */
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    weir_rd_init(&rd, w.buf, w.len);
+    weir_alter_partition_request got;
+    assert_int_equal(weir_decode_alter_partition_request(&rd, 0, &a, &got), 0);
+    assert_int_equal(got.topics[0].partitions[0].leader_recovery_state, 0);
+    assert_int_equal(got.topics[0].partitions[0].new_isr_count, 2);
+    assert_int_equal(got.topics[0].partitions[0].new_isr[1], 2);
+    assert_int_equal(got.topics[0].partitions[0].partition_epoch, 9);
+    /* No null arrays here. */
+    weir_wr_reset(&w);
+    r.topic_count = -1;
+    assert_int_equal(weir_encode_alter_partition_request(&w, 1, &r), WEIR_E_INVAL);
+    weir_arena_free(&a);
+    weir_wr_free(&w);
+}
+
+static void test_proto_leader_and_isr_v3_adds_adding_and_removing_replicas(void **state)
+{
+    (void)state;
+    static const uint8_t v3[] = {
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* ControllerId, ControllerEpoch */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, /* BrokerEpoch */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 't',        /* TopicStates: 1, TopicName */
+        0x00, 0x00, 0x00, 0x01,                         /* PartitionStates: 1 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, /* PartitionIndex, ControllerEpoch */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04, /* Leader, LeaderEpoch */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, /* Isr: [1] */
+        0x00, 0x00, 0x00, 0x06,                         /* ZkVersion */
+        0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* Replicas */
+        0x00, 0x00, 0x00, 0x00,                         /* AddingReplicas: [] (v3+) */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* RemovingReplicas: [2] (v3+) */
+        0x01,                                           /* IsNew */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, /* LiveLeaders: 1, BrokerId */
+        0x00, 0x09, 'l',  'o',  'c',  'a',  'l',  'h',  'o',  's',  't', /* HostName */
+        0x00, 0x00, 0x23, 0x84,                                          /* Port */
+    };
+    const size_t at_isr = 43, at_adding = 67; /* offsets of Isr and AddingReplicas */
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    int err;
+    weir_leader_and_isr_request r;
+    uint8_t *copy = dup_exact(v3, sizeof v3);
+    weir_rd_init(&rd, copy, sizeof v3);
+    assert_int_equal(weir_decode_leader_and_isr_request(&rd, 3, &a, &r), 0);
+    assert_int_equal(weir_rd_left(&rd), 0);
+    assert_int_equal(r.broker_epoch, 3);
+    const weir_leader_and_isr_partition_state *p = &r.topic_states[0].partition_states[0];
+    assert_int_equal(p->adding_replica_count, 0);
+    assert_int_equal(p->removing_replica_count, 1);
+    assert_int_equal(p->removing_replicas[0], 2);
+    assert_true(p->is_new);
+    assert_int_equal(r.live_leaders[0].port, 9092);
+    assert_true(weir_str_eq_cstr(r.live_leaders[0].host_name, "localhost"));
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_leader_and_isr_request(&w, 3, &r), 0);
+    expect_bytes(w.buf, w.len, v3, sizeof v3);
+    /* v2: the same without the two arrays (12 bytes here). */
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_leader_and_isr_request(&w, 2, &r), 0);
+    assert_int_equal(w.len, sizeof v3 - 12);
+    expect_bytes(w.buf, at_adding, v3, at_adding);
+    expect_bytes(w.buf + at_adding, w.len - at_adding, v3 + at_adding + 12,
+                 sizeof v3 - at_adding - 12);
+    free(copy);
+    /* AddingReplicas is not nullable, whatever its "about" text says. */
+    uint8_t bad[sizeof v3];
+    memcpy(bad, v3, sizeof v3);
+    memset(bad + at_adding, 0xff, 4);
+    DECODE_BODY(bad, sizeof bad, weir_decode_leader_and_isr_request(&rd, 3, &a, &r));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "LeaderAndIsr.TopicStates[0].PartitionStates[0].AddingReplicas: "
+                                "null array");
+    /* A cut inside the partition states is caught at their count ... */
+    DECODE_BODY(v3, 46, weir_decode_leader_and_isr_request(&rd, 3, &a, &r));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "LeaderAndIsr.TopicStates[0].PartitionStates: array count past "
+                                "the end of the frame");
+    /* ... and an absurd Isr count inside one names the element. */
+    memcpy(bad, v3, sizeof v3);
+    memset(bad + at_isr, 0x7f, 1);
+    DECODE_BODY(bad, sizeof bad, weir_decode_leader_and_isr_request(&rd, 3, &a, &r));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "LeaderAndIsr.TopicStates[0].PartitionStates[0].Isr: array count "
+                                "past the end of the frame");
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_cluster_decoders_name_fields_and_refuse_absurd_counts(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    int err;
+
+    /* LeaderAndIsr: 2^31-1 topic states. */
+    static const uint8_t lai[] = {0, 0, 0,    1,    0,    0,    0, 2, 0,   0, 0, 0, 0, 0,
+                                  0, 3, 0x7f, 0xff, 0xff, 0xff, 0, 1, 't', 0, 0, 0, 0};
+    weir_leader_and_isr_request l;
+    DECODE_BODY(lai, sizeof lai, weir_decode_leader_and_isr_request(&rd, 2, &a, &l));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "LeaderAndIsr.TopicStates: array count past the end of the frame");
+    assert_int_equal(a.used_bytes, 0);
+
+    /* BrokerRegistration: a compact Listeners count of 2^31-1. */
+    static const uint8_t br[] = {0, 0, 0,    1,    2,    'c',  0,    0,    0, 0,
+                                 0, 0, 0,    0,    0,    0,    0,    0,    0, 0,
+                                 0, 0, 0x80, 0x80, 0x80, 0x80, 0x08, 0x01, 0, 0x00};
+    weir_broker_registration_request b;
+    DECODE_BODY(br, sizeof br, weir_decode_broker_registration_request(&rd, 0, &a, &b));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why,
+                        "BrokerRegistration.Listeners: array count past the end of the frame");
+    assert_int_equal(a.used_bytes, 0);
+    /* ... and a null ClusterId (compact length 0). */
+    static const uint8_t br_null[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    DECODE_BODY(br_null, sizeof br_null, weir_decode_broker_registration_request(&rd, 0, &a, &b));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "BrokerRegistration.ClusterId: null string");
+    /* ... and an IncarnationId cut short. */
+    DECODE_BODY(br, 12, weir_decode_broker_registration_request(&rd, 0, &a, &b));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "BrokerRegistration.IncarnationId: truncated");
+
+    /* AlterPartition: a null NewIsr, then a partition tag buffer that runs past the end. */
+    static const uint8_t ap[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 2, 2, 't', 2,
+                                 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 9, 0, 0,   0};
+    weir_alter_partition_request ar;
+    DECODE_BODY(ap, sizeof ap, weir_decode_alter_partition_request(&rd, 0, &a, &ar));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "AlterPartition.Topics[0].Partitions[0].NewIsr: null array");
+    uint8_t ap_tags[sizeof ap];
+    memcpy(ap_tags, ap, sizeof ap);
+    ap_tags[24] = 1;    /* NewIsr: [] */
+    ap_tags[29] = 1;    /* partition tags: 1 field */
+    ap_tags[30] = 0;    /* tag 0 */
+    ap_tags[31] = 0x7f; /* of 127 bytes */
+    DECODE_BODY(ap_tags, sizeof ap_tags, weir_decode_alter_partition_request(&rd, 0, &a, &ar));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "AlterPartition.Topics[0].Partitions[0].TaggedFields: "
+                                "length past the end of the frame");
+
+    /* OffsetForLeaderEpoch response: a partition count that cannot fit. */
+    static const uint8_t oe[] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    weir_offset_for_leader_epoch_response o;
+    DECODE_BODY(oe, sizeof oe, weir_decode_offset_for_leader_epoch_response(&rd, 2, &a, &o));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "OffsetForLeaderEpochResponse.Topics[0].Partitions: array count "
+                                "past the end of the frame");
+    weir_arena_free(&a);
+}
+
+static void test_proto_cluster_versions_outside_the_table_decode_header_only(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    /* LeaderAndIsr v4 is flexible: the header's tag buffer is read, the body is not. */
+    static const uint8_t lai4[] = {0, 4, 0, 4, 0, 0, 0, 5, 0xff, 0xff, 0, 1, 2, 3};
+    weir_rd_init(&rd, lai4, sizeof lai4);
+    assert_int_equal(weir_decode_request(&rd, &a, &r), WEIR_E_UNSUPPORTED);
+    assert_true(r.header.flexible);
+    assert_int_equal(r.header.correlation_id, 5);
+    assert_int_equal(weir_rd_pos(&rd), 11);
+    /* LeaderAndIsr v1 (before the TopicStates grouping) and BrokerHeartbeat v1. */
+    static const uint8_t lai1[] = {0, 4, 0, 1, 0, 0, 0, 6, 0xff, 0xff};
+    weir_rd_init(&rd, lai1, sizeof lai1);
+    assert_int_equal(weir_decode_request(&rd, &a, &r), WEIR_E_UNSUPPORTED);
+    assert_false(r.header.flexible);
+    static const uint8_t hb1[] = {0, 63, 0, 1, 0, 0, 0, 7, 0xff, 0xff, 0};
+    weir_rd_init(&rd, hb1, sizeof hb1);
+    assert_int_equal(weir_decode_request(&rd, &a, &r), WEIR_E_UNSUPPORTED);
+    assert_true(r.header.flexible);
+    assert_int_equal(weir_rd_left(&rd), 0);
+    /* The body functions refuse them too. */
+    weir_wr w;
+    weir_wr_init(&w);
+    weir_leader_and_isr_request l = {0};
+    assert_int_equal(weir_encode_leader_and_isr_request(&w, 1, &l), WEIR_E_INVAL);
+    assert_int_equal(weir_encode_leader_and_isr_request(&w, 4, &l), WEIR_E_INVAL);
+    weir_broker_heartbeat_response hr = {0};
+    assert_int_equal(weir_encode_broker_heartbeat_response(&w, 1, &hr), WEIR_E_INVAL);
+    assert_int_equal(w.len, 0);
+    weir_rd_init(&rd, NULL, 0);
+    weir_alter_partition_response ar;
+    assert_int_equal(weir_decode_alter_partition_response(&rd, 2, &a, &ar), WEIR_E_INVAL);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_uuid_is_sixteen_raw_bytes(void **state)
+{
+    (void)state;
+    weir_uuid u;
+    for (int i = 0; i < 16; i++) {
+        u.b[i] = (uint8_t)(0xa0 + i);
+    }
+    weir_wr w;
+    weir_wr_init(&w);
+    weir_wr_uuid(&w, u);
+    weir_wr_uuid(&w, WEIR_UUID_ZERO);
+    assert_int_equal(w.len, 32);
+    expect_bytes(w.buf, 16, u.b, 16);
+    weir_rd rd;
+    weir_rd_init(&rd, w.buf, w.len);
+    assert_true(weir_uuid_eq(weir_rd_uuid(&rd, "A"), u));
+    assert_true(weir_uuid_eq(weir_rd_uuid(&rd, "B"), WEIR_UUID_ZERO));
+    assert_false(weir_uuid_eq(u, WEIR_UUID_ZERO));
+    weir_rd_init(&rd, w.buf, 15);
+    weir_rd_scope(&rd, "X");
+    assert_true(weir_uuid_eq(weir_rd_uuid(&rd, "Id"), WEIR_UUID_ZERO));
+    assert_string_equal(rd.why, "X.Id: truncated");
+    assert_int_equal(weir_rd_pos(&rd), 0);
+    weir_wr_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1140,6 +1819,14 @@ int main(void)
         cmocka_unit_test(test_proto_writer_rejects_what_the_format_cannot_hold),
         cmocka_unit_test(test_proto_uvarint_and_compact_forms),
         cmocka_unit_test(test_proto_arena_resets_and_aligns),
+        cmocka_unit_test(test_proto_broker_heartbeat_uses_request_header_v2_and_response_header_v1),
+        cmocka_unit_test(test_proto_broker_registration_v0_bytes_uuid_port_and_null_rack),
+        cmocka_unit_test(test_proto_offset_for_leader_epoch_versions_add_fields_where_kafka_says),
+        cmocka_unit_test(test_proto_alter_partition_v1_adds_leader_recovery_state),
+        cmocka_unit_test(test_proto_leader_and_isr_v3_adds_adding_and_removing_replicas),
+        cmocka_unit_test(test_proto_cluster_decoders_name_fields_and_refuse_absurd_counts),
+        cmocka_unit_test(test_proto_cluster_versions_outside_the_table_decode_header_only),
+        cmocka_unit_test(test_proto_uuid_is_sixteen_raw_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

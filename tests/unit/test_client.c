@@ -1,0 +1,857 @@
+/* weir's own Kafka client (impl/client/): murmur2 and the partitioner against
+ * Kafka's published values, then the producer and the consumer against the
+ * broker node inside the simulator.
+ *
+ * Sim runs: a broker (num.partitions 3, topics auto-created) and a client node
+ * holding one producer and one consumer. The producer sends keyed messages
+ * (id in the value, CreateTime = base + id); the consumer is assigned all 3
+ * partitions from the earliest offset. Every delivery report and every
+ * consumed record is recorded and checked after the run: reports ok, each
+ * acknowledged message read exactly once at the offset its report gave, each
+ * offset read at most once and in increasing order, the partition the one
+ * Kafka's formula gives for the key. A crash run kills the broker in the
+ * middle (it flushes every message, so acknowledged = synced) and restarts it;
+ * model/history.c judges that run too. Each run is a forked child: SimGrid
+ * starts once per process.
+ *
+ * WEIR_TEST_CLIENT_LOG=debug|info|warn shows the nodes' log lines.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "client/consumer.h"
+#include "client/partitioner.h"
+#include "client/producer.h"
+#include "core/murmur2.h"
+#include "history.h"
+#include "log/log.h"
+#include "proto/kafka.h"
+#include "sim.h"
+
+#define MS 1000000LL
+#define TOPIC "events"
+#define PARTITIONS 3
+#define MESSAGES_MAX 10000
+#define TS_BASE 1700000000000LL
+#define VALUE_BYTES 100
+
+/* ---- murmur2 and the partitioner ---- */
+
+/* Kafka's UtilsTest.testMurmur2 expected values (Java ints), plus the
+ * librdkafka unit test's values for its Java-compatible murmur2. */
+static const struct {
+    const char *key;
+    int32_t hash;
+} murmur2_vectors[] = {
+    {"21", -973932308},
+    {"foobar", -790332482},
+    {"a-little-bit-long-string", -985981536},
+    {"a-little-bit-longer-string", -1486304829},
+    {"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
+    {"abc", 479470107},
+    {"kafka", (int32_t)0xd067cf64},
+    {"giberish123456789", (int32_t)0x8f552b0c},
+    {"1234", (int32_t)0x9fc97b14},
+    {"", (int32_t)0x106e08d9},
+};
+
+static void test_murmur2_matches_kafkas_published_vectors(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof murmur2_vectors / sizeof murmur2_vectors[0]; i++) {
+        const char *k = murmur2_vectors[i].key;
+        int32_t got = (int32_t)weir_murmur2(k, strlen(k));
+        if (got != murmur2_vectors[i].hash) {
+            fail_msg("murmur2(\"%s\") = %d, Kafka says %d", k, got, murmur2_vectors[i].hash);
+        }
+    }
+    /* Tail bytes are folded in as unsigned bytes, as Kafka masks them with 0xff. */
+    const uint8_t high[3] = {0xff, 0x80, 0xfe};
+    assert_int_not_equal(weir_murmur2(high, 3), weir_murmur2("\x7f\x00\x7e", 3));
+    assert_int_equal(weir_murmur2_positive(0x80000000u), 0);
+    assert_int_equal(weir_murmur2_positive(0xffffffffu), 0x7fffffff);
+}
+
+static void test_partitioner_maps_keys_as_kafkas_java_client(void **state)
+{
+    (void)state;
+    /* Expected partitions from Kafka's formula (hash & 0x7fffffff) % n, using
+     * the hash values Kafka publishes, not weir's murmur2. */
+    static const struct {
+        const char *key;
+        int32_t n;
+        int32_t partition;
+    } cases[] = {
+        {"21", 3, 0},   {"21", 7, 3},   {"foobar", 10, 6},   {"abc", 7, 4},
+        {"abc", 12, 3}, {"kafka", 3, 1}, {"kafka", 12, 4},   {"a-little-bit-long-string", 3, 2},
+        {"a-little-bit-longer-string", 10, 9},               {"1234", 3, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int32_t got = weir_partition_for_key(cases[i].key, strlen(cases[i].key), cases[i].n);
+        if (got != cases[i].partition) {
+            fail_msg("key \"%s\" over %d partitions: got %d, Kafka gives %d", cases[i].key,
+                     cases[i].n, got, cases[i].partition);
+        }
+    }
+    /* Same key, same partition; every partition in range. */
+    for (int i = 0; i < 2000; i++) {
+        char key[32];
+        int len = snprintf(key, sizeof key, "order-%d", i);
+        int32_t a = weir_partition_for_key(key, (size_t)len, 6);
+        assert_true(a >= 0 && a < 6);
+        assert_int_equal(a, weir_partition_for_key(key, (size_t)len, 6));
+    }
+    /* Null keys: from the counter's start, one step per record, over the
+     * partitions that have a leader; over all of them when none has. */
+    uint32_t counter = 0x7ffffffe;
+    const int32_t avail[] = {0, 2, 5};
+    int32_t seq[5];
+    for (int i = 0; i < 5; i++) {
+        seq[i] = weir_partition_round_robin(&counter, avail, 3, 6);
+    }
+    /* toPositive(0x7ffffffe) % 3 = 2, 0x7fffffff % 3 = 1, then the counter
+     * wraps into negative ints: toPositive(0x80000000) = 0, 1, 2. */
+    assert_int_equal(seq[0], avail[2147483646 % 3]);
+    assert_int_equal(seq[1], avail[2147483647 % 3]);
+    assert_int_equal(seq[2], avail[0]);
+    assert_int_equal(seq[3], avail[1]);
+    assert_int_equal(seq[4], avail[2]);
+    counter = 4;
+    assert_int_equal(weir_partition_round_robin(&counter, NULL, 0, 3), 1);
+    assert_int_equal(weir_partition_round_robin(&counter, NULL, 0, 3), 2);
+    assert_int_equal(counter, 6);
+}
+
+/* ---- the simulated runs ---- */
+
+typedef struct scenario {
+    uint64_t seed;
+    int messages;
+    int per_tick;       /* messages sent per tick */
+    int64_t tick_ns;    /* time between ticks */
+    int16_t acks;
+    int crash_after;    /* crash the broker once this many are acknowledged; 0 = never */
+    int64_t down_ns;    /* how long it stays down */
+    int64_t crash_delay_ns; /* from the first Produce seen in flight to the crash */
+    bool seek_out_of_range; /* first position partition 0 far past the end */
+} scenario;
+
+typedef struct msg_state {
+    int32_t partition;
+    int64_t offset;
+    int16_t error;
+    bool reported;
+} msg_state;
+
+/* What a run measured, sent from the child through a pipe. */
+typedef struct result {
+    int ok;
+    char failure[256];
+    uint64_t hash;
+    int64_t sim_ms;
+    int64_t acked;
+    int64_t failed;
+    int64_t consumed;
+    int64_t duplicates;      /* copies of an acknowledged message at another offset */
+    int64_t unacked_reads;   /* records read whose message was never acknowledged */
+    int64_t lost;            /* acknowledged, never read at that offset */
+    int64_t misplaced;       /* read at the acknowledged offset, but another message */
+    int64_t order_breaks;    /* ids not ascending in a partition's offset order */
+    int64_t offset_repeats;  /* an offset read twice or backwards */
+    int64_t wrong_partition; /* acknowledged on another partition than the key's */
+    int64_t bad_records;     /* timestamp, key or value not what was sent */
+    int64_t batches_retried;
+    int64_t requests_sent;
+    int64_t acked_after_restart;
+    int64_t consumer_errors;
+    int64_t out_of_range_reports;
+    size_t history_counts[5];
+} result;
+
+typedef struct run_state {
+    const scenario *sc;
+    weir_world *w;
+    weir_env *env;
+    weir_producer *p;
+    weir_consumer *c;
+    int sent;
+    int reported;
+    int64_t acked;
+    msg_state msgs[MESSAGES_MAX];
+    int64_t max_acked_offset[PARTITIONS];
+    int64_t next_offset[PARTITIONS]; /* one past the last offset read */
+    int32_t *read_ids[PARTITIONS];   /* id read at each offset, -1 none */
+    int64_t read_cap[PARTITIONS];
+    int64_t last_id[PARTITIONS];
+    bool crashed;
+    bool restarted;
+    bool done;
+    result res;
+} run_state;
+
+static run_state the_run;
+
+static void run_fail(run_state *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void run_fail(run_state *r, const char *fmt, ...)
+{
+    if (r->res.failure[0] == '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->res.failure, sizeof r->res.failure, fmt, ap);
+        va_end(ap);
+    }
+    weir_world_stop(r->w);
+}
+
+static int key_of(int id, char *buf, size_t size)
+{
+    return snprintf(buf, size, "key-%d", id % 997);
+}
+
+static void value_of(int id, char *buf)
+{
+    memset(buf, 'a' + id % 26, VALUE_BYTES);
+    char head[16];
+    int n = snprintf(head, sizeof head, "id=%05d|", id);
+    memcpy(buf, head, (size_t)n);
+}
+
+static void finish(weir_env *env, void *arg)
+{
+    (void)env;
+    run_state *r = arg;
+    weir_producer_stats st;
+    weir_producer_stats_get(r->p, &st);
+    r->res.batches_retried = st.batches_retried;
+    r->res.requests_sent = st.requests_sent;
+    if (weir_producer_in_flight(r->p) != 0) {
+        run_fail(r, "finished with %lld record(s) in flight", (long long)weir_producer_in_flight(r->p));
+    }
+    weir_producer_free(r->p); /* the clean way, while the env lives */
+    weir_consumer_free(r->c);
+    r->p = NULL;
+    r->c = NULL;
+    r->res.sim_ms = weir_sim_now_ns(r->w) / MS;
+    weir_world_stop(r->w);
+}
+
+/* Ends the run (from a timer: not inside the clients' callbacks) once every
+ * record is reported and every acknowledged offset has been read (with
+ * acks=0, once every message has been read). */
+static void check_done(run_state *r)
+{
+    if (r->done || r->reported < r->sc->messages) {
+        return;
+    }
+    if (r->sc->acks == 0 && r->res.consumed < r->sc->messages) {
+        return;
+    }
+    for (int p = 0; p < PARTITIONS; p++) {
+        if (r->next_offset[p] <= r->max_acked_offset[p]) {
+            return;
+        }
+    }
+    r->done = true;
+    weir_timer_start(r->env, 0, finish, r);
+}
+
+static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                        int16_t error, void *opaque)
+{
+    run_state *r = ctx;
+    int id = (int)(intptr_t)opaque - 1;
+    if (id < 0 || id >= r->sc->messages || strcmp(topic, TOPIC) != 0 || r->msgs[id].reported) {
+        run_fail(r, "delivery report for unknown or repeated message %d", id);
+        return;
+    }
+    msg_state *m = &r->msgs[id];
+    m->reported = true;
+    m->partition = partition;
+    m->offset = offset;
+    m->error = error;
+    r->reported++;
+    if (error != WEIR_KERR_NONE) {
+        r->res.failed++;
+        check_done(r);
+        return;
+    }
+    r->acked++;
+    r->res.acked++;
+    if (r->restarted) {
+        r->res.acked_after_restart++;
+    }
+    char key[32];
+    int klen = key_of(id, key, sizeof key);
+    if (partition != weir_partition_for_key(key, (size_t)klen, PARTITIONS)) {
+        r->res.wrong_partition++;
+    }
+    if (r->sc->acks != 0) {
+        if (partition < 0 || partition >= PARTITIONS || offset < 0) {
+            run_fail(r, "message %d acknowledged at %d/%lld", id, partition, (long long)offset);
+            return;
+        }
+        if (offset > r->max_acked_offset[partition]) {
+            r->max_acked_offset[partition] = offset;
+        }
+    } else if (offset != -1) {
+        run_fail(r, "acks=0 reported offset %lld", (long long)offset);
+        return;
+    }
+    check_done(r);
+}
+
+static void remember_read(run_state *r, int32_t p, int64_t offset, int32_t id)
+{
+    if (offset >= r->read_cap[p]) {
+        int64_t cap = r->read_cap[p] ? r->read_cap[p] : 4096;
+        while (cap <= offset) {
+            cap *= 2;
+        }
+        int32_t *ids = realloc(r->read_ids[p], (size_t)cap * sizeof *ids);
+        assert_non_null(ids);
+        for (int64_t i = r->read_cap[p]; i < cap; i++) {
+            ids[i] = -1;
+        }
+        r->read_ids[p] = ids;
+        r->read_cap[p] = cap;
+    }
+    r->read_ids[p][offset] = id;
+}
+
+static void on_record(void *ctx, const weir_consumer_record *rec)
+{
+    run_state *r = ctx;
+    int32_t p = rec->partition;
+    if (strcmp(rec->topic, TOPIC) != 0 || p < 0 || p >= PARTITIONS) {
+        run_fail(r, "record from %s-%d", rec->topic, p);
+        return;
+    }
+    r->res.consumed++;
+    if (rec->offset < r->next_offset[p]) {
+        r->res.offset_repeats++;
+    }
+    int id = -1;
+    if (rec->value != NULL && rec->value_len == VALUE_BYTES && sscanf((const char *)rec->value, "id=%05d|", &id) == 1 &&
+        id >= 0 && id < r->sc->messages) {
+        char key[32];
+        char value[VALUE_BYTES];
+        int klen = key_of(id, key, sizeof key);
+        value_of(id, value);
+        if (rec->key_len != klen || memcmp(rec->key, key, (size_t)klen) != 0 ||
+            memcmp(rec->value, value, VALUE_BYTES) != 0 || rec->timestamp != TS_BASE + id ||
+            rec->header_count != 0) {
+            r->res.bad_records++;
+        }
+    } else {
+        r->res.bad_records++;
+        id = -1;
+    }
+    if (id >= 0 && id <= r->last_id[p]) {
+        r->res.order_breaks++;
+    }
+    if (id > r->last_id[p]) {
+        r->last_id[p] = id;
+    }
+    remember_read(r, p, rec->offset, id);
+    if (rec->offset + 1 > r->next_offset[p]) {
+        r->next_offset[p] = rec->offset + 1;
+    }
+    check_done(r);
+}
+
+static void on_consumer_error(void *ctx, const char *topic, int32_t partition, int16_t error,
+                              int64_t offset)
+{
+    (void)topic;
+    (void)partition;
+    (void)offset;
+    run_state *r = ctx;
+    r->res.consumer_errors++;
+    if (error == WEIR_KERR_OFFSET_OUT_OF_RANGE) {
+        r->res.out_of_range_reports++;
+    }
+}
+
+static void send_tick(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    if (r->p == NULL) {
+        return;
+    }
+    for (int i = 0; i < r->sc->per_tick && r->sent < r->sc->messages; i++) {
+        int id = r->sent;
+        char key[32];
+        char value[VALUE_BYTES];
+        int klen = key_of(id, key, sizeof key);
+        value_of(id, value);
+        int err = weir_producer_send(r->p, TOPIC, -1, key, klen, value, VALUE_BYTES, TS_BASE + id,
+                                     (void *)(intptr_t)(id + 1));
+        if (err != 0) {
+            run_fail(r, "weir_producer_send: %s", weir_err_str(err));
+            return;
+        }
+        r->sent++;
+    }
+    if (r->sent < r->sc->messages) {
+        weir_timer_start(env, r->sc->tick_ns, send_tick, r);
+    } else {
+        weir_producer_flush(r->p);
+    }
+}
+
+static void *client_start(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    r->env = env;
+    weir_producer_config pc;
+    weir_producer_config_default(&pc);
+    pc.bootstrap = "broker:9092";
+    pc.acks = r->sc->acks;
+    const char *why = NULL;
+    r->p = weir_producer_new(env, &pc, on_delivery, r, &why);
+    weir_consumer_config cc;
+    weir_consumer_config_default(&cc);
+    cc.bootstrap = "broker:9092";
+    cc.auto_offset_reset = WEIR_OFFSET_RESET_EARLIEST;
+    weir_consumer_callbacks cbs = {on_record, on_consumer_error, r};
+    r->c = weir_consumer_new(env, &cc, &cbs, &why);
+    if (r->p == NULL || r->c == NULL) {
+        run_fail(r, "client setup: %s", why ? why : "?");
+        return r;
+    }
+    weir_topic_partition tps[PARTITIONS];
+    for (int p = 0; p < PARTITIONS; p++) {
+        tps[p] = (weir_topic_partition){TOPIC, p};
+    }
+    if (weir_consumer_assign(r->c, tps, PARTITIONS) != 0) {
+        run_fail(r, "assign failed");
+        return r;
+    }
+    if (r->sc->seek_out_of_range && weir_consumer_seek(r->c, TOPIC, 0, 1000000) != 0) {
+        run_fail(r, "seek failed");
+        return r;
+    }
+    weir_timer_start(env, 10 * MS, send_tick, r);
+    return r;
+}
+
+static void client_destroy(void *state)
+{
+    run_state *r = state;
+    weir_producer_abandon(r->p); /* the world ended first: memory only */
+    weir_consumer_abandon(r->c);
+    r->p = NULL;
+    r->c = NULL;
+}
+
+static void chaos_restart(weir_env *env, void *arg)
+{
+    (void)env;
+    run_state *r = arg;
+    if (weir_world_restart(r->w, "broker") != 0) {
+        run_fail(r, "restart failed");
+        return;
+    }
+    r->restarted = true;
+}
+
+static void chaos_crash(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    if (weir_world_crash(r->w, "broker") != 0) {
+        run_fail(r, "crash failed");
+        return;
+    }
+    r->crashed = true;
+    weir_timer_start(env, r->sc->down_ns, chaos_restart, r);
+}
+
+/* Once crash_after messages are acknowledged, waits for a Produce in flight,
+ * then crashes the broker crash_delay_ns later: early, the request is lost on
+ * the way; later, the broker has appended it and its answer is lost (the
+ * producer's retry then appends the batch again). */
+static void chaos_tick(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    weir_producer_stats st = {0};
+    if (r->p != NULL) {
+        weir_producer_stats_get(r->p, &st);
+    }
+    if (r->sc->crash_after > 0 && r->acked >= r->sc->crash_after && st.requests_in_flight > 0) {
+        weir_timer_start(env, r->sc->crash_delay_ns, chaos_crash, r);
+        return;
+    }
+    weir_timer_start(env, MS / 10, chaos_tick, r);
+}
+
+static void *chaos_start(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    if (r->sc->crash_after > 0) {
+        weir_timer_start(env, 1 * MS, chaos_tick, r);
+    }
+    return r;
+}
+
+static const weir_node_type client_node = {"client", client_start, client_destroy};
+static const weir_node_type chaos_node = {"chaos", chaos_start, NULL};
+
+/* Compares what the producer was told with what the consumer read. */
+static void judge(run_state *r)
+{
+    result *res = &r->res;
+    for (int id = 0; id < r->sc->messages; id++) {
+        const msg_state *m = &r->msgs[id];
+        if (!m->reported || m->error != WEIR_KERR_NONE || r->sc->acks == 0) {
+            continue;
+        }
+        int32_t p = m->partition;
+        if (m->offset >= r->read_cap[p] || r->read_ids[p][m->offset] < 0) {
+            res->lost++;
+        } else if (r->read_ids[p][m->offset] != id) {
+            res->misplaced++;
+        }
+    }
+    weir_history h;
+    weir_history_init(&h);
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        for (int64_t off = 0; off < r->read_cap[p]; off++) {
+            int32_t id = r->read_ids[p][off];
+            if (id < 0) {
+                continue;
+            }
+            const msg_state *m = &r->msgs[id];
+            if (!m->reported || m->error != WEIR_KERR_NONE) {
+                res->unacked_reads++;
+            } else if (r->sc->acks != 0 && (m->partition != p || m->offset != off)) {
+                res->duplicates++;
+            }
+            weir_msg_id mid = {1, id};
+            weir_history_logged(&h, mid, p, off);
+            weir_history_read(&h, mid, p, off);
+        }
+    }
+    if (r->sc->acks != 0) {
+        for (int id = 0; id < r->sc->messages; id++) {
+            const msg_state *m = &r->msgs[id];
+            if (m->reported && m->error == WEIR_KERR_NONE) {
+                weir_history_ack(&h, (weir_msg_id){1, id}, m->partition, m->offset, true);
+            }
+        }
+    }
+    weir_history_report rep;
+    memset(&rep, 0, sizeof rep);
+    weir_history_check(&h, &rep);
+    memcpy(res->history_counts, rep.counts, sizeof res->history_counts);
+    weir_history_report_free(&rep);
+    weir_history_free(&h);
+}
+
+static void run_in_child(const scenario *sc, result *out)
+{
+    weir_sim_config cfg;
+    weir_sim_config_default(&cfg, sc->seed);
+    cfg.log_level = WEIR_LOG_ERROR;
+    const char *lvl = getenv("WEIR_TEST_CLIENT_LOG");
+    if (lvl != NULL) {
+        cfg.log_level = strcmp(lvl, "debug") == 0  ? WEIR_LOG_DEBUG
+                        : strcmp(lvl, "info") == 0 ? WEIR_LOG_INFO
+                                                   : WEIR_LOG_WARN;
+    }
+    weir_world *w = weir_sim_world_new(&cfg);
+    static weir_broker_config bc;
+    weir_broker_config_default(&bc);
+    snprintf(bc.listen_host, sizeof bc.listen_host, "broker");
+    bc.listen_port = 9092;
+    bc.node_id = 1;
+    bc.num_partitions = PARTITIONS;
+    bc.auto_create_topics = true;
+    bc.flush_interval_messages = 1; /* acknowledged = synced: it must survive a crash */
+    bc.log_level = -1;
+    run_state *r = &the_run;
+    memset(r, 0, sizeof *r);
+    r->sc = sc;
+    r->w = w;
+    for (int p = 0; p < PARTITIONS; p++) {
+        r->max_acked_offset[p] = -1;
+        r->last_id[p] = -1;
+    }
+    if (w == NULL || weir_world_node_add(w, "broker", &weir_broker_node, &bc) != 0 ||
+        weir_world_node_add(w, "client", &client_node, r) != 0 ||
+        weir_world_node_add(w, "chaos", &chaos_node, r) != 0 ||
+        weir_world_run(w, 300000 * MS) != 0) {
+        snprintf(out->failure, sizeof out->failure, "world setup failed");
+        return;
+    }
+    if (!r->done && r->res.failure[0] == '\0') {
+        snprintf(r->res.failure, sizeof r->res.failure,
+                 "did not finish: %d sent, %d reported, %lld acked, %lld read", r->sent, r->reported,
+                 (long long)r->acked, (long long)r->res.consumed);
+    }
+    judge(r);
+    r->res.hash = weir_sim_trace_hash(w);
+    r->res.ok = r->done && r->res.failure[0] == '\0';
+    *out = r->res;
+    for (int p = 0; p < PARTITIONS; p++) {
+        free(r->read_ids[p]);
+    }
+}
+
+static result run_forked(const scenario *sc)
+{
+    int fds[2];
+    result r;
+    memset(&r, 0, sizeof r);
+    if (pipe(fds) != 0) {
+        snprintf(r.failure, sizeof r.failure, "pipe failed");
+        return r;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        result mine;
+        memset(&mine, 0, sizeof mine);
+        run_in_child(sc, &mine);
+        if (write(fds[1], &mine, sizeof mine) != (ssize_t)sizeof mine) {
+            _exit(3);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    if (read(fds[0], &r, sizeof r) != (ssize_t)sizeof r) {
+        snprintf(r.failure, sizeof r.failure, "child died");
+    }
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    return r;
+}
+
+static void print_result(const char *name, const result *r)
+{
+    print_message("%s: %lld ms simulated, %lld acked, %lld failed, %lld read, %lld duplicate(s), "
+                  "%lld retried batch(es), %lld request(s), %lld acked after the restart; "
+                  "history: lost %zu moved %zu duplicated %zu reordered %zu; hash %016llx\n",
+                  name, (long long)r->sim_ms, (long long)r->acked, (long long)r->failed,
+                  (long long)r->consumed, (long long)r->duplicates, (long long)r->batches_retried,
+                  (long long)r->requests_sent, (long long)r->acked_after_restart,
+                  r->history_counts[WEIR_FINDING_LOST], r->history_counts[WEIR_FINDING_MOVED],
+                  r->history_counts[WEIR_FINDING_DUPLICATED], r->history_counts[WEIR_FINDING_REORDERED],
+                  (unsigned long long)r->hash);
+}
+
+static const scenario steady = {
+    .seed = 11, .messages = 10000, .per_tick = 500, .tick_ns = 5 * MS, .acks = -1,
+};
+
+static const scenario crash = {
+    .seed = 23, .messages = 10000, .per_tick = 100, .tick_ns = 10 * MS, .acks = -1,
+    .crash_after = 4000, .down_ns = 1500 * MS, .crash_delay_ns = 250 * 1000,
+};
+
+static void test_producer_and_consumer_move_10000_keyed_messages_through_the_broker(void **state)
+{
+    (void)state;
+    result r = run_forked(&steady);
+    print_result("steady", &r);
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    assert_int_equal(r.acked, steady.messages); /* every delivery report ok */
+    assert_int_equal(r.failed, 0);
+    assert_int_equal(r.consumed, steady.messages); /* every message read once */
+    assert_int_equal(r.lost, 0);
+    assert_int_equal(r.misplaced, 0);              /* at the offset its report gave */
+    assert_int_equal(r.duplicates, 0);
+    assert_int_equal(r.unacked_reads, 0);
+    assert_int_equal(r.offset_repeats, 0);
+    assert_int_equal(r.order_breaks, 0);           /* per-partition order kept */
+    assert_int_equal(r.wrong_partition, 0);        /* Kafka's key -> partition */
+    assert_int_equal(r.bad_records, 0);
+    assert_int_equal(r.batches_retried, 0);
+    assert_int_equal(r.consumer_errors, 0);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(r.history_counts[k], 0);
+    }
+}
+
+static void test_producer_retries_through_a_broker_crash_and_no_acked_message_is_lost(void **state)
+{
+    (void)state;
+    result r = run_forked(&crash);
+    print_result("crash", &r);
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    assert_int_equal(r.acked + r.failed, crash.messages);
+    assert_int_equal(r.failed, 0);                 /* delivery.timeout.ms is far away */
+    assert_true(r.acked_after_restart > 0);        /* the producer recovered */
+    assert_true(r.batches_retried > 0);            /* the outage was felt */
+    assert_int_equal(r.lost, 0);                   /* no acknowledged message lost */
+    assert_int_equal(r.misplaced, 0);
+    assert_int_equal(r.offset_repeats, 0);         /* each offset read exactly once */
+    assert_int_equal(r.unacked_reads, 0);
+    assert_int_equal(r.wrong_partition, 0);
+    assert_int_equal(r.bad_records, 0);
+    assert_int_equal(r.consumed, r.acked + r.duplicates);
+    /* model/history.c counts the same duplicates (retries without idempotence) */
+    assert_int_equal(r.history_counts[WEIR_FINDING_DUPLICATED], r.duplicates);
+    assert_int_equal(r.history_counts[WEIR_FINDING_LOST], 0);
+    assert_int_equal(r.history_counts[WEIR_FINDING_MOVED], 0);
+    assert_int_equal(r.history_counts[WEIR_FINDING_DIRTY_READ], 0);
+}
+
+static void test_consumer_reports_an_out_of_range_offset_and_resets_to_earliest(void **state)
+{
+    (void)state;
+    scenario sc = steady;
+    sc.seed = 5;
+    sc.messages = 2000;
+    sc.seek_out_of_range = true;
+    result r = run_forked(&sc);
+    print_result("out of range", &r);
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    assert_true(r.out_of_range_reports >= 1);
+    assert_int_equal(r.consumed, sc.messages);
+    assert_int_equal(r.lost, 0);
+    assert_int_equal(r.misplaced, 0);
+    assert_int_equal(r.offset_repeats, 0);
+}
+
+static void test_acks_0_reports_on_send_and_the_records_arrive(void **state)
+{
+    (void)state;
+    scenario sc = steady;
+    sc.seed = 9;
+    sc.messages = 3000;
+    sc.acks = 0;
+    result r = run_forked(&sc);
+    print_result("acks=0", &r);
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    assert_int_equal(r.acked, sc.messages);
+    assert_int_equal(r.consumed, sc.messages); /* no loss without faults */
+    assert_int_equal(r.offset_repeats, 0);
+    assert_int_equal(r.bad_records, 0);
+}
+
+/* Crashes at different points and outages of different lengths, one seed
+ * each (WEIR_TEST_CLIENT_SEEDS=n for more). */
+static void test_no_acked_message_is_lost_across_crashes_over_many_seeds(void **state)
+{
+    (void)state;
+    int seeds = 8;
+    const char *env_seeds = getenv("WEIR_TEST_CLIENT_SEEDS");
+    if (env_seeds != NULL && atoi(env_seeds) > 0) {
+        seeds = atoi(env_seeds);
+    }
+    int64_t duplicates = 0;
+    int64_t retried = 0;
+    for (int i = 0; i < seeds; i++) {
+        scenario sc = crash;
+        sc.seed = 100 + (uint64_t)i;
+        sc.messages = 4000;
+        sc.per_tick = 20 + (i * 37) % 200;
+        sc.tick_ns = (1 + i % 5) * MS;
+        sc.crash_after = 200 + (i * 613) % 3000;
+        sc.down_ns = (50 + (i * 389) % 3000) * MS;
+        sc.crash_delay_ns = (i * 97) % 1200 * 1000;
+        result r = run_forked(&sc);
+        if (!r.ok || r.failed != 0 || r.lost != 0 || r.misplaced != 0 || r.offset_repeats != 0 ||
+            r.unacked_reads != 0 || r.bad_records != 0 || r.acked_after_restart == 0 ||
+            r.history_counts[WEIR_FINDING_LOST] != 0 || r.history_counts[WEIR_FINDING_MOVED] != 0) {
+            print_result("failing seed", &r);
+            fail_msg("seed %llu (crash after %d acked, down %lld ms): %s", (unsigned long long)sc.seed,
+                     sc.crash_after, (long long)(sc.down_ns / MS), r.ok ? "checks failed" : r.failure);
+        }
+        duplicates += r.duplicates;
+        retried += r.batches_retried;
+    }
+    print_message("%d seeds: no acknowledged message lost; %lld retried batch(es), %lld duplicate(s) "
+                  "from retries\n", seeds, (long long)retried, (long long)duplicates);
+}
+
+static void test_bad_configs_are_refused_with_a_reason(void **state)
+{
+    (void)state;
+    static int ctx;
+    weir_producer_config pc;
+    weir_producer_config_default(&pc);
+    const char *why = NULL;
+    assert_null(weir_producer_new(NULL, &pc, on_delivery, &ctx, &why)); /* no bootstrap */
+    assert_non_null(why);
+    pc.bootstrap = "broker";
+    assert_null(weir_producer_new(NULL, &pc, on_delivery, &ctx, &why));
+    assert_string_equal(why, "bootstrap address is not host:port");
+    pc.bootstrap = "b1:9092, b2:9092";
+    pc.acks = 2;
+    assert_null(weir_producer_new(NULL, &pc, on_delivery, &ctx, &why));
+    pc.acks = 1;
+    assert_null(weir_producer_new(NULL, &pc, NULL, &ctx, &why));
+    assert_string_equal(why, "no delivery callback");
+    weir_producer *p = weir_producer_new(NULL, &pc, on_delivery, &ctx, &why);
+    assert_non_null(p);
+    assert_int_equal(weir_producer_in_flight(p), 0);
+    weir_producer_free(p); /* nothing started: the env is never touched */
+
+    weir_consumer_config cc;
+    weir_consumer_config_default(&cc);
+    cc.bootstrap = "broker:9092";
+    weir_consumer_callbacks cbs = {NULL, NULL, NULL};
+    assert_null(weir_consumer_new(NULL, &cc, &cbs, &why));
+    assert_string_equal(why, "no on_record callback");
+    cbs.on_record = on_record;
+    cc.partition_fetch_bytes_max = 0;
+    assert_null(weir_consumer_new(NULL, &cc, &cbs, &why));
+    cc.partition_fetch_bytes_max = 1 << 20;
+    cc.bootstrap = ",";
+    assert_null(weir_consumer_new(NULL, &cc, &cbs, &why));
+    assert_string_equal(why, "no bootstrap address");
+}
+
+static void test_the_same_seed_gives_the_same_trace_hash(void **state)
+{
+    (void)state;
+    result a = run_forked(&crash);
+    result b = run_forked(&crash);
+    if (!a.ok || !b.ok) {
+        fail_msg("%s / %s", a.failure, b.failure);
+    }
+    assert_true(a.hash != 0);
+    if (a.hash != b.hash) {
+        fail_msg("seed %llu: hash %016llx then %016llx", (unsigned long long)crash.seed,
+                 (unsigned long long)a.hash, (unsigned long long)b.hash);
+    }
+    assert_int_equal(a.duplicates, b.duplicates);
+    assert_int_equal(a.batches_retried, b.batches_retried);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_murmur2_matches_kafkas_published_vectors),
+        cmocka_unit_test(test_partitioner_maps_keys_as_kafkas_java_client),
+        cmocka_unit_test(test_producer_and_consumer_move_10000_keyed_messages_through_the_broker),
+        cmocka_unit_test(test_producer_retries_through_a_broker_crash_and_no_acked_message_is_lost),
+        cmocka_unit_test(test_consumer_reports_an_out_of_range_offset_and_resets_to_earliest),
+        cmocka_unit_test(test_acks_0_reports_on_send_and_the_records_arrive),
+        cmocka_unit_test(test_no_acked_message_is_lost_across_crashes_over_many_seeds),
+        cmocka_unit_test(test_the_same_seed_gives_the_same_trace_hash),
+        cmocka_unit_test(test_bad_configs_are_refused_with_a_reason),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
