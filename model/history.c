@@ -94,7 +94,7 @@ static const struct weir_hist_entry *at_place(const struct weir_hist_entry *by_p
                                               int32_t partition, int64_t offset)
 {
     struct weir_hist_entry key = {{0, 0}, partition, offset};
-    return bsearch(&key, by_place, n, sizeof *by_place, cmp_by_place);
+    return n == 0 ? NULL : bsearch(&key, by_place, n, sizeof *by_place, cmp_by_place);
 }
 
 static bool id_logged(const struct weir_hist_entry *by_id, size_t n, weir_msg_id id)
@@ -130,8 +130,10 @@ bool weir_history_check(weir_history *h, weir_history_report *r)
     if (h->n_log > 0) {
         memcpy(by_place, h->log, h->n_log * sizeof *by_place);
     }
-    qsort(by_place, h->n_log, sizeof *by_place, cmp_by_place);
-    qsort(h->log, h->n_log, sizeof *h->log, cmp_by_id);
+    if (h->n_log > 1) {
+        qsort(by_place, h->n_log, sizeof *by_place, cmp_by_place);
+        qsort(h->log, h->n_log, sizeof *h->log, cmp_by_id);
+    }
 
     /* duplicates: equal ids side by side in id order */
     for (size_t i = 1; i < h->n_log; i++) {

@@ -62,9 +62,9 @@ struct bk_conn {
 
 typedef struct bk_live_broker {
     int32_t id;
+    bool up; /* in the controller's latest list of live brokers */
     char host[128];
     int port;
-    weir_peer *peer; /* followers fetch from it when it leads */
 } bk_live_broker;
 
 /* Heap objects that a pending inter-broker request's callback will free;
@@ -146,6 +146,9 @@ void bk_cluster_stop(weir_broker *b);
 /* After a crash (the env is gone): frees cluster state without env calls. */
 void bk_cluster_abandon(weir_broker *b);
 int bk_handle_leader_and_isr(bk_conn *c, const weir_request *r);
+/* Asks the controller to create a topic (reply ignored: clients retry metadata). */
+void bk_cluster_create_topic(weir_broker *b, const char *name, size_t len, int32_t partitions,
+                             int16_t replication_factor);
 int bk_handle_offset_for_leader_epoch(bk_conn *c, const weir_request *r);
 
 /* acks=all: the request waits until every partition's HW passes what it

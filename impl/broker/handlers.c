@@ -20,7 +20,8 @@ int bk_handle_api_versions(bk_conn *c, const weir_request *r)
 static void fill_partition(weir_broker *b, const weir_partition *p, weir_metadata_partition *out)
 {
     (void)b;
-    out->error_code = WEIR_KERR_NONE;
+    /* No leader (offline, or not told yet): clients retry later. */
+    out->error_code = p->leader_id < 0 ? WEIR_KERR_LEADER_NOT_AVAILABLE : WEIR_KERR_NONE;
     out->partition_index = p->index;
     out->leader_id = p->leader_id;
     out->replica_count = p->n_replicas;
@@ -58,8 +59,24 @@ int bk_handle_metadata(bk_conn *c, const weir_request *r)
         WEIR_STR_NULL,
     };
     weir_metadata_response resp = {0};
-    resp.broker_count = 1;
-    resp.brokers = &self;
+    /* This broker, and in cluster mode every live broker the controller named. */
+    weir_metadata_broker *brokers =
+        weir_arena_alloc_array(&b->arena, (size_t)b->cl.n_live + 1, sizeof *brokers);
+    if (brokers == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    brokers[0] = self;
+    int32_t nb = 1;
+    for (int i = 0; i < b->cl.n_live; i++) {
+        const bk_live_broker *lb = &b->cl.live[i];
+        if (!lb->up) {
+            continue;
+        }
+        brokers[nb++] = (weir_metadata_broker){lb->id, {lb->host, (int32_t)strlen(lb->host)},
+                                               lb->port, WEIR_STR_NULL};
+    }
+    resp.broker_count = nb;
+    resp.brokers = brokers;
     resp.cluster_id = (weir_str){b->cfg.cluster_id, (int32_t)strlen(b->cfg.cluster_id)};
     resp.controller_id = b->cfg.node_id;
     size_t n = req->all_topics ? b->topics.n : (size_t)(req->topic_count > 0 ? req->topic_count : 0);
@@ -82,6 +99,13 @@ int bk_handle_metadata(bk_conn *c, const weir_request *r)
             continue;
         }
         weir_topic *t = weir_topics_find(&b->topics, name.p, (size_t)name.len);
+        if (t == NULL && req->allow_auto_topic_creation && b->cfg.auto_create_topics && b->cl.enabled) {
+            /* The controller decides; until its push arrives, no leader yet. */
+            bk_cluster_create_topic(b, name.p, (size_t)name.len, b->cfg.num_partitions,
+                                    b->cfg.default_replication_factor);
+            topics[i].error_code = WEIR_KERR_LEADER_NOT_AVAILABLE;
+            continue;
+        }
         if (t == NULL && req->allow_auto_topic_creation && b->cfg.auto_create_topics) {
             int err = weir_topics_create(&b->topics, name.p, (size_t)name.len, b->cfg.num_partitions,
                                          &t);
@@ -371,6 +395,19 @@ int bk_handle_create_topics(bk_conn *c, const weir_request *r)
         } else if (partitions < 1 || partitions > 100000) {
             out[i].error_code = WEIR_KERR_INVALID_PARTITIONS;
             msg = "number of partitions must be in [1, 100000]";
+        } else if (b->cl.enabled) {
+            int32_t brokers = 1;
+            for (int k = 0; k < b->cl.n_live; k++) {
+                brokers += b->cl.live[k].up;
+            }
+            if (rf < 1 || rf > brokers) {
+                out[i].error_code = WEIR_KERR_INVALID_REPLICATION_FACTOR;
+                msg = "replication factor larger than the live brokers";
+            } else if (!req->validate_only) {
+                /* The controller assigns replicas; its push creates the logs. */
+                bk_cluster_create_topic(b, ct->name.p, (size_t)ct->name.len, partitions, rf);
+                out[i].error_code = WEIR_KERR_NONE;
+            }
         } else if (rf != 1) {
             out[i].error_code = WEIR_KERR_INVALID_REPLICATION_FACTOR;
             msg = "replication factor must be 1: this cluster has one broker";

@@ -22,16 +22,17 @@ enum {
     KERR_UNKNOWN_LEADER_EPOCH = 75,
 };
 
+/* One replica following its leader, on a connection of its own: a fetch of
+ * one partition waiting at the leader must not hold back another's. */
 struct bk_follower {
-    bk_pending link; /* first: a bk_pending * is a bk_follower * */
     weir_broker *b;
+    weir_peer *peer; /* to the leader; created once its address is known */
     char topic[WEIR_TOPIC_NAME_MAX + 1];
     int32_t index;
     int32_t leader_id;
     int32_t leader_epoch;
     bool in_flight;    /* a Fetch or OffsetForLeaderEpoch is out */
     bool truncated;    /* the becoming-a-follower truncation is done */
-    bool gone;         /* the partition moved on: free when the request returns */
     weir_timer *retry;
 };
 
@@ -109,23 +110,11 @@ void bk_follower_fetched(weir_broker *b, const weir_fetch_request *req)
 
 static void follower_step(weir_broker *b, bk_follower *f);
 
-static void follower_free_if_idle(bk_follower *f)
-{
-    if (f->gone && !f->in_flight && f->retry == NULL) {
-        pending_del(&f->link);
-        free(f);
-    }
-}
-
 static void follower_retry_cb(weir_env *env, void *arg)
 {
     (void)env;
     bk_follower *f = arg;
     f->retry = NULL;
-    if (f->gone) {
-        follower_free_if_idle(f);
-        return;
-    }
     follower_step(f->b, f);
 }
 
@@ -143,12 +132,11 @@ static void follower_stop(weir_broker *b, weir_partition *p)
         return;
     }
     p->follow = NULL;
-    f->gone = true;
     if (f->retry != NULL) {
         weir_timer_cancel(b->env, f->retry);
-        f->retry = NULL;
     }
-    follower_free_if_idle(f);
+    weir_peer_free(f->peer); /* drops the callback of a request in flight */
+    free(f);
 }
 
 static void truncate_follower(weir_broker *b, weir_partition *p, bk_follower *f, int64_t to,
@@ -177,10 +165,6 @@ static void epoch_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
 {
     bk_follower *f = arg;
     f->in_flight = false;
-    if (f->gone) {
-        follower_free_if_idle(f);
-        return;
-    }
     weir_broker *b = f->b;
     weir_partition *p = part_of(b, f->topic, f->index);
     weir_offset_for_leader_epoch_response resp;
@@ -208,10 +192,6 @@ static void fetch_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
 {
     bk_follower *f = arg;
     f->in_flight = false;
-    if (f->gone) {
-        follower_free_if_idle(f);
-        return;
-    }
     weir_broker *b = f->b;
     weir_partition *p = part_of(b, f->topic, f->index);
     weir_fetch_response resp;
@@ -258,14 +238,21 @@ static void fetch_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
 
 static void follower_step(weir_broker *b, bk_follower *f)
 {
-    if (f->gone || f->in_flight || f->retry != NULL) {
+    if (f->in_flight || f->retry != NULL) {
         return;
     }
     weir_partition *p = part_of(b, f->topic, f->index);
     bk_live_broker *leader = live_by_id(b, f->leader_id);
-    if (p == NULL || leader == NULL || leader->peer == NULL) {
+    if (p == NULL || leader == NULL || !leader->up) {
         follower_later(f, RETRY_MS);
         return;
+    }
+    char addr[160];
+    snprintf(addr, sizeof addr, "%s:%d", leader->host, leader->port);
+    if (f->peer == NULL) {
+        f->peer = weir_peer_new(b->env, addr, "weir-replica");
+    } else {
+        weir_peer_set_addr(f->peer, addr); /* the leader moved to a new address */
     }
     weir_request r;
     memset(&r, 0, sizeof r);
@@ -284,7 +271,7 @@ static void follower_step(weir_broker *b, bk_follower *f)
             r.header.api_version = 3;
             r.body.offset_for_leader_epoch =
                 (weir_offset_for_leader_epoch_request){b->cfg.node_id, 1, &top};
-            err = weir_peer_send(leader->peer, &r, REQUEST_TIMEOUT_MS, epoch_reply, f);
+            err = weir_peer_send(f->peer, &r, REQUEST_TIMEOUT_MS, epoch_reply, f);
             if (err != 0) {
                 follower_later(f, RETRY_MS);
                 return;
@@ -301,7 +288,7 @@ static void follower_step(weir_broker *b, bk_follower *f)
     r.body.fetch = (weir_fetch_request){b->cfg.node_id, b->cfg.replica_fetch_wait_max_ms, 1,
                                         b->cfg.replica_fetch_max_bytes, 0, 0, -1, 1, &ft, 0, NULL,
                                         weir_str_from("")};
-    err = weir_peer_send(leader->peer, &r, REQUEST_TIMEOUT_MS, fetch_reply, f);
+    err = weir_peer_send(f->peer, &r, REQUEST_TIMEOUT_MS, fetch_reply, f);
     if (err != 0) {
         follower_later(f, RETRY_MS);
         return;
@@ -335,7 +322,6 @@ static void become_follower(weir_broker *b, weir_topic *t, weir_partition *p)
     follower_stop(b, p);
     bk_follower *f = calloc(1, sizeof *f);
     WEIR_ASSERT(f != NULL);
-    pending_add(b, &f->link);
     f->b = b;
     snprintf(f->topic, sizeof f->topic, "%s", t->name);
     f->index = p->index;
@@ -414,6 +400,9 @@ int bk_handle_leader_and_isr(bk_conn *c, const weir_request *r)
     weir_broker *b = c->b;
     const weir_leader_and_isr_request *req = &r->body.leader_and_isr;
     /* addresses first: new followers connect to them */
+    for (int i = 0; i < b->cl.n_live; i++) {
+        b->cl.live[i].up = false;
+    }
     for (int32_t i = 0; i < req->live_leader_count; i++) {
         const weir_leader_and_isr_live_leader *l = &req->live_leaders[i];
         if (l->broker_id == b->cfg.node_id || l->host_name.len <= 0 || l->host_name.len >= 128) {
@@ -430,14 +419,8 @@ int bk_handle_leader_and_isr(bk_conn *c, const weir_request *r)
         }
         memcpy(lb->host, l->host_name.p, (size_t)l->host_name.len);
         lb->host[l->host_name.len] = '\0';
+        lb->up = true;
         lb->port = l->port;
-        char addr[160];
-        snprintf(addr, sizeof addr, "%s:%d", lb->host, lb->port);
-        if (lb->peer == NULL) {
-            lb->peer = weir_peer_new(b->env, addr, "weir-replica");
-        } else {
-            weir_peer_set_addr(lb->peer, addr);
-        }
     }
     for (int32_t i = 0; i < req->topic_state_count; i++) {
         const weir_leader_and_isr_topic_state *ts = &req->topic_states[i];
@@ -748,14 +731,10 @@ void bk_cluster_stop(weir_broker *b)
     /* The peers drop their callbacks: free what those would have freed. */
     weir_peer_free(b->cl.ctl);
     b->cl.ctl = NULL;
-    for (int i = 0; i < b->cl.n_live; i++) {
-        weir_peer_free(b->cl.live[i].peer);
-        b->cl.live[i].peer = NULL;
-    }
     while (b->cl.pending.next != &b->cl.pending) {
         bk_pending *p = b->cl.pending.next;
         pending_del(p);
-        free(p); /* bk_follower and isr_call both start with their link */
+        free(p); /* an isr_call: it starts with its link */
     }
     b->cl.enabled = false;
 }
@@ -768,19 +747,47 @@ void bk_cluster_abandon(weir_broker *b)
     for (size_t i = 0; i < b->topics.n; i++) {
         weir_topic *t = b->topics.t[i];
         for (int32_t j = 0; j < t->partition_count; j++) {
-            t->partitions[j].follow = NULL;
+            bk_follower *f = t->partitions[j].follow;
+            if (f != NULL) {
+                weir_peer_abandon(f->peer);
+                free(f);
+                t->partitions[j].follow = NULL;
+            }
         }
     }
     weir_peer_abandon(b->cl.ctl);
     b->cl.ctl = NULL;
-    for (int i = 0; i < b->cl.n_live; i++) {
-        weir_peer_abandon(b->cl.live[i].peer);
-        b->cl.live[i].peer = NULL;
-    }
     while (b->cl.pending.next != &b->cl.pending) {
         bk_pending *p = b->cl.pending.next;
         pending_del(p);
         free(p);
     }
     b->cl.enabled = false;
+}
+
+static void create_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
+{
+    (void)rd;
+    (void)a;
+    weir_broker *b = arg;
+    if (err != 0 && !b->shut_down) {
+        weir_log_warn(b->env, "asking the controller to create a topic failed: %s", weir_err_str(err));
+    }
+}
+
+void bk_cluster_create_topic(weir_broker *b, const char *name, size_t len, int32_t partitions,
+                             int16_t replication_factor)
+{
+    if (!b->cl.enabled || b->cl.ctl == NULL) {
+        return;
+    }
+    weir_create_topics_topic t = {{name, (int32_t)len}, partitions, replication_factor, 0, NULL, 0, NULL};
+    weir_request r;
+    memset(&r, 0, sizeof r);
+    r.header.api_key = WEIR_API_CREATE_TOPICS;
+    r.header.api_version = 4;
+    r.body.create_topics = (weir_create_topics_request){1, &t, REQUEST_TIMEOUT_MS, false};
+    if (weir_peer_send(b->cl.ctl, &r, REQUEST_TIMEOUT_MS, create_reply, b) != 0) {
+        weir_log_warn(b->env, "cannot reach the controller to create topic %.*s", (int)len, name);
+    }
 }

@@ -353,6 +353,11 @@ int weir_topics_host(weir_topics *ts, weir_topic *t, int32_t index)
     /* keep what the controller said; the role is decided by the caller */
     p->leader_id = keep.leader_id;
     p->leader_epoch = keep.leader_epoch;
+    p->partition_epoch = keep.partition_epoch;
+    memcpy(p->replicas, keep.replicas, sizeof p->replicas);
+    p->n_replicas = keep.n_replicas;
+    memcpy(p->isr, keep.isr, sizeof p->isr);
+    p->n_isr = keep.n_isr;
     p->role = WEIR_ROLE_NONE;
     return 0;
 }

@@ -15,6 +15,9 @@ int weir_cli_log(int argc, char **argv);
 /* `weir broker [--config FILE] [--override K=V]...`: runs until SIGTERM/SIGINT. */
 int weir_cli_broker(int argc, char **argv);
 
+/* `weir controller [--config FILE]`: the cluster controller, until a signal. */
+int weir_cli_controller(int argc, char **argv);
+
 /* Prints "weir <cmd>: <message>" and the usage line to stderr; returns 2. */
 int weir_cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

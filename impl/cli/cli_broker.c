@@ -4,15 +4,13 @@
  * recover on the next start. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "cli/cli.h"
+#include "cli/cli_node.h"
 #include "env/uv_world.h"
 #include "env/world.h"
 
@@ -34,98 +32,19 @@ static const char broker_usage[] =
     "\n"
     "Logs go to stderr. SIGTERM or SIGINT shuts down cleanly.\n";
 
-static volatile sig_atomic_t broker_stop;
-
-static void on_signal(int sig)
+static int set_cb(void *cfg, const char *key, const char *value, char *why, size_t why_size)
 {
-    (void)sig;
-    broker_stop = 1;
+    return weir_broker_config_set(cfg, key, value, why, why_size);
 }
 
-static void warn_unknown(const char *source, int line, const char *key, void *arg)
+static bool serving_cb(void *state)
 {
-    (void)arg;
-    fprintf(stderr, "weir broker: warning: %s:%d: unknown setting '%s' (ignored)\n", source, line,
-            key);
+    return weir_broker_is_serving(state);
 }
 
-static int load_file(weir_broker_config *cfg, const char *path)
+static void shutdown_cb(void *state)
 {
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
-        fprintf(stderr, "weir broker: cannot open %s: %s\n", path, strerror(errno));
-        return WEIR_EXIT_USAGE;
-    }
-    size_t cap = 4096, len = 0;
-    char *text = malloc(cap);
-    size_t n;
-    while (text != NULL && (n = fread(text + len, 1, cap - len, fp)) > 0) {
-        len += n;
-        if (len == cap) {
-            char *nt = realloc(text, cap *= 2);
-            if (nt == NULL) {
-                free(text);
-            }
-            text = nt;
-        }
-    }
-    fclose(fp);
-    if (text == NULL) {
-        fprintf(stderr, "weir broker: out of memory reading %s\n", path);
-        return WEIR_EXIT_FAIL;
-    }
-    char why[512];
-    int err = weir_broker_config_parse(cfg, text, len, path, warn_unknown, NULL, why, sizeof why);
-    free(text);
-    if (err != 0) {
-        fprintf(stderr, "weir broker: %s\n", why);
-        return WEIR_EXIT_USAGE;
-    }
-    return WEIR_EXIT_OK;
-}
-
-static int apply_override(weir_broker_config *cfg, const char *kv)
-{
-    const char *eq = strchr(kv, '=');
-    if (eq == NULL || eq == kv) {
-        return weir_cli_usage_error("broker", broker_usage, "--override: expected KEY=VALUE, got '%s'",
-                                    kv);
-    }
-    char key[256];
-    size_t klen = (size_t)(eq - kv);
-    if (klen >= sizeof key) {
-        return weir_cli_usage_error("broker", broker_usage, "--override: key too long");
-    }
-    memcpy(key, kv, klen);
-    key[klen] = '\0';
-    char why[512];
-    int err = weir_broker_config_set(cfg, key, eq + 1, why, sizeof why);
-    if (err == WEIR_E_NOENT) {
-        warn_unknown("--override", 0, key, NULL);
-        return WEIR_EXIT_OK;
-    }
-    if (err != 0) {
-        fprintf(stderr, "weir broker: --override %s\n", why);
-        return WEIR_EXIT_USAGE;
-    }
-    return WEIR_EXIT_OK;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char buf[WEIR_BROKER_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                return -1;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    weir_broker_shutdown(state);
 }
 
 int weir_cli_broker(int argc, char **argv)
@@ -186,15 +105,17 @@ int weir_cli_broker(int argc, char **argv)
         return weir_cli_usage_error("broker", broker_usage, "unexpected argument '%s'", argv[optind]);
     }
     int rc;
-    if (config_path != NULL && (rc = load_file(&cfg, config_path)) != WEIR_EXIT_OK) {
+    if (config_path != NULL &&
+        (rc = weir_cli_load_properties("broker", config_path, set_cb, &cfg)) != WEIR_EXIT_OK) {
         return rc;
     }
     for (int i = 0; i < n_overrides; i++) {
-        if ((rc = apply_override(&cfg, overrides[i])) != WEIR_EXIT_OK) {
+        if ((rc = weir_cli_apply_override("broker", broker_usage, overrides[i], set_cb, &cfg)) !=
+            WEIR_EXIT_OK) {
             return rc;
         }
     }
-    if (make_dirs(cfg.log_dir) != 0) {
+    if (weir_cli_make_dirs(cfg.log_dir) != 0) {
         fprintf(stderr, "weir broker: cannot create log dir %s: %s\n", cfg.log_dir, strerror(errno));
         return WEIR_EXIT_FAIL;
     }
@@ -209,23 +130,5 @@ int weir_cli_broker(int argc, char **argv)
         weir_world_destroy(w);
         return WEIR_EXIT_FAIL;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    rc = WEIR_EXIT_OK;
-    while (!broker_stop) {
-        err = weir_world_run(w, 100000000); /* check for signals every 100 ms */
-        weir_broker *b = weir_world_node_state(w, "broker");
-        if (err != 0 || !weir_broker_is_serving(b)) {
-            fprintf(stderr, "weir broker: not serving (see the log above)\n");
-            rc = WEIR_EXIT_FAIL;
-            break;
-        }
-    }
-    weir_broker_shutdown(weir_world_node_state(w, "broker"));
-    weir_world_run(w, 0); /* let the closes go out */
-    weir_world_destroy(w);
-    return rc;
+    return weir_cli_run_until_signal("broker", w, "broker", serving_cb, shutdown_cb);
 }

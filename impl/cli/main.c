@@ -11,6 +11,8 @@ static const char weir_usage[] =
     "commands:\n"
     "  broker [--config FILE] [--override KEY=VALUE]...\n"
     "                 run a Kafka-compatible broker on real sockets and files\n"
+    "  controller [--config FILE] [--override KEY=VALUE]...\n"
+    "                 run the controller of a replicated cluster of brokers\n"
     "  sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
     "                 run a scenario in the simulator (built-in: demo)\n"
     "  log dump PATH [--records] [--indexes]\n"
@@ -50,6 +52,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "broker") == 0) {
         return weir_cli_broker(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "controller") == 0) {
+        return weir_cli_controller(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "sim") == 0) {
         return weir_cli_sim(argc - 1, argv + 1);

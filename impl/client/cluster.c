@@ -44,8 +44,8 @@ typedef struct cl_node {
 
 typedef struct cl_topic {
     char *name;
-    bool answered;  /* some metadata answer named it */
-    int16_t error;  /* the topic's error in that answer */
+    bool answered; /* some metadata answer named it */
+    int16_t error; /* the topic's error in that answer */
     int32_t partition_count;
     int32_t *leaders; /* partition_count entries, -1 = none */
 } cl_topic;
@@ -91,6 +91,11 @@ void weir_cluster_config_default(weir_cluster_config *cfg)
 weir_env *weir_cluster_env(const weir_cluster *cl)
 {
     return cl->env;
+}
+
+const char *weir_cluster_client_id(const weir_cluster *cl)
+{
+    return cl->client_id;
 }
 
 /* ---- nodes ---- */
@@ -179,8 +184,10 @@ static void cl_node_fail(cl_node *n, int err, bool close_conn)
     int32_t lost = n->in_flight;
     n->head = n->tail = NULL;
     n->in_flight = 0;
-    weir_log_info(env, "client: connection to node %d (%s) ended: %s; %d request(s) failed; "
-                  "reconnect after %lld ms", n->id, n->addr, weir_err_str(err), lost,
+    weir_log_info(env,
+                  "%s: connection to node %d (%s) ended: %s; %d request(s) failed; "
+                  "reconnect after %lld ms",
+                  cl->client_id, n->id, n->addr, weir_err_str(err), lost,
                   (long long)(backoff_ns / MS));
     weir_cluster_metadata_request(cl);
     while (list != NULL) {
@@ -200,7 +207,7 @@ static void cl_on_open(weir_conn *conn, void *arg)
     }
     n->state = CL_UP;
     n->failures = 0;
-    weir_log_debug(n->cl->env, "client: connected to node %d (%s)", n->id, n->addr);
+    weir_log_debug(n->cl->env, "%s: connected to node %d (%s)", n->cl->client_id, n->id, n->addr);
     if (n->cl->cfg.on_wake != NULL) {
         n->cl->cfg.on_wake(n->cl->cfg.arg);
     }
@@ -223,8 +230,9 @@ static void cl_deadline_cb(weir_env *env, void *arg)
     if (n->head == NULL) {
         return;
     }
-    weir_log_warn(env, "client: %s request %d to node %d (%s) timed out; closing the connection",
-                  weir_api_name(n->head->api_key), n->head->correlation_id, n->id, n->addr);
+    weir_log_warn(env, "%s: %s request %d to node %d (%s) timed out; closing the connection",
+                  n->cl->client_id, weir_api_name(n->head->api_key), n->head->correlation_id, n->id,
+                  n->addr);
     cl_node_fail(n, WEIR_E_TIMEOUT, true);
 }
 
@@ -233,9 +241,12 @@ static int cl_decode_body(weir_cluster *cl, weir_rd *rd, int16_t key, int16_t v,
 {
     weir_arena *a = &cl->arena;
     switch (key) {
-    case WEIR_API_METADATA: return weir_decode_metadata_response(rd, v, a, &out->body.metadata);
-    case WEIR_API_PRODUCE: return weir_decode_produce_response(rd, v, a, &out->body.produce);
-    case WEIR_API_FETCH: return weir_decode_fetch_response(rd, v, a, &out->body.fetch);
+    case WEIR_API_METADATA:
+        return weir_decode_metadata_response(rd, v, a, &out->body.metadata);
+    case WEIR_API_PRODUCE:
+        return weir_decode_produce_response(rd, v, a, &out->body.produce);
+    case WEIR_API_FETCH:
+        return weir_decode_fetch_response(rd, v, a, &out->body.fetch);
     case WEIR_API_LIST_OFFSETS:
         return weir_decode_list_offsets_response(rd, v, a, &out->body.list_offsets);
     case WEIR_API_API_VERSIONS:
@@ -244,7 +255,8 @@ static int cl_decode_body(weir_cluster *cl, weir_rd *rd, int16_t key, int16_t v,
         return weir_decode_create_topics_response(rd, v, a, &out->body.create_topics);
     case WEIR_API_DELETE_TOPICS:
         return weir_decode_delete_topics_response(rd, v, a, &out->body.delete_topics);
-    default: return WEIR_E_INVAL;
+    default:
+        return WEIR_E_INVAL;
     }
 }
 
@@ -258,7 +270,8 @@ static void cl_on_frame(weir_conn *conn, const uint8_t *payload, size_t len, voi
     weir_cluster *cl = n->cl;
     cl_req *r = n->head;
     if (r == NULL) {
-        weir_log_warn(cl->env, "client: node %d (%s) sent a frame nobody asked for", n->id, n->addr);
+        weir_log_warn(cl->env, "%s: node %d (%s) sent a frame nobody asked for", cl->client_id,
+                      n->id, n->addr);
         cl_node_fail(n, WEIR_E_CORRUPT, true);
         return;
     }
@@ -267,8 +280,9 @@ static void cl_on_frame(weir_conn *conn, const uint8_t *payload, size_t len, voi
     int32_t corr = 0;
     int err = weir_decode_response_header(&rd, r->api_key, r->api_version, &corr);
     if (err != 0 || corr != r->correlation_id) {
-        weir_log_warn(cl->env, "client: node %d (%s): response correlation id %d, expected %d (%s)",
-                      n->id, n->addr, corr, r->correlation_id, rd.why ? rd.why : "out of order");
+        weir_log_warn(cl->env, "%s: node %d (%s): response correlation id %d, expected %d (%s)",
+                      cl->client_id, n->id, n->addr, corr, r->correlation_id,
+                      rd.why ? rd.why : "out of order");
         cl_node_fail(n, WEIR_E_CORRUPT, true);
         return;
     }
@@ -287,8 +301,9 @@ static void cl_on_frame(weir_conn *conn, const uint8_t *payload, size_t len, voi
     resp.correlation_id = corr;
     err = cl_decode_body(cl, &rd, r->api_key, r->api_version, &resp);
     if (err != 0) {
-        weir_log_warn(cl->env, "client: node %d (%s): malformed %s v%d response: %s", n->id, n->addr,
-                      weir_api_name(r->api_key), r->api_version, rd.why ? rd.why : weir_err_str(err));
+        weir_log_warn(cl->env, "%s: node %d (%s): malformed %s v%d response: %s", cl->client_id,
+                      n->id, n->addr, weir_api_name(r->api_key), r->api_version,
+                      rd.why ? rd.why : weir_err_str(err));
         r->cb(cl, WEIR_E_CORRUPT, NULL, r->arg);
         free(r);
         if (n->conn == conn) {
@@ -311,8 +326,8 @@ static int cl_node_connect(cl_node *n)
     weir_conn *conn = NULL;
     int err = weir_connect(cl->env, n->addr, &h, &conn);
     if (err != 0) {
-        weir_log_info(cl->env, "client: cannot connect to node %d (%s): %s", n->id, n->addr,
-                      weir_err_str(err));
+        weir_log_info(cl->env, "%s: cannot connect to node %d (%s): %s", cl->client_id, n->id,
+                      n->addr, weir_err_str(err));
         n->failures++;
         n->backoff_until_ns = weir_now_ns(cl->env) + (int64_t)cl->cfg.reconnect_backoff_max_ms * MS;
         return err;
@@ -394,7 +409,7 @@ int weir_cluster_send(weir_cluster *cl, int32_t node_id, weir_request *r, int32_
         err = weir_conn_send(n->conn, cl->out.buf, cl->out.len);
     }
     if (err != 0) {
-        weir_log_info(cl->env, "client: cannot send %s to node %d (%s): %s",
+        weir_log_info(cl->env, "%s: cannot send %s to node %d (%s): %s", cl->client_id,
                       weir_api_name(r->header.api_key), n->id, n->addr, weir_err_str(err));
         free(req);
         return err;
@@ -558,10 +573,12 @@ static void cl_md_apply(weir_cluster *cl, const weir_metadata_response *md)
         cl_node *n = cl_node_find(cl, b->node_id);
         if (n == NULL) {
             if (cl_node_add(cl, b->node_id, addr) == NULL) {
-                weir_log_error(cl->env, "client: out of memory adding broker %d", b->node_id);
+                weir_log_error(cl->env, "%s: out of memory adding broker %d", cl->client_id,
+                               b->node_id);
             }
         } else if (strcmp(n->addr, addr) != 0) {
-            weir_log_info(cl->env, "client: broker %d moved from %s to %s", n->id, n->addr, addr);
+            weir_log_info(cl->env, "%s: broker %d moved from %s to %s", cl->client_id, n->id,
+                          n->addr, addr);
             snprintf(n->addr, sizeof n->addr, "%s", addr);
             if (n->state != CL_DOWN) {
                 cl_node_fail(n, WEIR_E_CLOSED, true);
@@ -583,7 +600,7 @@ static void cl_md_apply(weir_cluster *cl, const weir_metadata_response *md)
         }
         if (!cl_md_apply_topic(cl, t, mt)) {
             complete = false;
-            weir_log_debug(cl->env, "client: metadata for %s incomplete (%s)", t->name,
+            weir_log_debug(cl->env, "%s: metadata for %s incomplete (%s)", cl->client_id, t->name,
                            weir_kerr_name(t->error));
         }
     }
@@ -684,7 +701,7 @@ static void cl_md_send(weir_cluster *cl)
         return;
     }
     cl->md_in_flight = true;
-    weir_log_debug(cl->env, "client: metadata request to node %d (%s)", n->id, n->addr);
+    weir_log_debug(cl->env, "%s: metadata request to node %d (%s)", cl->client_id, n->id, n->addr);
 }
 
 static void cl_md_timer_cb(weir_env *env, void *arg)
@@ -819,9 +836,11 @@ weir_cluster *weir_cluster_new(weir_env *env, const weir_cluster_config *cfg, co
     }
     *why = NULL;
     if (cfg->bootstrap == NULL || cfg->request_timeout_ms <= 0 || cfg->retry_backoff_ms < 0 ||
-        cfg->reconnect_backoff_ms <= 0 || cfg->reconnect_backoff_max_ms < cfg->reconnect_backoff_ms ||
-        cfg->in_flight_max <= 0 || cfg->metadata_max_age_ms <= 0) {
-        *why = cfg->bootstrap == NULL ? "no bootstrap address" : "a timeout or limit is out of range";
+        cfg->reconnect_backoff_ms <= 0 ||
+        cfg->reconnect_backoff_max_ms < cfg->reconnect_backoff_ms || cfg->in_flight_max <= 0 ||
+        cfg->metadata_max_age_ms <= 0) {
+        *why =
+            cfg->bootstrap == NULL ? "no bootstrap address" : "a timeout or limit is out of range";
         return NULL;
     }
     weir_cluster *cl = calloc(1, sizeof *cl);

@@ -144,4 +144,7 @@ WEIR_MUST_CHECK int weir_cluster_send(weir_cluster *cl, int32_t node_id, weir_re
 /* The env the cluster runs on. */
 weir_env *weir_cluster_env(const weir_cluster *cl);
 
+/* The client id requests carry; log lines start with it. */
+const char *weir_cluster_client_id(const weir_cluster *cl);
+
 #endif

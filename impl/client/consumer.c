@@ -22,17 +22,20 @@
 #include "proto/messages.h"
 
 #define MS 1000000LL
+/* A log line that starts with the client id. */
+#define CS_LOG(c, level, fmt, ...)                                                                 \
+    weir_log((c)->env, (level), "%s: " fmt, weir_cluster_client_id((c)->cl), __VA_ARGS__)
 #define CS_FETCH_VERSION 11
 #define CS_LIST_OFFSETS_VERSION 3
 
 typedef struct cs_part {
     char *topic;
     int32_t partition;
-    int64_t position;       /* next offset to deliver; -1 unknown */
-    int64_t reset_ts;       /* pending lookup: WEIR_LOG_TS_EARLIEST / LATEST; 0 none */
-    bool waiting_seek;      /* auto_offset_reset none: nothing until a seek */
-    bool report_no_offset;  /* tell on_error once that it waits for a seek */
-    bool busy;              /* a request of this generation covers it */
+    int64_t position;      /* next offset to deliver; -1 unknown */
+    int64_t reset_ts;      /* pending lookup: WEIR_LOG_TS_EARLIEST / LATEST; 0 none */
+    bool waiting_seek;     /* auto_offset_reset none: nothing until a seek */
+    bool report_no_offset; /* tell on_error once that it waits for a seek */
+    bool busy;             /* a request of this generation covers it */
     int64_t backoff_until_ns;
     int64_t high_watermark;
     uint32_t epoch; /* bumps on seek and reset */
@@ -156,8 +159,12 @@ static void cs_part_reset(const weir_consumer *c, cs_part *p)
     p->position = -1;
     p->epoch++;
     switch (c->cfg.auto_offset_reset) {
-    case WEIR_OFFSET_RESET_EARLIEST: p->reset_ts = WEIR_LOG_TS_EARLIEST; break;
-    case WEIR_OFFSET_RESET_LATEST: p->reset_ts = WEIR_LOG_TS_LATEST; break;
+    case WEIR_OFFSET_RESET_EARLIEST:
+        p->reset_ts = WEIR_LOG_TS_EARLIEST;
+        break;
+    case WEIR_OFFSET_RESET_LATEST:
+        p->reset_ts = WEIR_LOG_TS_LATEST;
+        break;
     default:
         p->reset_ts = 0;
         p->waiting_seek = true;
@@ -184,7 +191,8 @@ int weir_consumer_assign(weir_consumer *c, const weir_topic_partition *tps, int3
     for (int32_t i = 0; i < count; i++) {
         bool dup = false;
         for (int32_t j = 0; j < n && !dup; j++) {
-            dup = parts[j]->partition == tps[i].partition && strcmp(parts[j]->topic, tps[i].topic) == 0;
+            dup = parts[j]->partition == tps[i].partition &&
+                  strcmp(parts[j]->topic, tps[i].topic) == 0;
         }
         if (dup) {
             continue;
@@ -221,7 +229,8 @@ int weir_consumer_assign(weir_consumer *c, const weir_topic_partition *tps, int3
 
 int weir_consumer_seek(weir_consumer *c, const char *topic, int32_t partition, int64_t offset)
 {
-    if (topic == NULL || (offset < 0 && offset != WEIR_LOG_TS_EARLIEST && offset != WEIR_LOG_TS_LATEST)) {
+    if (topic == NULL ||
+        (offset < 0 && offset != WEIR_LOG_TS_EARLIEST && offset != WEIR_LOG_TS_LATEST)) {
         return WEIR_E_INVAL;
     }
     cs_part *p = cs_find(c, topic, partition);
@@ -300,8 +309,8 @@ static bool cs_node_fetching(const weir_consumer *c, int32_t node_id)
 static bool cs_retriable(int16_t error)
 {
     return error == WEIR_KERR_NOT_LEADER_OR_FOLLOWER || error == WEIR_KERR_LEADER_NOT_AVAILABLE ||
-           error == WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION || error == WEIR_KERR_KAFKA_STORAGE_ERROR ||
-           error == WEIR_KERR_REQUEST_TIMED_OUT;
+           error == WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION ||
+           error == WEIR_KERR_KAFKA_STORAGE_ERROR || error == WEIR_KERR_REQUEST_TIMED_OUT;
 }
 
 static void cs_backoff(weir_consumer *c, cs_part *p)
@@ -325,9 +334,9 @@ static bool cs_request_settle(weir_consumer *c, cs_request *req)
 /* A whole request failed (connection, timeout, undecodable answer). */
 static void cs_request_failed(weir_consumer *c, cs_request *req, int err)
 {
-    weir_log_info(c->env, "consumer: %s to node %d failed: %s; retrying in %d ms",
-                  req->list_offsets ? "ListOffsets" : "Fetch", req->node_id, weir_err_str(err),
-                  c->cfg.retry_backoff_ms);
+    CS_LOG(c, WEIR_LOG_INFO, "%s to node %d failed: %s; retrying in %d ms",
+           req->list_offsets ? "ListOffsets" : "Fetch", req->node_id, weir_err_str(err),
+           c->cfg.retry_backoff_ms);
     for (int32_t i = 0; i < req->count; i++) {
         cs_backoff(c, c->parts[req->e[i].index]);
     }
@@ -373,8 +382,8 @@ static void cs_on_list_offsets(weir_cluster *cl, int err, const weir_response *r
             if (error == WEIR_KERR_NONE && r->offset >= 0) {
                 p->position = r->offset;
                 p->reset_ts = 0;
-                weir_log_debug(c->env, "consumer: %s-%d starts at offset %lld", p->topic,
-                               p->partition, (long long)p->position);
+                CS_LOG(c, WEIR_LOG_DEBUG, "%s-%d starts at offset %lld", p->topic, p->partition,
+                       (long long)p->position);
                 continue;
             }
             cs_backoff(c, p);
@@ -415,17 +424,23 @@ static bool cs_deliver_batch(weir_consumer *c, cs_part *p, uint32_t epoch, const
     weir_record_iter it;
     int rc = weir_record_iter_init(&it, buf, len);
     weir_record rec;
-    while (rc == 0 && (rc = weir_record_next(&it, &rec)) == 1) {
+    while (rc == 0) {
+        rc = weir_record_next(&it, &rec);
+        if (rc != 1) {
+            break; /* 0: the end; < 0: malformed */
+        }
+        rc = 0;
         int64_t offset = h->base_offset + rec.offset_delta;
         if (offset < p->position) {
-            continue;
+            continue; /* the batch began before the fetch offset */
         }
         weir_consumer_record out;
         out.topic = p->topic;
         out.partition = p->partition;
         out.offset = offset;
-        out.timestamp = (h->attributes & WEIR_BATCH_LOG_APPEND_TIME) ? h->max_timestamp
-                                                                      : h->base_timestamp + rec.timestamp_delta;
+        out.timestamp = (h->attributes & WEIR_BATCH_LOG_APPEND_TIME)
+                            ? h->max_timestamp
+                            : h->base_timestamp + rec.timestamp_delta;
         out.key = rec.key;
         out.key_len = rec.key != NULL ? rec.key_len : -1;
         out.value = rec.value;
@@ -438,11 +453,10 @@ static bool cs_deliver_batch(weir_consumer *c, cs_part *p, uint32_t epoch, const
         if (p->epoch != epoch) {
             return false;
         }
-        rc = 0;
     }
     if (rc < 0) {
-        weir_log_warn(c->env, "consumer: %s-%d: batch at offset %lld has a malformed record",
-                      p->topic, p->partition, (long long)h->base_offset);
+        CS_LOG(c, WEIR_LOG_WARN, "%s-%d: batch at offset %lld has a malformed record", p->topic,
+               p->partition, (long long)h->base_offset);
         cs_error(c, p, WEIR_KERR_CORRUPT_MESSAGE, h->base_offset);
         cs_backoff(c, p);
         return false;
@@ -463,8 +477,8 @@ static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8
         }
         const char *why = NULL;
         if (weir_batch_validate(buf + at, (size_t)total, &h, &why) != 0) {
-            weir_log_warn(c->env, "consumer: %s-%d: bad batch at offset %lld: %s", p->topic,
-                          p->partition, (long long)h.base_offset, why ? why : "invalid");
+            CS_LOG(c, WEIR_LOG_WARN, "%s-%d: bad batch at offset %lld: %s", p->topic, p->partition,
+                   (long long)h.base_offset, why ? why : "invalid");
             cs_error(c, p, WEIR_KERR_CORRUPT_MESSAGE, h.base_offset);
             cs_backoff(c, p);
             return;
@@ -472,8 +486,8 @@ static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8
         int64_t last = weir_batch_last_offset(&h);
         if (last >= p->position) {
             if ((h.attributes & WEIR_BATCH_COMPRESSION_MASK) != 0) {
-                weir_log_warn(c->env, "consumer: %s-%d: compressed batch %lld..%lld skipped",
-                              p->topic, p->partition, (long long)h.base_offset, (long long)last);
+                CS_LOG(c, WEIR_LOG_WARN, "%s-%d: compressed batch %lld..%lld skipped", p->topic,
+                       p->partition, (long long)h.base_offset, (long long)last);
                 cs_error(c, p, WEIR_CONSUMER_ERR_UNSUPPORTED_COMPRESSION, h.base_offset);
             } else if ((h.attributes & WEIR_BATCH_CONTROL) == 0 &&
                        !cs_deliver_batch(c, p, epoch, buf + at, (size_t)total, &h)) {
@@ -502,9 +516,9 @@ static void cs_fetch_partition(weir_consumer *c, cs_part *p, const cs_entry *e,
         return;
     }
     if (error == WEIR_KERR_OFFSET_OUT_OF_RANGE) {
-        weir_log_info(c->env, "consumer: %s-%d: offset %lld out of range (log %lld..%lld)",
-                      p->topic, p->partition, (long long)e->offset, (long long)r->log_start_offset,
-                      (long long)r->high_watermark);
+        CS_LOG(c, WEIR_LOG_INFO, "%s-%d: offset %lld out of range (log %lld..%lld)", p->topic,
+               p->partition, (long long)e->offset, (long long)r->log_start_offset,
+               (long long)r->high_watermark);
         cs_error(c, p, error, e->offset);
         if (p->epoch == e->epoch) {
             cs_part_reset(c, p); /* unless the owner seeked from on_error */
@@ -513,8 +527,8 @@ static void cs_fetch_partition(weir_consumer *c, cs_part *p, const cs_entry *e,
     }
     cs_backoff(c, p);
     if (cs_retriable(error)) {
-        weir_log_debug(c->env, "consumer: %s-%d: %s; refreshing metadata", p->topic, p->partition,
-                       weir_kerr_name(error));
+        CS_LOG(c, WEIR_LOG_DEBUG, "%s-%d: %s; refreshing metadata", p->topic, p->partition,
+               weir_kerr_name(error));
         weir_cluster_metadata_request(c->cl);
         return;
     }
@@ -671,7 +685,8 @@ static int cs_send_fetch(weir_consumer *c, cs_request *req)
         f->topics = topics;
         f->rack_id = weir_str_from("");
         err = weir_cluster_send(c->cl, req->node_id, &r,
-                                c->cfg.request_timeout_ms + c->cfg.fetch_wait_ms_max, cs_on_fetch, req);
+                                c->cfg.request_timeout_ms + c->cfg.fetch_wait_ms_max, cs_on_fetch,
+                                req);
     }
     free(topics);
     free(parts);
@@ -713,7 +728,8 @@ static void cs_send_to_node(weir_consumer *c, int32_t node_id, bool list_offsets
         cs_part *p = c->parts[i];
         bool wants = list_offsets ? cs_wants_reset(p, now) : cs_wants_fetch(p, now);
         if (wants && weir_cluster_leader(c->cl, p->topic, p->partition) == node_id) {
-            req->e[req->count++] = (cs_entry){i, p->epoch, list_offsets ? p->reset_ts : p->position};
+            req->e[req->count++] =
+                (cs_entry){i, p->epoch, list_offsets ? p->reset_ts : p->position};
         }
     }
     if (req->count == 0) {

@@ -62,7 +62,7 @@ typedef struct weir_consumer_record {
     const char *topic;
     int32_t partition;
     int64_t offset;
-    int64_t timestamp; /* CreateTime, or LogAppendTime when the batch says so */
+    int64_t timestamp;  /* CreateTime, or LogAppendTime when the batch says so */
     const uint8_t *key; /* NULL when null */
     int32_t key_len;    /* -1 when null */
     const uint8_t *value;

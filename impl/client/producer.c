@@ -19,6 +19,9 @@
 #include "proto/messages.h"
 
 #define MS 1000000LL
+/* A log line that starts with the client id. */
+#define PR_LOG(p, level, fmt, ...)                                                                 \
+    weir_log((p)->env, (level), "%s: " fmt, weir_cluster_client_id((p)->cl), __VA_ARGS__)
 #define PR_PRODUCE_VERSION 7
 /* Upper bound on a record's encoding beyond its key and value: attributes,
  * timestamp and offset deltas, the length varints, the header count. */
@@ -108,6 +111,7 @@ struct weir_producer {
     int32_t *avail;      /* scratch for the null-key partitioner */
     int32_t avail_cap;
     bool running;
+    bool reporting; /* inside on_delivery: free is not allowed */
     weir_producer_stats stats;
 };
 
@@ -228,14 +232,17 @@ static void pr_reports_flush(weir_producer *p)
             p->reports_tail = NULL;
         }
         for (int32_t i = 0; i < b->count; i++) {
-            int64_t offset = b->error == WEIR_KERR_NONE && b->base_offset >= 0 ? b->base_offset + i : -1;
+            int64_t offset =
+                b->error == WEIR_KERR_NONE && b->base_offset >= 0 ? b->base_offset + i : -1;
             if (b->error == WEIR_KERR_NONE) {
                 p->stats.records_acked++;
             } else {
                 p->stats.records_failed++;
             }
             p->records_reported++;
+            p->reporting = true;
             p->on_delivery(p->ctx, b->topic->name, b->partition, offset, b->error, b->opaques[i]);
+            p->reporting = false;
         }
         pr_batch_free(b);
     }
@@ -294,7 +301,8 @@ static pr_topic *pr_topic_get(weir_producer *p, const char *name)
         p->topic_cap = cap;
     }
     t = calloc(1, sizeof *t);
-    if (t == NULL || (t->name = strdup(name)) == NULL || weir_cluster_topic_want(p->cl, name) != 0) {
+    if (t == NULL || (t->name = strdup(name)) == NULL ||
+        weir_cluster_topic_want(p->cl, name) != 0) {
         if (t != NULL) {
             free(t->name);
         }
@@ -367,7 +375,8 @@ static int pr_append(weir_producer *p, pr_partition *part, int64_t seq, int64_t 
                      const void *key, int32_t key_len, const void *value, int32_t value_len,
                      void *opaque)
 {
-    size_t est = PR_RECORD_OVERHEAD_MAX + (key ? (size_t)key_len : 0) + (value ? (size_t)value_len : 0);
+    size_t est =
+        PR_RECORD_OVERHEAD_MAX + (key ? (size_t)key_len : 0) + (value ? (size_t)value_len : 0);
     pr_batch *b = part->tail;
     size_t used = b != NULL && b->bb.len > 0 ? b->bb.len : WEIR_BATCH_HEADER_BYTES;
     if (b == NULL || b->sealed || (b->count > 0 && used + est > (size_t)p->cfg.batch_size)) {
@@ -402,14 +411,14 @@ static int pr_append(weir_producer *p, pr_partition *part, int64_t seq, int64_t 
 }
 
 /* Places a record whose topic has metadata: partitioner, then batch. */
-static int pr_place(weir_producer *p, pr_topic *t, int32_t partition, int64_t seq, int64_t timestamp,
-                    const void *key, int32_t key_len, const void *value, int32_t value_len,
-                    void *opaque)
+static int pr_place(weir_producer *p, pr_topic *t, int32_t partition, int64_t seq,
+                    int64_t timestamp, const void *key, int32_t key_len, const void *value,
+                    int32_t value_len, void *opaque)
 {
     int32_t chosen = pr_choose_partition(p, t, partition, key, key_len);
     if (chosen < 0) {
-        weir_log_warn(p->env, "producer: %s has %d partition(s); partition %d does not exist",
-                      t->name, t->partition_count, partition);
+        PR_LOG(p, WEIR_LOG_WARN, "%s has %d partition(s); partition %d does not exist", t->name,
+               t->partition_count, partition);
         pr_report_record(p, t, partition, seq, opaque, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
         return 0;
     }
@@ -507,16 +516,18 @@ static void pr_pending_drain(weir_producer *p, pr_topic *t, int64_t now, int64_t
     while (t->pending_head != NULL) {
         pr_pending *r = t->pending_head;
         const uint8_t *key = r->key_len >= 0 ? r->data : NULL;
-        const uint8_t *value = r->value_len >= 0 ? r->data + (r->key_len > 0 ? r->key_len : 0) : NULL;
+        const uint8_t *value =
+            r->value_len >= 0 ? r->data + (r->key_len > 0 ? r->key_len : 0) : NULL;
         if (err == 0 && t->partition_count > 0) {
             if (pr_place(p, t, r->partition, r->seq, r->timestamp, key, r->key_len, value,
                          r->value_len, r->opaque) != 0) {
-                pr_report_record(p, t, r->partition, r->seq, r->opaque, WEIR_KERR_UNKNOWN_SERVER_ERROR);
+                pr_report_record(p, t, r->partition, r->seq, r->opaque,
+                                 WEIR_KERR_UNKNOWN_SERVER_ERROR);
             }
         } else if (err == WEIR_E_NOENT) {
             pr_report_record(p, t, r->partition, r->seq, r->opaque, kerr);
         } else if (now >= r->created_ns + (int64_t)p->cfg.delivery_timeout_ms * MS) {
-            weir_log_warn(p->env, "producer: no metadata for %s within delivery_timeout_ms", t->name);
+            PR_LOG(p, WEIR_LOG_WARN, "no metadata for %s within delivery_timeout_ms", t->name);
             pr_report_record(p, t, r->partition, r->seq, r->opaque, WEIR_KERR_REQUEST_TIMED_OUT);
         } else {
             int64_t at = r->created_ns + (int64_t)p->cfg.delivery_timeout_ms * MS;
@@ -545,8 +556,8 @@ static void pr_expire(weir_producer *p, pr_partition *part, int64_t now, int64_t
             if (part->tail == b) {
                 part->tail = prev;
             }
-            weir_log_warn(p->env, "producer: %s-%d: %d record(s) expired after %d attempt(s)",
-                          part->topic->name, part->index, b->count, b->attempts);
+            PR_LOG(p, WEIR_LOG_WARN, "%s-%d: %d record(s) expired after %d attempt(s)",
+                   part->topic->name, part->index, b->count, b->attempts);
             pr_report(p, b, WEIR_KERR_REQUEST_TIMED_OUT, -1);
             continue;
         }
@@ -591,20 +602,20 @@ static void pr_retry_or_fail(weir_producer *p, pr_batch *b, int16_t error, int64
 {
     pr_partition *part = b->part;
     if (now >= b->created_ns + (int64_t)p->cfg.delivery_timeout_ms * MS) {
-        weir_log_warn(p->env, "producer: %s-%d: %s; delivery timeout passed after %d attempt(s)",
-                      part->topic->name, part->index, pr_error_name(error), b->attempts);
+        PR_LOG(p, WEIR_LOG_WARN, "%s-%d: %s; delivery timeout passed after %d attempt(s)",
+               part->topic->name, part->index, pr_error_name(error), b->attempts);
         pr_report(p, b, WEIR_KERR_REQUEST_TIMED_OUT, -1);
         return;
     }
     if (b->attempts - 1 >= p->cfg.retries) {
-        weir_log_warn(p->env, "producer: %s-%d: %s; no retries left after %d attempt(s)",
-                      part->topic->name, part->index, pr_error_name(error), b->attempts);
+        PR_LOG(p, WEIR_LOG_WARN, "%s-%d: %s; no retries left after %d attempt(s)",
+               part->topic->name, part->index, pr_error_name(error), b->attempts);
         pr_report(p, b, error, -1);
         return;
     }
-    weir_log_info(p->env, "producer: %s-%d: %s; retrying %d record(s) in %d ms (attempt %d)",
-                  part->topic->name, part->index, pr_error_name(error), b->count,
-                  p->cfg.retry_backoff_ms, b->attempts + 1);
+    PR_LOG(p, WEIR_LOG_INFO, "%s-%d: %s; retrying %d record(s) in %d ms (attempt %d)",
+           part->topic->name, part->index, pr_error_name(error), b->count, p->cfg.retry_backoff_ms,
+           b->attempts + 1);
     b->last_attempt_ns = now;
     p->stats.batches_retried++;
     pr_requeue(part, b);
@@ -631,8 +642,8 @@ static bool pr_retriable(int16_t error)
 static bool pr_stale_metadata(int16_t error)
 {
     return error == WEIR_KERR_NOT_LEADER_OR_FOLLOWER || error == WEIR_KERR_LEADER_NOT_AVAILABLE ||
-           error == WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION || error == WEIR_KERR_KAFKA_STORAGE_ERROR ||
-           error == WEIR_PRODUCER_ERR_NETWORK;
+           error == WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION ||
+           error == WEIR_KERR_KAFKA_STORAGE_ERROR || error == WEIR_PRODUCER_ERR_NETWORK;
 }
 
 static void pr_request_unlink(weir_producer *p, pr_request *req)
@@ -691,8 +702,8 @@ static void pr_on_response(weir_cluster *cl, int err, const weir_response *resp,
         } else if (pr_retriable(error)) {
             pr_retry_or_fail(p, b, error, now);
         } else {
-            weir_log_warn(p->env, "producer: %s-%d: %d record(s) failed: %s", b->topic->name,
-                          b->partition, b->count, pr_error_name(error));
+            PR_LOG(p, WEIR_LOG_WARN, "%s-%d: %d record(s) failed: %s", b->topic->name, b->partition,
+                   b->count, pr_error_name(error));
             pr_report(p, b, error, -1);
         }
     }
@@ -801,7 +812,8 @@ static int pr_send_batches(weir_producer *p, int32_t node_id, pr_request *req)
     r.body.produce.timeout_ms = p->cfg.request_timeout_ms;
     r.body.produce.topic_count = nt;
     r.body.produce.topics = topics;
-    int err = weir_cluster_send(p->cl, node_id, &r, 0, p->cfg.acks == 0 ? NULL : pr_on_response, req);
+    int err =
+        weir_cluster_send(p->cl, node_id, &r, 0, p->cfg.acks == 0 ? NULL : pr_on_response, req);
     free(topics);
     free(parts);
     return err;
@@ -851,9 +863,8 @@ static void pr_drain_node(weir_producer *p, int32_t node_id, int64_t now)
             }
             continue;
         }
-        weir_log_debug(p->env, "producer: Produce to node %d: %d batch(es), first %s-%d",
-                       node_id, req->batch_count, req->batches[0]->topic->name,
-                       req->batches[0]->partition);
+        PR_LOG(p, WEIR_LOG_DEBUG, "Produce to node %d: %d batch(es), first %s-%d", node_id,
+               req->batch_count, req->batches[0]->topic->name, req->batches[0]->partition);
         p->stats.requests_in_flight++;
         req->next = p->requests;
         if (p->requests != NULL) {
@@ -982,6 +993,7 @@ static void pr_release(weir_producer *p, bool env_live)
     if (p == NULL) {
         return;
     }
+    WEIR_ASSERT(!p->reporting);
     if (env_live) {
         if (p->timer != NULL) {
             weir_timer_cancel(p->env, p->timer);

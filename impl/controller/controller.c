@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/units.h"
 #include "env/env.h"
 #include "proto/messages.h"
 #include "replication/replica.h"
@@ -76,6 +77,70 @@ void weir_controller_config_default(weir_controller_config *cfg)
     cfg->default_partitions = 1;
     cfg->default_replication_factor = 1;
     cfg->log_level = -1;
+}
+
+static int bad(char *why, size_t size, const char *key, const char *what)
+{
+    snprintf(why, size, "%s: %s", key, what);
+    return WEIR_E_INVAL;
+}
+
+static bool parse_num(const char *value, int64_t min, int64_t max, int64_t *out)
+{
+    uint64_t v;
+    if (weir_parse_u64(value, &v) != 0 || v > (uint64_t)max || (int64_t)v < min) {
+        return false;
+    }
+    *out = (int64_t)v;
+    return true;
+}
+
+int weir_controller_config_set(weir_controller_config *cfg, const char *key, const char *value,
+                               char *why, size_t why_size)
+{
+    int64_t v;
+    if (strcmp(key, "node.id") == 0) {
+        if (!parse_num(value, 0, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer in [0, 2147483647]");
+        }
+        cfg->node_id = (int32_t)v;
+    } else if (strcmp(key, "listeners") == 0) {
+        const char *p = strstr(value, "://");
+        p = p ? p + 3 : value;
+        char one[160];
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof one) {
+            return bad(why, why_size, key, "expected CONTROLLER://host:port");
+        }
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (weir_addr_split(one, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port) != 0) {
+            return bad(why, why_size, key, "expected CONTROLLER://host:port");
+        }
+    } else if (strcmp(key, "broker.session.timeout.ms") == 0) {
+        if (!parse_num(value, 1, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be a positive integer");
+        }
+        cfg->session_timeout_ms = v;
+    } else if (strcmp(key, "unclean.leader.election.enable") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            return bad(why, why_size, key, "must be true or false");
+        }
+        cfg->unclean_election = strcmp(value, "true") == 0;
+    } else if (strcmp(key, "num.partitions") == 0) {
+        if (!parse_num(value, 1, 10000, &v)) {
+            return bad(why, why_size, key, "must be an integer in [1, 10000]");
+        }
+        cfg->default_partitions = (int32_t)v;
+    } else if (strcmp(key, "default.replication.factor") == 0) {
+        if (!parse_num(value, 1, WEIR_REPLICAS_MAX, &v)) {
+            return bad(why, why_size, key, "must be an integer in [1, 16]");
+        }
+        cfg->default_replication_factor = (int16_t)v;
+    } else {
+        return WEIR_E_NOENT;
+    }
+    return 0;
 }
 
 /* ---- lookups ---- */

@@ -16,7 +16,10 @@
 #define WEIR_CONTROLLER_CONTROLLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "core/err.h"
 
 #include "env/world.h"
 
@@ -54,6 +57,12 @@ typedef struct weir_controller_config {
 } weir_controller_config;
 
 void weir_controller_config_default(weir_controller_config *cfg);
+
+/* One setting by Kafka's name: node.id, listeners, broker.session.timeout.ms,
+ * unclean.leader.election.enable, num.partitions, default.replication.factor.
+ * WEIR_E_NOENT for an unknown key, WEIR_E_INVAL with why for a bad value. */
+WEIR_MUST_CHECK int weir_controller_config_set(weir_controller_config *cfg, const char *key,
+                                               const char *value, char *why, size_t why_size);
 
 typedef struct weir_controller weir_controller;
 

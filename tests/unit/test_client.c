@@ -2,17 +2,23 @@
  * Kafka's published values, then the producer and the consumer against the
  * broker node inside the simulator.
  *
- * Sim runs: a broker (num.partitions 3, topics auto-created) and a client node
- * holding one producer and one consumer. The producer sends keyed messages
- * (id in the value, CreateTime = base + id); the consumer is assigned all 3
- * partitions from the earliest offset. Every delivery report and every
- * consumed record is recorded and checked after the run: reports ok, each
- * acknowledged message read exactly once at the offset its report gave, each
- * offset read at most once and in increasing order, the partition the one
- * Kafka's formula gives for the key. A crash run kills the broker in the
- * middle (it flushes every message, so acknowledged = synced) and restarts it;
- * model/history.c judges that run too. Each run is a forked child: SimGrid
- * starts once per process.
+ * Sim runs: a broker (num.partitions 3, topics auto-created, a flush after
+ * every message so acknowledged = synced) and a client node holding one
+ * producer and one consumer. The producer sends keyed messages (id in the
+ * value, CreateTime = base + id); the consumer is assigned all 3 partitions
+ * from the earliest offset. Every delivery report and every record read is
+ * recorded and checked after the run: reports ok, each acknowledged message
+ * read at the offset its report gave, each offset read once and in order, the
+ * partition Kafka's formula gives for the key; model/history.c judges too.
+ *
+ * The runs: steady (10,000 messages); a broker crash and restart in the middle
+ * with Produce requests in flight (retries, duplicates counted); a seed sweep
+ * of crashes (WEIR_TEST_CLIENT_SEEDS=n); an out-of-range start offset; a late
+ * consumer that seeks into a batch, to earliest and to latest and meets a
+ * compressed batch written through weir_cluster directly; records expiring
+ * while the broker is down and one over max.message.bytes; acks=0; the same
+ * seed twice for the trace hash. Each run is a forked child: SimGrid starts
+ * once per process.
  *
  * WEIR_TEST_CLIENT_LOG=debug|info|warn shows the nodes' log lines.
  */
@@ -30,11 +36,13 @@
 #include <unistd.h>
 
 #include "broker/broker.h"
+#include "client/cluster.h"
 #include "client/consumer.h"
 #include "client/partitioner.h"
 #include "client/producer.h"
 #include "core/murmur2.h"
 #include "history.h"
+#include "log/batch.h"
 #include "log/log.h"
 #include "proto/kafka.h"
 #include "sim.h"
@@ -93,9 +101,16 @@ static void test_partitioner_maps_keys_as_kafkas_java_client(void **state)
         int32_t n;
         int32_t partition;
     } cases[] = {
-        {"21", 3, 0},   {"21", 7, 3},   {"foobar", 10, 6},   {"abc", 7, 4},
-        {"abc", 12, 3}, {"kafka", 3, 1}, {"kafka", 12, 4},   {"a-little-bit-long-string", 3, 2},
-        {"a-little-bit-longer-string", 10, 9},               {"1234", 3, 0},
+        {"21", 3, 0},
+        {"21", 7, 3},
+        {"foobar", 10, 6},
+        {"abc", 7, 4},
+        {"abc", 12, 3},
+        {"kafka", 3, 1},
+        {"kafka", 12, 4},
+        {"a-little-bit-long-string", 3, 2},
+        {"a-little-bit-longer-string", 10, 9},
+        {"1234", 3, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int32_t got = weir_partition_for_key(cases[i].key, strlen(cases[i].key), cases[i].n);
@@ -138,13 +153,18 @@ static void test_partitioner_maps_keys_as_kafkas_java_client(void **state)
 typedef struct scenario {
     uint64_t seed;
     int messages;
-    int per_tick;       /* messages sent per tick */
-    int64_t tick_ns;    /* time between ticks */
+    int per_tick;    /* messages sent per tick */
+    int64_t tick_ns; /* time between ticks */
     int16_t acks;
-    int crash_after;    /* crash the broker once this many are acknowledged; 0 = never */
-    int64_t down_ns;    /* how long it stays down */
-    int64_t crash_delay_ns; /* from the first Produce seen in flight to the crash */
-    bool seek_out_of_range; /* first position partition 0 far past the end */
+    int crash_after;             /* crash the broker once this many are acknowledged; 0 = never */
+    int64_t down_ns;             /* how long it stays down */
+    int64_t crash_delay_ns;      /* from the first Produce seen in flight to the crash */
+    int64_t inflight_wait_ns;    /* longest wait for a Produce in flight; 0: 2 ms */
+    bool seek_out_of_range;      /* first position partition 0 far past the end */
+    bool late_phase;             /* then a raw compressed batch and a second, seeking consumer */
+    bool huge_record;            /* also one record over the broker's max.message.bytes */
+    int32_t delivery_timeout_ms; /* 0: the default */
+    int32_t request_timeout_ms;  /* 0: the default */
 } scenario;
 
 typedef struct msg_state {
@@ -177,6 +197,16 @@ typedef struct result {
     int64_t consumer_errors;
     int64_t out_of_range_reports;
     size_t history_counts[5];
+    int64_t max_acked_offset[PARTITIONS];
+    int64_t raw_offset;             /* where the compressed batch landed (partition 1) */
+    int64_t late_first[PARTITIONS]; /* the late consumer's first offset, -1 none */
+    int64_t late_count[PARTITIONS];
+    int64_t late_gaps;       /* offsets skipped or repeated by the late consumer */
+    int64_t late_compressed; /* UNSUPPORTED_COMPRESSION_TYPE reports */
+    int64_t late_other_errors;
+    int64_t failed_timed_out; /* failed with REQUEST_TIMED_OUT */
+    int huge_reports;
+    int16_t huge_error;
 } result;
 
 typedef struct run_state {
@@ -194,13 +224,18 @@ typedef struct run_state {
     int32_t *read_ids[PARTITIONS];   /* id read at each offset, -1 none */
     int64_t read_cap[PARTITIONS];
     int64_t last_id[PARTITIONS];
+    int64_t armed_ns; /* when crash_after was reached */
     bool crashed;
     bool restarted;
     bool done;
+    weir_cluster *raw;
+    weir_consumer *late;
+    int64_t late_next[PARTITIONS];
     result res;
 } run_state;
 
 static run_state the_run;
+static int huge_marker; /* the opaque of the oversized record */
 
 static void run_fail(run_state *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void run_fail(run_state *r, const char *fmt, ...)
@@ -236,7 +271,8 @@ static void finish(weir_env *env, void *arg)
     r->res.batches_retried = st.batches_retried;
     r->res.requests_sent = st.requests_sent;
     if (weir_producer_in_flight(r->p) != 0) {
-        run_fail(r, "finished with %lld record(s) in flight", (long long)weir_producer_in_flight(r->p));
+        run_fail(r, "finished with %lld record(s) in flight",
+                 (long long)weir_producer_in_flight(r->p));
     }
     weir_producer_free(r->p); /* the clean way, while the env lives */
     weir_consumer_free(r->c);
@@ -246,12 +282,15 @@ static void finish(weir_env *env, void *arg)
     weir_world_stop(r->w);
 }
 
+static void late_begin(weir_env *env, void *arg);
+
 /* Ends the run (from a timer: not inside the clients' callbacks) once every
  * record is reported and every acknowledged offset has been read (with
  * acks=0, once every message has been read). */
 static void check_done(run_state *r)
 {
-    if (r->done || r->reported < r->sc->messages) {
+    if (r->done || r->reported < r->sc->messages ||
+        (r->sc->huge_record && r->res.huge_reports == 0)) {
         return;
     }
     if (r->sc->acks == 0 && r->res.consumed < r->sc->messages) {
@@ -263,13 +302,20 @@ static void check_done(run_state *r)
         }
     }
     r->done = true;
-    weir_timer_start(r->env, 0, finish, r);
+    memcpy(r->res.max_acked_offset, r->max_acked_offset, sizeof r->res.max_acked_offset);
+    weir_timer_start(r->env, 0, r->sc->late_phase ? late_begin : finish, r);
 }
 
 static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t offset,
                         int16_t error, void *opaque)
 {
     run_state *r = ctx;
+    if (opaque == &huge_marker) {
+        r->res.huge_reports++;
+        r->res.huge_error = error;
+        check_done(r);
+        return;
+    }
     int id = (int)(intptr_t)opaque - 1;
     if (id < 0 || id >= r->sc->messages || strcmp(topic, TOPIC) != 0 || r->msgs[id].reported) {
         run_fail(r, "delivery report for unknown or repeated message %d", id);
@@ -283,6 +329,7 @@ static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t
     r->reported++;
     if (error != WEIR_KERR_NONE) {
         r->res.failed++;
+        r->res.failed_timed_out += error == WEIR_KERR_REQUEST_TIMED_OUT;
         check_done(r);
         return;
     }
@@ -342,8 +389,8 @@ static void on_record(void *ctx, const weir_consumer_record *rec)
         r->res.offset_repeats++;
     }
     int id = -1;
-    if (rec->value != NULL && rec->value_len == VALUE_BYTES && sscanf((const char *)rec->value, "id=%05d|", &id) == 1 &&
-        id >= 0 && id < r->sc->messages) {
+    if (rec->value != NULL && rec->value_len == VALUE_BYTES &&
+        sscanf((const char *)rec->value, "id=%05d|", &id) == 1 && id >= 0 && id < r->sc->messages) {
         char key[32];
         char value[VALUE_BYTES];
         int klen = key_of(id, key, sizeof key);
@@ -389,6 +436,14 @@ static void send_tick(weir_env *env, void *arg)
     if (r->p == NULL) {
         return;
     }
+    if (r->sc->huge_record && r->sent == 0) {
+        static char huge[2 * 1024 * 1024];
+        if (weir_producer_send(r->p, TOPIC, 0, NULL, 0, huge, (int32_t)sizeof huge, -1,
+                               &huge_marker) != 0) {
+            run_fail(r, "the huge record was refused");
+            return;
+        }
+    }
     for (int i = 0; i < r->sc->per_tick && r->sent < r->sc->messages; i++) {
         int id = r->sent;
         char key[32];
@@ -410,6 +465,132 @@ static void send_tick(weir_env *env, void *arg)
     }
 }
 
+/* ---- the late phase: weir_cluster used directly, then a consumer that seeks ---- */
+
+static void late_on_record(void *ctx, const weir_consumer_record *rec)
+{
+    run_state *r = ctx;
+    int32_t p = rec->partition;
+    if (r->res.late_count[p] == 0) {
+        r->res.late_first[p] = rec->offset;
+    } else if (rec->offset != r->late_next[p]) {
+        r->res.late_gaps++;
+    }
+    r->res.late_count[p]++;
+    r->late_next[p] = rec->offset + 1;
+}
+
+static void late_on_error(void *ctx, const char *topic, int32_t partition, int16_t error,
+                          int64_t offset)
+{
+    (void)topic;
+    run_state *r = ctx;
+    if (error == WEIR_CONSUMER_ERR_UNSUPPORTED_COMPRESSION && partition == 1 &&
+        offset == r->res.raw_offset) {
+        r->res.late_compressed++;
+    } else {
+        r->res.late_other_errors++;
+    }
+}
+
+/* Done when partition 0 and 1 reached their ends and partition 2 sits at
+ * the latest offset. */
+static void late_poll(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    int64_t pos[PARTITIONS];
+    for (int p = 0; p < PARTITIONS; p++) {
+        if (weir_consumer_position(r->late, TOPIC, p, &pos[p]) != 0) {
+            pos[p] = -1;
+        }
+    }
+    if (pos[0] == r->max_acked_offset[0] + 1 && pos[1] == r->res.raw_offset + 5 &&
+        pos[2] == r->max_acked_offset[2] + 1) {
+        weir_consumer_free(r->late);
+        weir_cluster_free(r->raw);
+        r->late = NULL;
+        r->raw = NULL;
+        finish(env, r);
+        return;
+    }
+    weir_timer_start(env, 5 * MS, late_poll, r);
+}
+
+static void raw_on_produce(weir_cluster *cl, int err, const weir_response *resp, void *arg)
+{
+    (void)cl;
+    run_state *r = arg;
+    if (err != 0 || resp->body.produce.topic_count != 1 ||
+        resp->body.produce.topics[0].partitions[0].error_code != 0) {
+        run_fail(r, "raw Produce failed: %s", weir_err_str(err));
+        return;
+    }
+    r->res.raw_offset = resp->body.produce.topics[0].partitions[0].base_offset;
+    weir_consumer_config cc;
+    weir_consumer_config_default(&cc);
+    cc.bootstrap = "broker:9092";
+    cc.client_id = "late";
+    weir_consumer_callbacks cbs = {late_on_record, late_on_error, r};
+    r->late = weir_consumer_new(r->env, &cc, &cbs, NULL);
+    weir_topic_partition tps[PARTITIONS];
+    for (int p = 0; p < PARTITIONS; p++) {
+        tps[p] = (weir_topic_partition){TOPIC, p};
+        r->res.late_first[p] = -1;
+    }
+    if (r->late == NULL || weir_consumer_assign(r->late, tps, PARTITIONS) != 0 ||
+        weir_consumer_seek(r->late, TOPIC, 0, 7) != 0 || /* inside the first batch */
+        weir_consumer_seek(r->late, TOPIC, 1, WEIR_LOG_TS_EARLIEST) != 0 ||
+        weir_consumer_seek(r->late, TOPIC, 2, WEIR_LOG_TS_LATEST) != 0 ||
+        weir_consumer_seek(r->late, TOPIC, 3, 0) != WEIR_E_NOENT) {
+        run_fail(r, "late consumer setup failed");
+        return;
+    }
+    int64_t pos;
+    if (weir_consumer_position(r->late, TOPIC, 1, &pos) != WEIR_E_AGAIN ||
+        weir_consumer_position(r->late, TOPIC, 0, &pos) != 0 || pos != 7) {
+        run_fail(r, "positions before the lookup are wrong");
+        return;
+    }
+    weir_timer_start(r->env, 5 * MS, late_poll, r);
+}
+
+/* Appends a batch marked gzip (its records are plain: the broker stores
+ * compressed batches as sent) to partition 1 through weir_cluster itself. */
+static void late_begin(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    weir_cluster_config cfg;
+    weir_cluster_config_default(&cfg);
+    cfg.bootstrap = "broker:9092";
+    cfg.client_id = "raw";
+    r->raw = weir_cluster_new(env, &cfg, NULL);
+    weir_batch_builder bb;
+    weir_batch_builder_init(&bb);
+    weir_batch_builder_set_attributes(&bb, 1); /* gzip */
+    for (int i = 0; i < 5; i++) {
+        weir_batch_builder_add(&bb, TS_BASE, "raw", 3, "not really gzip", 15, NULL, 0);
+    }
+    uint8_t *batch;
+    size_t len;
+    if (r->raw == NULL || weir_batch_builder_finish(&bb, &batch, &len) != 0) {
+        weir_batch_builder_free(&bb);
+        run_fail(r, "raw batch setup failed");
+        return;
+    }
+    weir_produce_partition pp = {1, {batch, (int32_t)len}};
+    weir_produce_topic pt = {weir_str_from(TOPIC), 1, &pp};
+    weir_request req;
+    memset(&req, 0, sizeof req);
+    req.header.api_key = WEIR_API_PRODUCE;
+    req.header.api_version = 7;
+    req.body.produce = (weir_produce_request){WEIR_STR_NULL, -1, 5000, 1, &pt};
+    int err = weir_cluster_send(r->raw, -1, &req, 0, raw_on_produce, r); /* -1: bootstrap */
+    weir_batch_builder_free(&bb);
+    if (err != 0) {
+        run_fail(r, "raw Produce not sent: %s", weir_err_str(err));
+    }
+}
+
 static void *client_start(weir_env *env, void *arg)
 {
     run_state *r = arg;
@@ -418,6 +599,12 @@ static void *client_start(weir_env *env, void *arg)
     weir_producer_config_default(&pc);
     pc.bootstrap = "broker:9092";
     pc.acks = r->sc->acks;
+    if (r->sc->delivery_timeout_ms > 0) {
+        pc.delivery_timeout_ms = r->sc->delivery_timeout_ms;
+    }
+    if (r->sc->request_timeout_ms > 0) {
+        pc.request_timeout_ms = r->sc->request_timeout_ms;
+    }
     const char *why = NULL;
     r->p = weir_producer_new(env, &pc, on_delivery, r, &why);
     weir_consumer_config cc;
@@ -451,8 +638,12 @@ static void client_destroy(void *state)
     run_state *r = state;
     weir_producer_abandon(r->p); /* the world ended first: memory only */
     weir_consumer_abandon(r->c);
+    weir_consumer_abandon(r->late);
+    weir_cluster_abandon(r->raw);
     r->p = NULL;
     r->c = NULL;
+    r->late = NULL;
+    r->raw = NULL;
 }
 
 static void chaos_restart(weir_env *env, void *arg)
@@ -477,10 +668,10 @@ static void chaos_crash(weir_env *env, void *arg)
     weir_timer_start(env, r->sc->down_ns, chaos_restart, r);
 }
 
-/* Once crash_after messages are acknowledged, waits for a Produce in flight,
- * then crashes the broker crash_delay_ns later: early, the request is lost on
- * the way; later, the broker has appended it and its answer is lost (the
- * producer's retry then appends the batch again). */
+/* Once crash_after messages are acknowledged, waits for a Produce in flight
+ * (at most inflight_wait_ns), then crashes the broker crash_delay_ns later: early, the
+ * request is lost on the way; later, the broker has appended it and its
+ * answer is lost (the producer's retry then appends the batch again). */
 static void chaos_tick(weir_env *env, void *arg)
 {
     run_state *r = arg;
@@ -488,9 +679,15 @@ static void chaos_tick(weir_env *env, void *arg)
     if (r->p != NULL) {
         weir_producer_stats_get(r->p, &st);
     }
-    if (r->sc->crash_after > 0 && r->acked >= r->sc->crash_after && st.requests_in_flight > 0) {
-        weir_timer_start(env, r->sc->crash_delay_ns, chaos_crash, r);
-        return;
+    if (r->sc->crash_after > 0 && r->acked >= r->sc->crash_after) {
+        if (r->armed_ns == 0) {
+            r->armed_ns = weir_now_ns(env);
+        }
+        int64_t wait_ns = r->sc->inflight_wait_ns > 0 ? r->sc->inflight_wait_ns : 2 * MS;
+        if (st.requests_in_flight > 0 || weir_now_ns(env) - r->armed_ns >= wait_ns) {
+            weir_timer_start(env, r->sc->crash_delay_ns, chaos_crash, r);
+            return;
+        }
     }
     weir_timer_start(env, MS / 10, chaos_tick, r);
 }
@@ -596,8 +793,8 @@ static void run_in_child(const scenario *sc, result *out)
     }
     if (!r->done && r->res.failure[0] == '\0') {
         snprintf(r->res.failure, sizeof r->res.failure,
-                 "did not finish: %d sent, %d reported, %lld acked, %lld read", r->sent, r->reported,
-                 (long long)r->acked, (long long)r->res.consumed);
+                 "did not finish: %d sent, %d reported, %lld acked, %lld read", r->sent,
+                 r->reported, (long long)r->acked, (long long)r->res.consumed);
     }
     judge(r);
     r->res.hash = weir_sim_trace_hash(w);
@@ -647,17 +844,28 @@ static void print_result(const char *name, const result *r)
                   (long long)r->consumed, (long long)r->duplicates, (long long)r->batches_retried,
                   (long long)r->requests_sent, (long long)r->acked_after_restart,
                   r->history_counts[WEIR_FINDING_LOST], r->history_counts[WEIR_FINDING_MOVED],
-                  r->history_counts[WEIR_FINDING_DUPLICATED], r->history_counts[WEIR_FINDING_REORDERED],
-                  (unsigned long long)r->hash);
+                  r->history_counts[WEIR_FINDING_DUPLICATED],
+                  r->history_counts[WEIR_FINDING_REORDERED], (unsigned long long)r->hash);
 }
 
 static const scenario steady = {
-    .seed = 11, .messages = 10000, .per_tick = 500, .tick_ns = 5 * MS, .acks = -1,
+    .seed = 11,
+    .messages = 10000,
+    .per_tick = 500,
+    .tick_ns = 5 * MS,
+    .acks = -1,
 };
 
 static const scenario crash = {
-    .seed = 23, .messages = 10000, .per_tick = 100, .tick_ns = 10 * MS, .acks = -1,
-    .crash_after = 4000, .down_ns = 1500 * MS, .crash_delay_ns = 250 * 1000,
+    .seed = 23,
+    .messages = 10000,
+    .per_tick = 100,
+    .tick_ns = 10 * MS,
+    .acks = -1,
+    .crash_after = 4000,
+    .down_ns = 1500 * MS,
+    .crash_delay_ns = 250 * 1000,
+    .inflight_wait_ns = 100 * MS,
 };
 
 static void test_producer_and_consumer_move_10000_keyed_messages_through_the_broker(void **state)
@@ -672,12 +880,12 @@ static void test_producer_and_consumer_move_10000_keyed_messages_through_the_bro
     assert_int_equal(r.failed, 0);
     assert_int_equal(r.consumed, steady.messages); /* every message read once */
     assert_int_equal(r.lost, 0);
-    assert_int_equal(r.misplaced, 0);              /* at the offset its report gave */
+    assert_int_equal(r.misplaced, 0); /* at the offset its report gave */
     assert_int_equal(r.duplicates, 0);
     assert_int_equal(r.unacked_reads, 0);
     assert_int_equal(r.offset_repeats, 0);
-    assert_int_equal(r.order_breaks, 0);           /* per-partition order kept */
-    assert_int_equal(r.wrong_partition, 0);        /* Kafka's key -> partition */
+    assert_int_equal(r.order_breaks, 0);    /* per-partition order kept */
+    assert_int_equal(r.wrong_partition, 0); /* Kafka's key -> partition */
     assert_int_equal(r.bad_records, 0);
     assert_int_equal(r.batches_retried, 0);
     assert_int_equal(r.consumer_errors, 0);
@@ -695,12 +903,12 @@ static void test_producer_retries_through_a_broker_crash_and_no_acked_message_is
         fail_msg("%s", r.failure);
     }
     assert_int_equal(r.acked + r.failed, crash.messages);
-    assert_int_equal(r.failed, 0);                 /* delivery.timeout.ms is far away */
-    assert_true(r.acked_after_restart > 0);        /* the producer recovered */
-    assert_true(r.batches_retried > 0);            /* the outage was felt */
-    assert_int_equal(r.lost, 0);                   /* no acknowledged message lost */
+    assert_int_equal(r.failed, 0);          /* delivery.timeout.ms is far away */
+    assert_true(r.acked_after_restart > 0); /* the producer recovered */
+    assert_true(r.batches_retried > 0);     /* the outage was felt */
+    assert_int_equal(r.lost, 0);            /* no acknowledged message lost */
     assert_int_equal(r.misplaced, 0);
-    assert_int_equal(r.offset_repeats, 0);         /* each offset read exactly once */
+    assert_int_equal(r.offset_repeats, 0); /* each offset read exactly once */
     assert_int_equal(r.unacked_reads, 0);
     assert_int_equal(r.wrong_partition, 0);
     assert_int_equal(r.bad_records, 0);
@@ -729,6 +937,66 @@ static void test_consumer_reports_an_out_of_range_offset_and_resets_to_earliest(
     assert_int_equal(r.lost, 0);
     assert_int_equal(r.misplaced, 0);
     assert_int_equal(r.offset_repeats, 0);
+}
+
+static void
+test_consumer_seeks_into_a_batch_to_earliest_and_latest_and_skips_compressed(void **state)
+{
+    (void)state;
+    scenario sc = steady;
+    sc.seed = 17;
+    sc.messages = 2000;
+    sc.late_phase = true;
+    result r = run_forked(&sc);
+    print_result("late seek", &r);
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    /* Partition 0 from offset 7: the batch holding 0..6 came whole, its
+     * first records were skipped. */
+    assert_true(r.max_acked_offset[0] > 7);
+    assert_int_equal(r.late_first[0], 7);
+    assert_int_equal(r.late_count[0], r.max_acked_offset[0] + 1 - 7);
+    /* Partition 1 from the earliest offset, then the compressed batch:
+     * reported once and skipped, its records never delivered. */
+    assert_int_equal(r.late_first[1], 0);
+    assert_int_equal(r.late_count[1], r.max_acked_offset[1] + 1);
+    assert_int_equal(r.raw_offset, r.max_acked_offset[1] + 1);
+    assert_int_equal(r.late_compressed, 1);
+    /* Partition 2 from the latest offset: nothing to read. */
+    assert_int_equal(r.late_count[2], 0);
+    assert_int_equal(r.late_gaps, 0);
+    assert_int_equal(r.late_other_errors, 0);
+}
+
+static void test_expired_and_rejected_records_are_reported_once(void **state)
+{
+    (void)state;
+    scenario sc = crash;
+    sc.seed = 31;
+    sc.messages = 3000;
+    sc.per_tick = 5; /* 6 s of sending: past the restart */
+    sc.tick_ns = 10 * MS;
+    sc.crash_after = 1000;
+    sc.down_ns = 2500 * MS; /* longer than delivery.timeout.ms */
+    sc.delivery_timeout_ms = 1500;
+    sc.request_timeout_ms = 1000;
+    sc.huge_record = true;
+    result r = run_forked(&sc);
+    print_result("expiry", &r);
+    if (!r.ok) {
+        fail_msg("%s", r.failure); /* a second report for a record fails the run */
+    }
+    assert_int_equal(r.acked + r.failed, sc.messages);
+    assert_true(r.failed > 0);
+    assert_int_equal(r.failed_timed_out, r.failed);
+    assert_true(r.acked_after_restart > 0); /* new records go through again */
+    assert_int_equal(r.lost, 0);
+    assert_int_equal(r.misplaced, 0);
+    assert_int_equal(r.offset_repeats, 0);
+    /* Over max.message.bytes: not retriable, reported once. */
+    assert_int_equal(r.huge_reports, 1);
+    assert_int_equal(r.huge_error, WEIR_KERR_MESSAGE_TOO_LARGE);
 }
 
 static void test_acks_0_reports_on_send_and_the_records_arrive(void **state)
@@ -767,7 +1035,7 @@ static void test_no_acked_message_is_lost_across_crashes_over_many_seeds(void **
         sc.messages = 4000;
         sc.per_tick = 20 + (i * 37) % 200;
         sc.tick_ns = (1 + i % 5) * MS;
-        sc.crash_after = 200 + (i * 613) % 3000;
+        sc.crash_after = 100 + (i * 613) % (sc.messages / 4); /* while sending goes on */
         sc.down_ns = (50 + (i * 389) % 3000) * MS;
         sc.crash_delay_ns = (i * 97) % 1200 * 1000;
         result r = run_forked(&sc);
@@ -775,14 +1043,17 @@ static void test_no_acked_message_is_lost_across_crashes_over_many_seeds(void **
             r.unacked_reads != 0 || r.bad_records != 0 || r.acked_after_restart == 0 ||
             r.history_counts[WEIR_FINDING_LOST] != 0 || r.history_counts[WEIR_FINDING_MOVED] != 0) {
             print_result("failing seed", &r);
-            fail_msg("seed %llu (crash after %d acked, down %lld ms): %s", (unsigned long long)sc.seed,
-                     sc.crash_after, (long long)(sc.down_ns / MS), r.ok ? "checks failed" : r.failure);
+            fail_msg("seed %llu (crash after %d acked, down %lld ms): %s",
+                     (unsigned long long)sc.seed, sc.crash_after, (long long)(sc.down_ns / MS),
+                     r.ok ? "checks failed" : r.failure);
         }
         duplicates += r.duplicates;
         retried += r.batches_retried;
     }
-    print_message("%d seeds: no acknowledged message lost; %lld retried batch(es), %lld duplicate(s) "
-                  "from retries\n", seeds, (long long)retried, (long long)duplicates);
+    print_message(
+        "%d seeds: no acknowledged message lost; %lld retried batch(es), %lld duplicate(s) "
+        "from retries\n",
+        seeds, (long long)retried, (long long)duplicates);
 }
 
 static void test_bad_configs_are_refused_with_a_reason(void **state)
@@ -848,6 +1119,9 @@ int main(void)
         cmocka_unit_test(test_producer_and_consumer_move_10000_keyed_messages_through_the_broker),
         cmocka_unit_test(test_producer_retries_through_a_broker_crash_and_no_acked_message_is_lost),
         cmocka_unit_test(test_consumer_reports_an_out_of_range_offset_and_resets_to_earliest),
+        cmocka_unit_test(
+            test_consumer_seeks_into_a_batch_to_earliest_and_latest_and_skips_compressed),
+        cmocka_unit_test(test_expired_and_rejected_records_are_reported_once),
         cmocka_unit_test(test_acks_0_reports_on_send_and_the_records_arrive),
         cmocka_unit_test(test_no_acked_message_is_lost_across_crashes_over_many_seeds),
         cmocka_unit_test(test_the_same_seed_gives_the_same_trace_hash),
