@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libsimgrid-dev libuv1-dev libcmocka-dev
+  libsimgrid-dev libuv1-dev libcmocka-dev libyaml-dev
   lcov libfaketime
   kcat librdkafka-dev
 )

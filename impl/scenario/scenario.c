@@ -1,0 +1,331 @@
+/* Scenario: the arena that owns a parsed scenario, the entry point that
+ * runs libyaml over the text, lookups, variants and names.
+ *
+ * Invariant: everything a weir_scenario points to lives in its arena, so
+ * weir_scenario_free is one walk over the arena's blocks, and a failed
+ * parse leaves nothing behind.
+ */
+#include "scenario/scenario.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assert.h"
+#include "scenario/scenario_internal.h"
+
+#define SCN_ARENA_BLOCK_BYTES 16384
+
+typedef struct scn_block {
+    struct scn_block *next;
+    size_t used;
+    size_t size;
+    max_align_t data[]; /* size bytes */
+} scn_block;
+
+struct weir_scn_arena {
+    scn_block *head;
+};
+
+void *scn_alloc(weir_scenario *sc, size_t size)
+{
+    WEIR_ASSERT(sc->arena != NULL);
+    size_t align = sizeof(max_align_t);
+    size = (size + align - 1) / align * align;
+    if (size == 0) {
+        size = align;
+    }
+    scn_block *b = sc->arena->head;
+    if (b == NULL || b->size - b->used < size) {
+        size_t cap = size > SCN_ARENA_BLOCK_BYTES ? size : SCN_ARENA_BLOCK_BYTES;
+        b = calloc(1, sizeof *b + cap);
+        if (b == NULL) {
+            return NULL;
+        }
+        b->size = cap;
+        b->next = sc->arena->head;
+        sc->arena->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += size;
+    WEIR_ASSERT(b->used <= b->size);
+    return p;
+}
+
+char *scn_strndup(weir_scenario *sc, const char *s, size_t len)
+{
+    char *p = scn_alloc(sc, len + 1);
+    if (p != NULL) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+void weir_scenario_free(weir_scenario *sc)
+{
+    if (sc == NULL) {
+        return;
+    }
+    if (sc->arena != NULL) {
+        scn_block *b = sc->arena->head;
+        while (b != NULL) {
+            scn_block *next = b->next;
+            free(b);
+            b = next;
+        }
+        free(sc->arena);
+    }
+    memset(sc, 0, sizeof *sc);
+    sc->variant_index = -1;
+}
+
+/* libyaml's own complaint, with its position and context. */
+static int scn_yaml_error(scn_ctx *ctx, const yaml_parser_t *p, const char *text, size_t len)
+{
+    if (p->error == YAML_MEMORY_ERROR) {
+        return scn_nomem(ctx);
+    }
+    const char *problem = p->problem != NULL ? p->problem : "unreadable input";
+    if (p->error == YAML_READER_ERROR) {
+        /* The reader counts bytes, not lines: find the line and column. */
+        yaml_mark_t at = {p->problem_offset, 0, 0};
+        for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+            at.line += text[i] == '\n';
+            at.column = text[i] == '\n' ? 0 : at.column + 1;
+        }
+        return scn_fail_at(ctx, &at, "malformed YAML: %s (byte 0x%02x)", problem,
+                           (unsigned)p->problem_value & 0xffu);
+    }
+    if (p->context != NULL) {
+        return scn_fail_at(ctx, &p->problem_mark, "malformed YAML: %s (%s at line %zu)", problem,
+                           p->context, p->context_mark.line + 1);
+    }
+    return scn_fail_at(ctx, &p->problem_mark, "malformed YAML: %s", problem);
+}
+
+/* Loads the one document of the stream into doc (which the caller deletes
+ * when *loaded). */
+static int scn_load(scn_ctx *ctx, const char *text, size_t len, yaml_document_t *doc, bool *loaded)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        return scn_nomem(ctx);
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int rc = 0;
+    if (!yaml_parser_load(&parser, doc)) {
+        rc = scn_yaml_error(ctx, &parser, text, len);
+        goto out_parser;
+    }
+    *loaded = true;
+    if (yaml_document_get_root_node(doc) == NULL) {
+        yaml_mark_t start = {0, 0, 0};
+        rc = scn_fail_at(ctx, &start, "empty file: a scenario is a mapping (name, duration, ...)");
+        goto out_parser;
+    }
+    yaml_document_t next;
+    if (!yaml_parser_load(&parser, &next)) {
+        rc = scn_yaml_error(ctx, &parser, text, len);
+        goto out_parser;
+    }
+    yaml_node_t *extra = yaml_document_get_root_node(&next);
+    if (extra != NULL) {
+        rc = scn_fail_at(ctx, &next.start_mark,
+                         "a second YAML document: a scenario file holds one (remove the '---')");
+    }
+    yaml_document_delete(&next);
+out_parser:
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+int weir_scenario_parse(const char *text, size_t len, const char *file_name, weir_scenario *out,
+                        char *why, size_t why_size)
+{
+    char why_local[256];
+    memset(out, 0, sizeof *out);
+    out->variant_index = -1;
+    if (why == NULL || why_size == 0) {
+        why = why_local;
+        why_size = sizeof why_local;
+    }
+    why[0] = '\0';
+    scn_ctx ctx = {.file = file_name != NULL ? file_name : "<scenario>",
+                   .sc = out,
+                   .why = why,
+                   .why_size = why_size};
+    out->arena = calloc(1, sizeof *out->arena);
+    if (out->arena == NULL) {
+        return scn_nomem(&ctx);
+    }
+    int rc;
+    out->file_name = scn_strndup(out, ctx.file, strlen(ctx.file));
+    if (out->file_name == NULL) {
+        rc = scn_nomem(&ctx);
+        goto out_scenario;
+    }
+    yaml_document_t doc;
+    bool loaded = false;
+    rc = scn_load(&ctx, text, len, &doc, &loaded);
+    if (rc == 0) {
+        ctx.doc = &doc;
+        rc = scn_parse_document(&ctx, yaml_document_get_root_node(&doc));
+    }
+    if (loaded) {
+        yaml_document_delete(&doc);
+    }
+out_scenario:
+    if (rc != 0) {
+        weir_scenario_free(out);
+    }
+    return rc;
+}
+
+int weir_scenario_use_variant(weir_scenario *sc, const char *name, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < sc->variant_count; i++) {
+        if (strcmp(sc->variants[i].name, name) == 0) {
+            sc->broker_defaults = sc->variants[i].broker_defaults;
+            sc->expect = sc->variants[i].expect;
+            sc->variant_index = (int)i;
+            return 0;
+        }
+    }
+    if (why != NULL && why_size > 0) {
+        size_t n =
+            (size_t)snprintf(why, why_size, "%s: no variant named \"%s\"", sc->file_name, name);
+        for (size_t i = 0; i < sc->variant_count && n < why_size; i++) {
+            n += (size_t)snprintf(why + n, why_size - n, "%s%s", i == 0 ? " (variants: " : ", ",
+                                  sc->variants[i].name);
+        }
+        if (n < why_size) {
+            snprintf(why + n, why_size - n, "%s",
+                     sc->variant_count > 0 ? ")" : " (the file has no variants)");
+        }
+    }
+    return WEIR_E_NOENT;
+}
+
+const weir_scn_setting *scn_settings_find(const weir_scn_settings *s, const char *key)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        if (strcmp(s->items[i].key, key) == 0) {
+            return &s->items[i];
+        }
+    }
+    return NULL;
+}
+
+const weir_scn_setting *weir_scenario_broker_setting(const weir_scenario *sc, size_t broker_index,
+                                                     const char *key)
+{
+    WEIR_ASSERT(broker_index < sc->broker_count);
+    const weir_scn_setting *s = scn_settings_find(&sc->brokers[broker_index].config, key);
+    return s != NULL ? s : scn_settings_find(&sc->broker_defaults, key);
+}
+
+int weir_scenario_topic_min_isr(const weir_scenario *sc, size_t topic_index)
+{
+    WEIR_ASSERT(topic_index < sc->topic_count);
+    if (sc->topics[topic_index].min_insync_replicas > 0) {
+        return sc->topics[topic_index].min_insync_replicas;
+    }
+    const weir_scn_setting *s = scn_settings_find(&sc->broker_defaults, "min.insync.replicas");
+    return s != NULL ? (int)s->number : 1;
+}
+
+bool weir_scenario_topic_unclean(const weir_scenario *sc, size_t topic_index)
+{
+    WEIR_ASSERT(topic_index < sc->topic_count);
+    const char *key = "unclean.leader.election.enable";
+    const weir_scn_setting *s = scn_settings_find(&sc->topics[topic_index].config, key);
+    if (s == NULL) {
+        s = scn_settings_find(&sc->broker_defaults, key);
+    }
+    return s != NULL && s->number != 0;
+}
+
+int weir_scenario_host_find(const weir_scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->host_count; i++) {
+        if (strcmp(sc->hosts[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int weir_scenario_broker_find(const weir_scenario *sc, int32_t id)
+{
+    for (size_t i = 0; i < sc->broker_count; i++) {
+        if (sc->brokers[i].id == id) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int weir_scenario_topic_find(const weir_scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->topic_count; i++) {
+        if (strcmp(sc->topics[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int weir_scenario_producer_find(const weir_scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->producer_count; i++) {
+        if (strcmp(sc->producers[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int64_t weir_scenario_last_fault_end_ns(const weir_scenario *sc)
+{
+    int64_t end = 0;
+    for (size_t i = 0; i < sc->fault_count; i++) {
+        int64_t e = sc->faults[i].at_ns + sc->faults[i].duration_ns;
+        end = e > end ? e : end;
+    }
+    return end;
+}
+
+const char *weir_scn_fault_kind_name(weir_scn_fault_kind kind)
+{
+    switch (kind) {
+    case WEIR_SCN_CRASH:
+        return "crash";
+    case WEIR_SCN_RESTART:
+        return "restart";
+    case WEIR_SCN_CLEAN_SHUTDOWN:
+        return "clean_shutdown";
+    case WEIR_SCN_CUT:
+        return "cut";
+    case WEIR_SCN_HEAL:
+        return "heal";
+    case WEIR_SCN_ISOLATE:
+        return "isolate";
+    case WEIR_SCN_SLOW_LINK:
+        return "slow_link";
+    case WEIR_SCN_SLOW_DISK:
+        return "slow_disk";
+    }
+    return "?";
+}
+
+const char *weir_scn_violation_name(weir_scn_violation_kind kind)
+{
+    static const char *const names[WEIR_SCN_V_COUNT_] = {
+        [WEIR_SCN_V_ACKED_LOSS] = "acked_loss",       [WEIR_SCN_V_DIVERGENCE] = "divergence",
+        [WEIR_SCN_V_DUPLICATE] = "duplicate",         [WEIR_SCN_V_REORDER] = "reorder",
+        [WEIR_SCN_V_READ_ABOVE_HW] = "read_above_hw", [WEIR_SCN_V_HW_ABOVE_LEO] = "hw_above_leo",
+        [WEIR_SCN_V_OFFSET_GAP] = "offset_gap",
+    };
+    return (unsigned)kind < WEIR_SCN_V_COUNT_ ? names[kind] : "?";
+}
