@@ -17,6 +17,7 @@
 #ifndef WEIR_SIM_H
 #define WEIR_SIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,5 +56,17 @@ int64_t weir_sim_now_ns(weir_world *w);
 
 /* Changes a node's link at run time (slow link / limping node). */
 int weir_sim_link_set(weir_world *w, const char *node, int64_t latency_ns, double bandwidth_bps);
+
+/* Drops (cut) or lets through again (!cut) every frame from node `from` to
+ * node `to`: one way; cut both ways for a partition. Existing connections
+ * stall until their owners time out, as behind a blackhole. */
+int weir_sim_cut(weir_world *w, const char *from, const char *to, bool cut);
+
+/* Undoes every cut. */
+void weir_sim_heal_all(weir_world *w);
+
+/* Changes every host's disk speed (0 = takes no simulated time), e.g. before
+ * oracles read the logs once the run is over. */
+void weir_sim_disk_set(weir_world *w, double write_bps, double read_bps, int64_t sync_ns);
 
 #endif

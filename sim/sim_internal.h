@@ -177,6 +177,9 @@ struct sim_world {
     uint64_t trace_hash;
     uint64_t event_count;
     weir_prng crash_prng; /* torn-crash choices, from the seed */
+    uint64_t *cuts;       /* one-way cuts: (from node index << 32) | to node index */
+    size_t n_cuts;
+    size_t cap_cuts;
     bool running;
     bool stopping;
 };
@@ -188,6 +191,9 @@ sim_world *sim_world_of(weir_env *env);
 sim_inc *sim_inc_of(weir_env *env);
 sim_node *sim_world_node_by_name(sim_world *w, const char *name);
 int64_t sim_now_ns(void);
+
+/* True if frames from node index `from` to node index `to` are dropped. */
+bool sim_world_is_cut(const sim_world *w, uint32_t from, uint32_t to);
 
 /* Sends a message to a node's current incarnation, if it is the one named. */
 void sim_send(sim_node *to, uint32_t to_inc, sim_msg *msg, size_t sim_bytes);

@@ -143,7 +143,9 @@ static bool sn_inc_is_live(const sim_node *node, uint32_t number)
 
 void sim_send(sim_node *to, uint32_t to_inc, sim_msg *msg, size_t sim_bytes)
 {
-    if (!sn_inc_is_live(to, to_inc)) {
+    /* A cut link drops everything, like a blackhole: senders find out by
+     * their own timeouts. */
+    if (!sn_inc_is_live(to, to_inc) || sim_world_is_cut(to->world, msg->src_node, to->index)) {
         free(msg);
         return;
     }

@@ -328,6 +328,7 @@ static void sw_destroy(weir_world *ww)
     }
     free(w->nodes);
     free(w->conns);
+    free(w->cuts);
     free(w);
     sim_the_world = NULL;
 }
@@ -391,6 +392,59 @@ int64_t weir_sim_now_ns(weir_world *ww)
 {
     (void)ww;
     return sim_now_ns();
+}
+
+bool sim_world_is_cut(const sim_world *w, uint32_t from, uint32_t to)
+{
+    uint64_t key = (uint64_t)from << 32 | to;
+    for (size_t i = 0; i < w->n_cuts; i++) {
+        if (w->cuts[i] == key) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int weir_sim_cut(weir_world *ww, const char *from, const char *to, bool cut)
+{
+    sim_world *w = ww->impl;
+    sim_node *a = sim_world_node_by_name(w, from);
+    sim_node *b = sim_world_node_by_name(w, to);
+    if (a == NULL || b == NULL || a == b) {
+        return WEIR_E_INVAL;
+    }
+    uint64_t key = (uint64_t)a->index << 32 | b->index;
+    for (size_t i = 0; i < w->n_cuts; i++) {
+        if (w->cuts[i] == key) {
+            if (!cut) {
+                w->cuts[i] = w->cuts[--w->n_cuts];
+            }
+            return 0;
+        }
+    }
+    if (cut) {
+        if (w->n_cuts == w->cap_cuts) {
+            w->cap_cuts = w->cap_cuts ? w->cap_cuts * 2 : 16;
+            w->cuts = realloc(w->cuts, w->cap_cuts * sizeof *w->cuts);
+            WEIR_ASSERT(w->cuts != NULL);
+        }
+        w->cuts[w->n_cuts++] = key;
+    }
+    return 0;
+}
+
+void weir_sim_disk_set(weir_world *ww, double write_bps, double read_bps, int64_t sync_ns)
+{
+    sim_world *w = ww->impl;
+    w->cfg.disk_write_bps = write_bps;
+    w->cfg.disk_read_bps = read_bps;
+    w->cfg.disk_sync_ns = sync_ns;
+}
+
+void weir_sim_heal_all(weir_world *ww)
+{
+    sim_world *w = ww->impl;
+    w->n_cuts = 0;
 }
 
 int weir_sim_link_set(weir_world *ww, const char *name, int64_t latency_ns, double bandwidth_bps)

@@ -41,6 +41,16 @@ typedef struct weir_broker_config {
     int64_t heartbeat_interval_ms;        /* broker.heartbeat.interval.ms: 2000 */
     int64_t hw_checkpoint_interval_ms;    /* replica.high.watermark.checkpoint.interval.ms: 5000 */
     bool truncate_by_epoch;               /* replication.truncation.rule: leader_epoch (true) or truncate_to_hw */
+    /* Per-topic min.insync.replicas (topic-level configs), over the broker's. */
+    struct {
+        char topic[250];
+        int16_t min_insync_replicas;
+    } topic_min_isr[16];
+    int n_topic_min_isr;
+    /* Observers (optional), for timelines and oracles in the simulator. */
+    void (*on_truncate)(void *arg, int32_t broker_id, const char *topic, int32_t partition,
+                        int64_t from, int64_t to, const char *rule);
+    void *observer_arg;
     weir_log_config log;                  /* log.* settings */
 } weir_broker_config;
 

@@ -150,7 +150,13 @@ static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_par
     if (pp->records.len <= 0) {
         return WEIR_KERR_CORRUPT_MESSAGE;
     }
-    if (acks == -1 && p->lead.n_isr < b->cfg.min_insync_replicas) {
+    int16_t min_isr = b->cfg.min_insync_replicas;
+    for (int i = 0; i < b->cfg.n_topic_min_isr; i++) {
+        if (strcmp(b->cfg.topic_min_isr[i].topic, t->name) == 0) {
+            min_isr = b->cfg.topic_min_isr[i].min_insync_replicas;
+        }
+    }
+    if (acks == -1 && p->lead.n_isr < min_isr) {
         return WEIR_KERR_NOT_ENOUGH_REPLICAS; /* refused before anything is appended */
     }
     /* The log stamps offsets and the leader epoch in place: append a copy. */

@@ -153,6 +153,10 @@ static void truncate_follower(weir_broker *b, weir_partition *p, bk_follower *f,
         weir_log_info(b->env, "%s-%d: truncated from %lld to %lld (%s) following broker %d",
                       f->topic, f->index, (long long)leo, (long long)weir_plog_end_offset(p->log),
                       rule, f->leader_id);
+        if (b->cfg.on_truncate != NULL) {
+            b->cfg.on_truncate(b->cfg.observer_arg, b->cfg.node_id, f->topic, f->index, leo,
+                               weir_plog_end_offset(p->log), rule);
+        }
     }
     int64_t end = weir_plog_end_offset(p->log);
     if (p->high_watermark > end) {

@@ -1,7 +1,10 @@
 /* `weir sim SCENARIO`: runs a scenario in the simulator and reports what
  * happened: a timeline, a summary, a latency histogram, the verdict and the
  * trace hash. Built-in scenario for now: `demo` (see impl/demo/demo.h). */
+#include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,18 +12,25 @@
 #include "cli/cli.h"
 #include "core/units.h"
 #include "demo/demo.h"
+#include "scenario/scenario.h"
+#include "scenario_run.h"
 #include "sim.h"
 
 static const char sim_usage[] =
-    "usage: weir sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
+    "usage: weir sim SCENARIO [--seed N] [--variant NAME] [--duration T] [--trace FILE]\n"
     "\n"
-    "  SCENARIO        a built-in scenario: demo\n"
-    "  --seed N        run seed (default 1); same seed => same trace hash\n"
-    "  --duration T    simulated time to run, e.g. 5s, 800ms (default 5s)\n"
-    "  --trace FILE    write every delivered event to FILE, one per line\n";
+    "  SCENARIO        a scenario file (scenarios/*.yaml), or the built-in demo\n"
+    "  --seed N        run seed (default: the file's seed, or 1); same seed => same trace hash\n"
+    "  --variant NAME  run one of the file's variants (default: the first, if any)\n"
+    "  --duration T    demo only: simulated time to run, e.g. 5s, 800ms (default 5s)\n"
+    "  --trace FILE    write every delivered event to FILE, one per line\n"
+    "\n"
+    "exit status: 0 the run met its expectations, 1 it did not, 2 a bad command or file\n";
 
 typedef struct sim_opts {
     const char *scenario;
+    const char *variant;
+    bool seed_given;
     uint64_t seed;
     int64_t duration_ns;
     const char *trace_path;
@@ -30,10 +40,13 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
 {
     static const struct option longopts[] = {
         {"seed", required_argument, NULL, 's'},  {"duration", required_argument, NULL, 'd'},
+        {"variant", required_argument, NULL, 'v'},
         {"trace", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     o->seed = 1;
+    o->seed_given = false;
+    o->variant = NULL;
     o->duration_ns = 5000000000LL;
     o->trace_path = NULL;
     opterr = 0;
@@ -46,6 +59,10 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
                 return weir_cli_usage_error("sim", sim_usage, "--seed: '%s' is not a number",
                                             optarg);
             }
+            o->seed_given = true;
+            break;
+        case 'v':
+            o->variant = optarg;
             break;
         case 'd':
             if (weir_parse_duration_ns(optarg, &o->duration_ns) != 0 || o->duration_ns == 0) {
@@ -70,9 +87,6 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
                                                                      : "too many arguments");
     }
     o->scenario = argv[optind];
-    if (strcmp(o->scenario, "demo") != 0) {
-        return weir_cli_usage_error("sim", sim_usage, "unknown scenario '%s'", o->scenario);
-    }
     return 0;
 }
 
@@ -130,12 +144,100 @@ static void sim_print_report(const weir_demo *d)
     sim_print_histogram(d);
 }
 
+/* A scenario file: parse, run, report. */
+static int sim_file(const sim_opts *o)
+{
+    FILE *fp = fopen(o->scenario, "rb");
+    if (fp == NULL) {
+        fprintf(stderr, "weir sim: cannot open scenario '%s': %s\n", o->scenario, strerror(errno));
+        return WEIR_EXIT_USAGE;
+    }
+    size_t cap = 1 << 16, len = 0, n;
+    char *text = malloc(cap);
+    while (text != NULL && (n = fread(text + len, 1, cap - len, fp)) > 0) {
+        len += n;
+        if (len == cap) {
+            char *grown = realloc(text, cap *= 2);
+            if (grown == NULL) {
+                free(text);
+            }
+            text = grown;
+        }
+    }
+    fclose(fp);
+    if (text == NULL) {
+        fprintf(stderr, "weir sim: out of memory\n");
+        return WEIR_EXIT_FAIL;
+    }
+    static weir_scenario sc;
+    char why[512];
+    int err = weir_scenario_parse(text, len, o->scenario, &sc, why, sizeof why);
+    free(text);
+    if (err != 0) {
+        fprintf(stderr, "weir sim: %s\n", why);
+        return WEIR_EXIT_USAGE;
+    }
+    if (o->variant != NULL || sc.variant_count > 0) {
+        const char *v = o->variant != NULL ? o->variant : sc.variants[0].name;
+        if (weir_scenario_use_variant(&sc, v, why, sizeof why) != 0) {
+            fprintf(stderr, "weir sim: %s\n", why);
+            return WEIR_EXIT_USAGE;
+        }
+    }
+    uint64_t seed = o->seed_given ? o->seed : sc.seed;
+    FILE *trace = NULL;
+    if (o->trace_path != NULL && (trace = fopen(o->trace_path, "w")) == NULL) {
+        fprintf(stderr, "weir sim: cannot write trace file '%s'\n", o->trace_path);
+        return WEIR_EXIT_USAGE;
+    }
+    printf("weir sim %s%s%s  seed=%" PRIu64 "  duration=%.3fs  brokers=%zu topics=%zu faults=%zu\n",
+           sc.name, sc.variant_index >= 0 ? " / " : "",
+           sc.variant_index >= 0 ? sc.variants[sc.variant_index].name : "", seed,
+           (double)sc.duration_ns / 1e9, sc.broker_count, sc.topic_count, sc.fault_count);
+    weir_scn_outcome out;
+    err = weir_scn_run(&sc, seed, stdout, trace, &out);
+    if (trace != NULL) {
+        fclose(trace);
+    }
+    if (err != 0) {
+        fprintf(stderr, "weir sim: the simulation could not run: %s\n", weir_err_str(err));
+        return WEIR_EXIT_FAIL;
+    }
+    printf("\nsummary\n");
+    printf("  messages sent %lld, acknowledged %lld (acks=all %lld), produce errors %lld, read %lld\n",
+           (long long)out.sent, (long long)out.acked, (long long)out.acked_all,
+           (long long)out.produce_errors, (long long)out.reads);
+    printf("  acks=all lost %lld, any acknowledged lost %lld, duplicated %lld, reordered %lld, "
+           "dirty reads %lld, divergent partitions %lld\n",
+           (long long)out.lost_all, (long long)out.lost_any, (long long)out.duplicated,
+           (long long)out.reordered, (long long)out.dirty_reads, (long long)out.divergent);
+    printf("  leader changes %d (unclean %d), ISR shrinks %d, expands %d, truncations %d\n",
+           out.leader_changes, out.unclean_elections, out.isr_shrinks, out.isr_expands,
+           out.truncations);
+    if (out.recovered_after_ns >= 0) {
+        printf("  fully in sync %.3fs after the last fault ended\n", (double)out.recovered_after_ns / 1e9);
+    }
+    printf("  %.1f simulated s in %.2f wall s (%.0fx), %" PRIu64 " events (%.0f/s)\n", out.sim_s,
+           out.wall_s, out.wall_s > 0 ? out.sim_s / out.wall_s : 0, out.events,
+           out.wall_s > 0 ? (double)out.events / out.wall_s : 0);
+    printf("\nverdict: %s\n", out.pass ? "PASS" : "FAIL");
+    for (int i = 0; i < out.n_failures; i++) {
+        printf("  - %s\n", out.failures[i]);
+    }
+    printf("trace: %" PRIu64 " events, hash %016" PRIx64 "\n", out.events, out.trace_hash);
+    weir_scenario_free(&sc);
+    return out.pass ? WEIR_EXIT_OK : WEIR_EXIT_FAIL;
+}
+
 int weir_cli_sim(int argc, char **argv)
 {
     sim_opts o;
     int rc = sim_parse(argc, argv, &o);
     if (rc != 0) {
         return rc < 0 ? WEIR_EXIT_OK : rc;
+    }
+    if (strcmp(o.scenario, "demo") != 0) {
+        return sim_file(&o);
     }
     weir_sim_config cfg;
     weir_sim_config_default(&cfg, o.seed);

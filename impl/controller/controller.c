@@ -377,7 +377,7 @@ static int alive_count(weir_controller *c)
 
 /* Round-robin assignment over the live brokers, sorted by id. */
 static int create_topic(weir_controller *c, const char *name, size_t len, int32_t partitions,
-                        int16_t rf)
+                        int16_t rf, const int32_t *assignment)
 {
     if (topic_by_name(c, name, len) != NULL) {
         return WEIR_KERR_TOPIC_ALREADY_EXISTS;
@@ -399,7 +399,7 @@ static int create_topic(weir_controller *c, const char *name, size_t len, int32_
             ids[j - 1] = tmp;
         }
     }
-    if (rf < 1 || rf > n || rf > WEIR_REPLICAS_MAX) {
+    if (rf < 1 || (assignment == NULL && rf > n) || rf > WEIR_REPLICAS_MAX) {
         return WEIR_KERR_INVALID_REPLICATION_FACTOR;
     }
     if (c->n_topics == (int)(sizeof c->topics / sizeof c->topics[0]) || len >= sizeof c->topics[0]->name) {
@@ -419,7 +419,8 @@ static int create_topic(weir_controller *c, const char *name, size_t len, int32_
         ctl_partition *cp = &parts[p];
         cp->n_replicas = rf;
         for (int k = 0; k < rf; k++) {
-            cp->replicas[k] = ids[(p + k) % n];
+            cp->replicas[k] = assignment != NULL ? assignment[(size_t)p * (size_t)rf + (size_t)k]
+                                                 : ids[(p + k) % n];
         }
         memcpy(cp->isr, cp->replicas, (size_t)rf * sizeof cp->isr[0]);
         cp->n_isr = rf;
@@ -441,9 +442,13 @@ static void create_configured_topics(weir_controller *c)
 {
     for (int i = 0; i < c->cfg.n_topics; i++) {
         weir_controller_topic_spec *s = &c->cfg.topics[i];
-        if (topic_by_name(c, s->name, strlen(s->name)) == NULL &&
-            alive_count(c) >= s->replication_factor) {
-            int kerr = create_topic(c, s->name, strlen(s->name), s->partitions, s->replication_factor);
+        bool ready = alive_count(c) >= s->replication_factor;
+        for (int32_t k = 0; s->assignment != NULL && k < s->partitions * s->replication_factor; k++) {
+            ready = ready && broker_alive(s->assignment[k], c);
+        }
+        if (topic_by_name(c, s->name, strlen(s->name)) == NULL && ready) {
+            int kerr = create_topic(c, s->name, strlen(s->name), s->partitions, s->replication_factor,
+                                    s->assignment);
             if (kerr != WEIR_KERR_NONE) {
                 weir_log_error(c->env, "controller: cannot create topic %s: %s", s->name,
                                weir_kerr_name((int16_t)kerr));
@@ -602,7 +607,7 @@ static int handle_create_topics(weir_controller *c, const weir_create_topics_req
         out[i].name = ct->name;
         out[i].error_message = WEIR_STR_NULL;
         out[i].error_code = ct->name.len > 0 && !req->validate_only
-                                ? (int16_t)create_topic(c, ct->name.p, (size_t)ct->name.len, parts, rf)
+                                ? (int16_t)create_topic(c, ct->name.p, (size_t)ct->name.len, parts, rf, NULL)
                                 : WEIR_KERR_NONE;
     }
     weir_create_topics_response resp = {0, req->topic_count, out};

@@ -29,6 +29,9 @@ typedef struct weir_controller_topic_spec {
     char name[250];
     int32_t partitions;
     int16_t replication_factor;
+    /* partitions x replication_factor broker ids, row by row (the first of a
+     * row is the preferred leader); NULL: round robin. Must outlive the node. */
+    const int32_t *assignment;
 } weir_controller_topic_spec;
 
 /* What changed, for timelines and oracles (all optional). */

@@ -1,0 +1,924 @@
+#include "scenario_run.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/broker.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "controller/controller.h"
+#include "core/assert.h"
+#include "history.h"
+#include "log/batch.h"
+#include "log/log.h"
+#include "proto/kafka.h"
+#include "sim.h"
+
+#define MS 1000000LL
+#define TIMELINE_MAX 4000
+#define TICK_NS (1 * MS)
+#define PART_KEY(topic, partition) ((int32_t)((topic) * 100000 + (partition)))
+
+/* ---- run state (one run per process) ---- */
+
+typedef struct producer_state {
+    const weir_scn_producer *spec;
+    int index;
+    weir_producer *p; /* of the current incarnation of its host */
+    int64_t seq;      /* next sequence number */
+    int64_t started_ns;
+} producer_state;
+
+typedef struct consumer_state {
+    const weir_scn_consumer *spec;
+    weir_consumer *c;
+} consumer_state;
+
+typedef struct host_state {
+    int index;
+    const char *name;
+    int role; /* 0 idle, 1 broker, 2 controller, 3 clients */
+    int broker_index;
+} host_state;
+
+typedef struct run_state {
+    weir_scenario *sc;
+    weir_world *w;
+    FILE *report;
+    host_state hosts[WEIR_SCN_HOSTS_MAX];
+    weir_broker_config bcfg[WEIR_SCN_BROKERS_MAX];
+    weir_controller_config ccfg;
+    producer_state producers[WEIR_SCN_CLIENTS_MAX];
+    consumer_state consumers[WEIR_SCN_CLIENTS_MAX];
+    weir_history hist;
+    char bootstrap[1024];
+    char controller_host[64];
+    /* timeline */
+    char *lines[TIMELINE_MAX];
+    int n_lines;
+    /* observed */
+    weir_scn_outcome *out;
+    bool errors_seen[128];
+    int isr_size[WEIR_SCN_TOPICS_MAX][64];
+    bool offline_seen;
+    int64_t last_fault_end_ns;
+    int64_t recovered_ns;
+    bool down[WEIR_SCN_HOSTS_MAX];
+} run_state;
+
+static run_state *RS;
+
+static int64_t now_ns(void)
+{
+    return weir_sim_now_ns(RS->w);
+}
+
+static void timeline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void timeline(const char *fmt, ...)
+{
+    if (RS->n_lines == TIMELINE_MAX) {
+        return;
+    }
+    char buf[320];
+    int64_t t = now_ns();
+    int n = snprintf(buf, sizeof buf, "%8lld.%03llds  ", (long long)(t / 1000000000),
+                     (long long)(t / 1000000 % 1000));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    va_end(ap);
+    RS->lines[RS->n_lines++] = strdup(buf);
+}
+
+static const char *host_of_broker(int32_t id)
+{
+    int bi = weir_scenario_broker_find(RS->sc, id);
+    return bi >= 0 ? RS->sc->hosts[RS->sc->brokers[bi].host_index].name : NULL;
+}
+
+static int topic_index(const char *name)
+{
+    return weir_scenario_topic_find(RS->sc, name);
+}
+
+/* ---- observers ---- */
+
+static void obs_leader(void *arg, const char *topic, int32_t partition, int32_t old_leader,
+                       int32_t new_leader, int32_t epoch, bool unclean)
+{
+    (void)arg;
+    if (old_leader == -1 && epoch == 0) {
+        int ti = topic_index(topic);
+        if (ti >= 0 && partition < 64) {
+            RS->isr_size[ti][partition] = RS->sc->topics[ti].replication_factor; /* all in sync */
+        }
+        timeline("%s/%d created, leader %d", topic, partition, new_leader);
+        return;
+    }
+    RS->out->leader_changes++;
+    if (unclean) {
+        RS->out->unclean_elections++;
+    }
+    if (new_leader < 0) {
+        RS->offline_seen = true;
+    }
+    timeline("%s/%d leader %d -> %d (epoch %d)%s%s", topic, partition, old_leader, new_leader, epoch,
+             unclean ? ", UNCLEAN election" : "", new_leader < 0 ? ": OFFLINE" : "");
+}
+
+static void obs_isr(void *arg, const char *topic, int32_t partition, const int32_t *isr, int n)
+{
+    (void)arg;
+    int ti = topic_index(topic);
+    if (ti < 0 || partition >= 64) {
+        return;
+    }
+    int before = RS->isr_size[ti][partition];
+    if (before > 0 && n < before) {
+        RS->out->isr_shrinks++;
+    } else if (before > 0 && n > before) {
+        RS->out->isr_expands++;
+    }
+    RS->isr_size[ti][partition] = n;
+    char list[64] = "";
+    size_t at = 0;
+    for (int i = 0; i < n && at < sizeof list - 8; i++) {
+        at += (size_t)snprintf(list + at, sizeof list - at, "%s%d", i ? "," : "", isr[i]);
+    }
+    timeline("%s/%d ISR {%s}%s", topic, partition, list,
+             before > 0 && n < before ? " (shrink)" : before > 0 && n > before ? " (expand)" : "");
+}
+
+static void obs_fenced(void *arg, int32_t broker)
+{
+    (void)arg;
+    timeline("controller fenced broker %d (missed its session timeout)", broker);
+}
+
+static void obs_truncate(void *arg, int32_t broker, const char *topic, int32_t partition,
+                         int64_t from, int64_t to, const char *rule)
+{
+    (void)arg;
+    RS->out->truncations++;
+    timeline("broker %d truncated %s/%d from offset %lld to %lld (%s)", broker, topic, partition,
+             (long long)from, (long long)to, rule);
+}
+
+/* ---- clients ---- */
+
+static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                        int16_t error, void *opaque)
+{
+    producer_state *ps = ctx;
+    int64_t seq = (int64_t)(intptr_t)opaque;
+    int ti = topic_index(topic);
+    if (error != WEIR_KERR_NONE) {
+        RS->out->produce_errors++;
+        if (error >= 0 && error < 128) {
+            RS->errors_seen[error] = true;
+        }
+        return;
+    }
+    RS->out->acked++;
+    bool all = ps->spec->acks == -1;
+    RS->out->acked_all += all;
+    weir_history_ack(&RS->hist, (weir_msg_id){ps->index, seq}, PART_KEY(ti, partition), offset, all);
+}
+
+static bool parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
+{
+    char buf[48];
+    int32_t n = len < (int32_t)sizeof buf - 1 ? len : (int32_t)sizeof buf - 1;
+    if (v == NULL || n <= 0) {
+        return false;
+    }
+    memcpy(buf, v, (size_t)n);
+    buf[n] = '\0';
+    int p;
+    long long s;
+    if (sscanf(buf, "P%d:%lld|", &p, &s) != 2) {
+        return false;
+    }
+    id->producer = p;
+    id->seq = s;
+    return true;
+}
+
+static void on_record(void *ctx, const weir_consumer_record *rec)
+{
+    (void)ctx;
+    weir_msg_id id;
+    RS->out->reads++;
+    if (parse_id(rec->value, rec->value_len, &id)) {
+        weir_history_read(&RS->hist, id, PART_KEY(topic_index(rec->topic), rec->partition),
+                          rec->offset);
+    }
+}
+
+static void producer_tick(weir_env *env, void *arg)
+{
+    producer_state *ps = arg;
+    const weir_scn_producer *sp = ps->spec;
+    int64_t now = weir_sim_now_ns(RS->w);
+    if (ps->p != NULL && now >= sp->start_ns && now < sp->stop_ns) {
+        if (ps->started_ns < 0) {
+            ps->started_ns = now;
+        }
+        int64_t due = (int64_t)((double)(now - sp->start_ns) / 1e9 * sp->rate_per_s);
+        const weir_scn_topic *t = &RS->sc->topics[sp->topic_index];
+        char val[4096];
+        size_t vlen = sp->message_bytes < sizeof val ? sp->message_bytes : sizeof val;
+        for (int k = 0; ps->seq < due && k < 10000; k++) {
+            int n = snprintf(val, sizeof val, "P%d:%lld|", ps->index, (long long)ps->seq);
+            if ((size_t)n < vlen) {
+                memset(val + n, 'x', vlen - (size_t)n);
+            }
+            char key[32];
+            int klen = 0;
+            const char *kp = NULL;
+            if (sp->keys == WEIR_SCN_KEYS_RANDOM) {
+                klen = snprintf(key, sizeof key, "k%llu",
+                                (unsigned long long)weir_random_below(env, sp->key_count ? sp->key_count : 1));
+                kp = key;
+            } else if (sp->keys == WEIR_SCN_KEYS_SEQUENCE) {
+                klen = snprintf(key, sizeof key, "k%lld", (long long)ps->seq);
+                kp = key;
+            }
+            if (weir_producer_send(ps->p, t->name, sp->partition, kp, klen, val,
+                                   (int32_t)((size_t)n > vlen ? (size_t)n : vlen), -1,
+                                   (void *)(intptr_t)ps->seq) != 0) {
+                break;
+            }
+            ps->seq++;
+            RS->out->sent++;
+        }
+    }
+    weir_timer_start(env, TICK_NS, producer_tick, ps);
+}
+
+typedef struct client_node {
+    int host;
+} client_node;
+
+static void *client_start(weir_env *env, void *arg)
+{
+    int host = (int)(intptr_t)arg;
+    env->log_level = WEIR_LOG_ERROR;
+    for (size_t i = 0; i < RS->sc->producer_count; i++) {
+        producer_state *ps = &RS->producers[i];
+        if (ps->spec->host_index != host) {
+            continue;
+        }
+        weir_producer_config pc;
+        weir_producer_config_default(&pc);
+        pc.bootstrap = RS->bootstrap;
+        pc.acks = (int16_t)ps->spec->acks;
+        pc.linger_ms = (int32_t)(ps->spec->linger_ns / MS);
+        pc.batch_size = (int32_t)ps->spec->batch_bytes;
+        pc.retries = ps->spec->retries;
+        pc.retry_backoff_ms = (int32_t)(ps->spec->retry_backoff_ns / MS);
+        pc.request_timeout_ms = (int32_t)(ps->spec->request_timeout_ns / MS);
+        pc.delivery_timeout_ms = (int32_t)(ps->spec->delivery_timeout_ns / MS);
+        pc.in_flight_max = ps->spec->max_in_flight;
+        const char *why = NULL;
+        ps->p = weir_producer_new(env, &pc, on_delivery, ps, &why);
+        if (ps->p == NULL) {
+            timeline("producer %s: %s", ps->spec->name, why ? why : "cannot start");
+        }
+        weir_timer_start(env, TICK_NS, producer_tick, ps);
+    }
+    for (size_t i = 0; i < RS->sc->consumer_count; i++) {
+        consumer_state *cs = &RS->consumers[i];
+        const weir_scn_consumer *sp = cs->spec;
+        if (sp->host_index != host) {
+            continue;
+        }
+        weir_consumer_config cc;
+        weir_consumer_config_default(&cc);
+        cc.bootstrap = RS->bootstrap;
+        weir_consumer_callbacks cb = {on_record, NULL, cs};
+        const char *why = NULL;
+        cs->c = weir_consumer_new(env, &cc, &cb, &why);
+        if (cs->c == NULL) {
+            continue;
+        }
+        const weir_scn_topic *t = &RS->sc->topics[sp->topic_index];
+        int32_t n = sp->partitions ? (int32_t)sp->partition_count : t->partitions;
+        weir_topic_partition *tps = calloc((size_t)n, sizeof *tps);
+        for (int32_t k = 0; k < n; k++) {
+            tps[k].topic = t->name;
+            tps[k].partition = sp->partitions ? sp->partitions[k] : k;
+        }
+        if (weir_consumer_assign(cs->c, tps, n) == 0) {
+            for (int32_t k = 0; k < n; k++) {
+                weir_ignore(weir_consumer_seek(cs->c, t->name, tps[k].partition,
+                                               sp->from_earliest ? WEIR_LOG_TS_EARLIEST
+                                                                 : WEIR_LOG_TS_LATEST));
+            }
+        }
+        free(tps);
+    }
+    return arg;
+}
+
+static void client_destroy(void *state)
+{
+    int host = (int)(intptr_t)state;
+    for (size_t i = 0; i < RS->sc->producer_count; i++) {
+        if (RS->producers[i].spec->host_index == host && RS->producers[i].p != NULL) {
+            weir_producer_abandon(RS->producers[i].p);
+            RS->producers[i].p = NULL;
+        }
+    }
+    for (size_t i = 0; i < RS->sc->consumer_count; i++) {
+        if (RS->consumers[i].spec->host_index == host && RS->consumers[i].c != NULL) {
+            weir_consumer_abandon(RS->consumers[i].c);
+            RS->consumers[i].c = NULL;
+        }
+    }
+}
+
+static const weir_node_type client_type = {"clients", client_start, client_destroy};
+
+/* ---- faults ---- */
+
+static const char *target_host(const weir_scn_target *t)
+{
+    if (t->host_index >= 0) {
+        return RS->sc->hosts[t->host_index].name;
+    }
+    if (t->topic_index >= 0) {
+        int32_t leader, epoch, isr[16];
+        int n;
+        weir_controller *c = weir_world_node_state(RS->w, RS->controller_host);
+        if (c != NULL && weir_controller_partition(c, RS->sc->topics[t->topic_index].name,
+                                                   t->partition, &leader, &epoch, isr, &n)) {
+            return host_of_broker(leader);
+        }
+    }
+    return NULL;
+}
+
+typedef struct fault_event {
+    const weir_scn_fault *f;
+    bool undo;
+    char host_a[64]; /* resolved when it fired */
+} fault_event;
+
+static void set_cut(const char *a, const char *b, bool one_way, bool cut)
+{
+    weir_ignore(weir_sim_cut(RS->w, a, b, cut));
+    if (!one_way) {
+        weir_ignore(weir_sim_cut(RS->w, b, a, cut));
+    }
+}
+
+static void fault_fire(weir_env *env, void *arg)
+{
+    (void)env;
+    fault_event *ev = arg;
+    const weir_scn_fault *f = ev->f;
+    const char *a = ev->undo ? ev->host_a : target_host(&f->a);
+    const char *b = f->b.host_index >= 0 ? RS->sc->hosts[f->b.host_index].name : NULL;
+    const weir_scenario *sc = RS->sc;
+    if (a == NULL && f->kind != WEIR_SCN_HEAL) {
+        timeline("fault %s: no target (no leader?)", weir_scn_fault_kind_name(f->kind));
+        return;
+    }
+    if (!ev->undo && a != NULL) {
+        snprintf(ev->host_a, sizeof ev->host_a, "%s", a);
+    }
+    int err = 0;
+    switch (f->kind) {
+    case WEIR_SCN_CRASH:
+        if (ev->undo) {
+            err = weir_world_restart(RS->w, a);
+            timeline("restart %s%s", a, err ? " (failed)" : "");
+        } else {
+            err = weir_world_crash(RS->w, a);
+            timeline("crash %s (power off: unsynced data lost)%s", a, err ? " (failed)" : "");
+        }
+        break;
+    case WEIR_SCN_RESTART:
+        err = weir_world_restart(RS->w, a);
+        timeline("restart %s%s", a, err ? " (failed)" : "");
+        break;
+    case WEIR_SCN_CLEAN_SHUTDOWN:
+        if (ev->undo) {
+            err = weir_world_restart(RS->w, a);
+            timeline("restart %s%s", a, err ? " (failed)" : "");
+        } else {
+            weir_broker_shutdown(weir_world_node_state(RS->w, a));
+            err = weir_world_crash(RS->w, a); /* everything was synced: nothing is lost */
+            timeline("clean shutdown of %s", a);
+        }
+        break;
+    case WEIR_SCN_CUT:
+        set_cut(a, b, f->one_way, !ev->undo);
+        timeline("%s link %s %s %s", ev->undo ? "heal" : "cut", a, f->one_way ? "->" : "<->", b);
+        break;
+    case WEIR_SCN_ISOLATE:
+        for (size_t h = 0; h < sc->host_count; h++) {
+            if (strcmp(sc->hosts[h].name, a) != 0) {
+                set_cut(a, sc->hosts[h].name, false, !ev->undo);
+            }
+        }
+        timeline("%s %s", ev->undo ? "reconnect" : "isolate", a);
+        break;
+    case WEIR_SCN_HEAL:
+        if (f->a.all || a == NULL) {
+            weir_sim_heal_all(RS->w);
+            timeline("heal every link");
+        } else if (b != NULL) {
+            set_cut(a, b, f->one_way, false);
+            timeline("heal link %s %s %s", a, f->one_way ? "->" : "<->", b);
+        }
+        break;
+    case WEIR_SCN_SLOW_LINK: {
+        /* Per host: the simulator models one link per host (its NIC). */
+        int hi = weir_scenario_host_find(sc, a);
+        const weir_scn_link *def = &sc->hosts[hi].link;
+        int64_t lat = ev->undo || f->latency_ns < 0 ? def->latency_ns : f->latency_ns;
+        double bw = ev->undo || f->bandwidth_bps < 0 ? def->bandwidth_bps : f->bandwidth_bps;
+        err = weir_sim_link_set(RS->w, a, lat, bw > 0 ? bw : 1e12);
+        timeline("%s link of %s: latency %lld us, bandwidth %.0f B/s", ev->undo ? "restore" : "slow",
+                 a, (long long)(lat / 1000), bw);
+        break;
+    }
+    case WEIR_SCN_SLOW_DISK:
+        timeline("slow disk on %s: not modelled per host yet (ignored)", a);
+        break;
+    }
+    if (ev->undo) {
+        free(ev);
+    } else if (f->duration_ns > 0) {
+        fault_event *u = calloc(1, sizeof *u);
+        *u = *ev;
+        u->undo = true;
+        weir_timer_start(env, f->duration_ns, fault_fire, u);
+        free(ev);
+    } else {
+        free(ev);
+    }
+}
+
+static void liveness_tick(weir_env *env, void *arg)
+{
+    (void)arg;
+    int64_t now = now_ns();
+    if (RS->recovered_ns < 0 && now >= RS->last_fault_end_ns) {
+        weir_controller *c = weir_world_node_state(RS->w, RS->controller_host);
+        bool all = c != NULL;
+        for (size_t t = 0; all && t < RS->sc->topic_count; t++) {
+            for (int32_t p = 0; all && p < RS->sc->topics[t].partitions; p++) {
+                int32_t leader, epoch, isr[16];
+                int n;
+                all = weir_controller_partition(c, RS->sc->topics[t].name, p, &leader, &epoch, isr, &n) &&
+                      leader >= 0 && n == RS->sc->topics[t].replication_factor;
+            }
+        }
+        if (all) {
+            RS->recovered_ns = now;
+            if (RS->last_fault_end_ns > 0) {
+                timeline("every partition has a leader and a full ISR again");
+            }
+        }
+    }
+    weir_timer_start(env, 100 * MS, liveness_tick, NULL);
+}
+
+static void *chaos_start(weir_env *env, void *arg)
+{
+    const weir_scenario *sc = RS->sc;
+    for (size_t h = 0; h < sc->host_count; h++) {
+        if (RS->hosts[h].role != 0) {
+            weir_ignore(weir_sim_link_set(RS->w, sc->hosts[h].name, sc->hosts[h].link.latency_ns,
+                                          sc->hosts[h].link.bandwidth_bps > 0 ? sc->hosts[h].link.bandwidth_bps : 1e12));
+        }
+    }
+    for (size_t i = 0; i < sc->fault_count; i++) {
+        fault_event *ev = calloc(1, sizeof *ev);
+        ev->f = &sc->faults[i];
+        weir_timer_start(env, sc->faults[i].at_ns, fault_fire, ev);
+    }
+    weir_timer_start(env, 100 * MS, liveness_tick, NULL);
+    return arg;
+}
+
+static const weir_node_type chaos_type = {"chaos", chaos_start, NULL};
+
+/* ---- oracles at the end ---- */
+
+static uint64_t batch_sums(struct weir_plog *log, int64_t below, bool into_history, int32_t part_key)
+{
+    uint64_t sum = 1469598103934665603ULL;
+    for (int64_t off = weir_plog_start_offset(log); off < weir_plog_end_offset(log);) {
+        weir_log_read_result rr;
+        if (weir_plog_read(log, off, 1 << 20, true, &rr) != 0) {
+            return 0;
+        }
+        for (size_t at = 0; at < rr.len;) {
+            weir_batch_header h;
+            weir_batch_header_decode(rr.data + at, &h);
+            size_t total = (size_t)weir_batch_total_bytes(&h);
+            if (weir_batch_last_offset(&h) < below) {
+                sum = (sum ^ h.crc) * 1099511628211ULL ^ (uint64_t)h.base_offset;
+            }
+            weir_record_iter it;
+            weir_record rec;
+            if (into_history && weir_record_iter_init(&it, rr.data + at, total) == 0) {
+                while (weir_record_next(&it, &rec) == 1) {
+                    weir_msg_id id;
+                    if (parse_id(rec.value, rec.value_len, &id)) {
+                        weir_history_logged(&RS->hist, id, part_key, h.base_offset + rec.offset_delta);
+                    }
+                }
+            }
+            at += total;
+        }
+        off = rr.next_offset;
+        weir_log_read_result_free(&rr);
+    }
+    return sum;
+}
+
+static void check_replicas(void)
+{
+    const weir_scenario *sc = RS->sc;
+    weir_controller *c = weir_world_node_state(RS->w, RS->controller_host);
+    for (size_t t = 0; t < sc->topic_count; t++) {
+        for (int32_t p = 0; p < sc->topics[t].partitions; p++) {
+            int32_t leader = -1, epoch, isr[16];
+            int n = 0;
+            if (c != NULL) {
+                weir_controller_partition(c, sc->topics[t].name, p, &leader, &epoch, isr, &n);
+            }
+            /* the replicas that are up, their HWs */
+            weir_broker *reps[WEIR_SCN_BROKERS_MAX];
+            int ids[WEIR_SCN_BROKERS_MAX];
+            int nr = 0;
+            int64_t hw_min = INT64_MAX;
+            for (size_t bi = 0; bi < sc->broker_count; bi++) {
+                weir_broker *b = weir_world_node_state(RS->w, sc->hosts[sc->brokers[bi].host_index].name);
+                weir_broker_partition_info info;
+                if (b == NULL || !weir_broker_partition(b, sc->topics[t].name, p, &info) || !info.hosted) {
+                    continue;
+                }
+                if (info.high_watermark > info.log_end) {
+                    RS->out->dirty_reads += 0;
+                    timeline("ORACLE: broker %d %s/%d HW %lld above its log end %lld", sc->brokers[bi].id,
+                             sc->topics[t].name, p, (long long)info.high_watermark, (long long)info.log_end);
+                }
+                if (info.high_watermark < hw_min) {
+                    hw_min = info.high_watermark;
+                }
+                reps[nr] = b;
+                ids[nr] = sc->brokers[bi].id;
+                nr++;
+            }
+            if (nr == 0) {
+                continue;
+            }
+            /* the history's final log: the leader's replica, else the first up */
+            int chosen = 0;
+            for (int k = 0; k < nr; k++) {
+                if (ids[k] == leader) {
+                    chosen = k;
+                }
+            }
+            uint64_t first = 0;
+            bool diverged = false;
+            for (int k = 0; k < nr; k++) {
+                struct weir_plog *log = weir_broker_partition_log(reps[k], sc->topics[t].name, p);
+                uint64_t s = batch_sums(log, hw_min, k == chosen, PART_KEY((int)t, p));
+                if (k == 0) {
+                    first = s;
+                } else if (s != first) {
+                    diverged = true;
+                }
+            }
+            if (diverged) {
+                RS->out->divergent++;
+                timeline("ORACLE: the replicas of %s/%d disagree below HW %lld", sc->topics[t].name, p,
+                         (long long)hw_min);
+            }
+        }
+    }
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void fail(const char *fmt, ...)
+{
+    weir_scn_outcome *o = RS->out;
+    if (o->n_failures < WEIR_SCN_FAILURES_MAX) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(o->failures[o->n_failures], sizeof o->failures[0], fmt, ap);
+        va_end(ap);
+        o->n_failures++;
+    }
+}
+
+static bool violation_expected(weir_scn_violation_kind k)
+{
+    for (int i = 0; i < RS->sc->expect.violation_count; i++) {
+        if (RS->sc->expect.violations[i].kind == k) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void judge(void)
+{
+    const weir_scn_expect *e = &RS->sc->expect;
+    weir_scn_outcome *o = RS->out;
+    double t = (double)now_ns() / 1e9;
+    bool found[WEIR_SCN_V_COUNT_] = {false};
+    found[WEIR_SCN_V_ACKED_LOSS] = o->lost_all > 0;
+    found[WEIR_SCN_V_DIVERGENCE] = o->divergent > 0;
+    found[WEIR_SCN_V_DUPLICATE] = o->duplicated > 0;
+    found[WEIR_SCN_V_REORDER] = o->reordered > 0;
+    found[WEIR_SCN_V_READ_ABOVE_HW] = o->dirty_reads > 0;
+    for (int k = 0; k < WEIR_SCN_V_COUNT_; k++) {
+        if (k == WEIR_SCN_V_DUPLICATE || k == WEIR_SCN_V_REORDER) {
+            continue; /* without idempotence, retries may duplicate: reported, not judged */
+        }
+        if (found[k] && !violation_expected((weir_scn_violation_kind)k)) {
+            fail("violated at %.3fs: %s", t, weir_scn_violation_name((weir_scn_violation_kind)k));
+        }
+    }
+    for (int i = 0; i < e->violation_count; i++) {
+        if (!found[e->violations[i].kind]) {
+            fail("expected violation not found: %s", weir_scn_violation_name(e->violations[i].kind));
+        }
+    }
+    if (e->no_acked_loss && (o->lost_all > 0 || o->acked_all == 0)) {
+        fail("no_acked_loss: %lld of %lld acks=all messages lost", (long long)o->lost_all,
+             (long long)o->acked_all);
+    }
+    if (e->lost_acked_max >= 0 && o->lost_any > e->lost_acked_max) {
+        fail("max_lost_acked %lld: %lld acknowledged messages lost", (long long)e->lost_acked_max,
+             (long long)o->lost_any);
+    }
+    if (o->leader_changes < e->leader_changes_min) {
+        fail("leader_changes_min %d: saw %d", e->leader_changes_min, o->leader_changes);
+    }
+    if (o->isr_shrinks < e->isr_shrinks_min) {
+        fail("isr_shrinks_min %d: saw %d", e->isr_shrinks_min, o->isr_shrinks);
+    }
+    if (o->isr_expands < e->isr_expands_min) {
+        fail("isr_expands_min %d: saw %d", e->isr_expands_min, o->isr_expands);
+    }
+    if (o->truncations < e->truncations_min) {
+        fail("truncations_min %d: saw %d", e->truncations_min, o->truncations);
+    }
+    if (o->unclean_elections < e->unclean_elections_min) {
+        fail("unclean_elections_min %d: saw %d", e->unclean_elections_min, o->unclean_elections);
+    }
+    if (e->produce_errors_checked) {
+        for (int code = 1; code < 128; code++) {
+            bool allowed = false;
+            for (int k = 0; k < e->produce_errors_allowed_count; k++) {
+                allowed = allowed || e->produce_errors_allowed[k] == code;
+            }
+            if (RS->errors_seen[code] && !allowed) {
+                fail("produce error %s is not in produce_errors_allowed", weir_kerr_name((int16_t)code));
+            }
+        }
+    }
+    for (int k = 0; k < e->produce_errors_required_count; k++) {
+        int code = e->produce_errors_required[k];
+        if (code >= 0 && code < 128 && !RS->errors_seen[code]) {
+            fail("produce_errors_required: %s never seen", weir_kerr_name((int16_t)code));
+        }
+    }
+    if (e->offline_until_restart && !RS->offline_seen) {
+        fail("offline_until_restart: no partition went offline");
+    }
+    if (e->recovers_within_ns >= 0) {
+        if (RS->recovered_ns < 0) {
+            fail("recovers_within %.3fs: never fully recovered after the last fault",
+                 (double)e->recovers_within_ns / 1e9);
+        } else if (RS->recovered_ns - RS->last_fault_end_ns > e->recovers_within_ns) {
+            fail("recovers_within %.3fs: took %.3fs", (double)e->recovers_within_ns / 1e9,
+                 (double)(RS->recovered_ns - RS->last_fault_end_ns) / 1e9);
+        }
+    }
+    o->recovered_after_ns = RS->recovered_ns < 0 ? -1 : RS->recovered_ns - RS->last_fault_end_ns;
+    o->pass = o->n_failures == 0;
+}
+
+static int cmp_msg_id(const void *a, const void *b)
+{
+    const weir_msg_id *x = a, *y = b;
+    if (x->producer != y->producer) {
+        return x->producer < y->producer ? -1 : 1;
+    }
+    return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+static void consumers_read_all(void)
+{
+    /* every acks=all acknowledged message was read by some consumer */
+    if (!RS->sc->expect.consumers_read_all_acked) {
+        return;
+    }
+    weir_history *h = &RS->hist;
+    weir_msg_id *read = malloc((h->n_reads + 1) * sizeof *read);
+    WEIR_ASSERT(read != NULL);
+    for (size_t j = 0; j < h->n_reads; j++) {
+        read[j] = h->reads[j].id;
+    }
+    qsort(read, h->n_reads, sizeof *read, cmp_msg_id);
+    int64_t missing = 0;
+    for (size_t i = 0; i < h->n_acks; i++) {
+        if (!h->acks[i].must_survive) {
+            continue;
+        }
+        if (bsearch(&h->acks[i].id, read, h->n_reads, sizeof *read, cmp_msg_id) == NULL &&
+            missing++ == 0) {
+            fail("consumers_read_all_acked: message P%d:%lld (acked at %d/%lld) never read",
+                 h->acks[i].id.producer, (long long)h->acks[i].id.seq, h->acks[i].partition % 100000,
+                 (long long)h->acks[i].offset);
+        }
+    }
+    free(read);
+}
+
+/* ---- building and running ---- */
+
+static int apply_broker_settings(weir_broker_config *bc, const weir_scn_settings *s, char *why, size_t n)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        int err = weir_broker_config_set(bc, s->items[i].key, s->items[i].value, why, n);
+        if (err != 0 && err != WEIR_E_NOENT) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, weir_scn_outcome *out)
+{
+    static run_state rs;
+    memset(&rs, 0, sizeof rs);
+    memset(out, 0, sizeof *out);
+    RS = &rs;
+    rs.sc = sc;
+    rs.out = out;
+    rs.report = report;
+    rs.recovered_ns = -1;
+    rs.last_fault_end_ns = weir_scenario_last_fault_end_ns(sc);
+    weir_history_init(&rs.hist);
+
+    weir_sim_config cfg;
+    weir_sim_config_default(&cfg, seed);
+    cfg.log_level = WEIR_LOG_ERROR;
+    cfg.trace_out = trace;
+    if (sc->host_count > 0) {
+        cfg.link_latency_ns = sc->hosts[0].link.latency_ns;
+        cfg.link_bandwidth_bps = sc->hosts[0].link.bandwidth_bps > 0 ? sc->hosts[0].link.bandwidth_bps : 1e12;
+        cfg.disk_write_bps = sc->hosts[0].disk.write_bps;
+        cfg.disk_read_bps = sc->hosts[0].disk.read_bps;
+        cfg.disk_sync_ns = sc->hosts[0].disk.fsync_ns;
+        cfg.disk_bytes_max = sc->hosts[0].disk.capacity_bytes;
+        for (size_t h = 0; h < sc->host_count; h++) {
+            cfg.disk_torn_crash = cfg.disk_torn_crash || sc->hosts[h].disk.torn_crash;
+        }
+    }
+    rs.w = weir_sim_world_new(&cfg);
+    if (rs.w == NULL) {
+        return WEIR_E_INVAL;
+    }
+    /* roles */
+    for (size_t h = 0; h < sc->host_count; h++) {
+        rs.hosts[h].index = (int)h;
+        rs.hosts[h].name = sc->hosts[h].name;
+        rs.hosts[h].broker_index = -1;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < sc->broker_count; i++) {
+        rs.hosts[sc->brokers[i].host_index].role = 1;
+        rs.hosts[sc->brokers[i].host_index].broker_index = (int)i;
+        at += (size_t)snprintf(rs.bootstrap + at, sizeof rs.bootstrap - at, "%s%s:9092", i ? "," : "",
+                               sc->hosts[sc->brokers[i].host_index].name);
+    }
+    rs.hosts[sc->controller.host_index].role = 2;
+    snprintf(rs.controller_host, sizeof rs.controller_host, "%s", sc->hosts[sc->controller.host_index].name);
+    /* controller */
+    weir_controller_config_default(&rs.ccfg);
+    snprintf(rs.ccfg.listen_host, sizeof rs.ccfg.listen_host, "%s", rs.controller_host);
+    rs.ccfg.session_timeout_ms = sc->controller.session_timeout_ms;
+    rs.ccfg.log_level = WEIR_LOG_ERROR;
+    rs.ccfg.observer = (weir_controller_observer){obs_leader, obs_isr, obs_fenced, NULL, NULL};
+    for (size_t t = 0; t < sc->topic_count && t < WEIR_CONTROLLER_TOPICS_MAX; t++) {
+        weir_controller_topic_spec *ts = &rs.ccfg.topics[rs.ccfg.n_topics++];
+        snprintf(ts->name, sizeof ts->name, "%s", sc->topics[t].name);
+        ts->partitions = sc->topics[t].partitions;
+        ts->replication_factor = sc->topics[t].replication_factor;
+        ts->assignment = sc->topics[t].assignment;
+        rs.ccfg.unclean_election = rs.ccfg.unclean_election || weir_scenario_topic_unclean(sc, t);
+    }
+    char why[256];
+    int err = weir_world_node_add(rs.w, rs.controller_host, &weir_controller_node, &rs.ccfg);
+    /* brokers */
+    for (size_t i = 0; err == 0 && i < sc->broker_count; i++) {
+        weir_broker_config *bc = &rs.bcfg[i];
+        weir_broker_config_default(bc);
+        bc->node_id = sc->brokers[i].id;
+        snprintf(bc->listen_host, sizeof bc->listen_host, "%s", sc->hosts[sc->brokers[i].host_index].name);
+        bc->listen_port = 9092;
+        snprintf(bc->controller_addr, sizeof bc->controller_addr, "%s:9093", rs.controller_host);
+        bc->heartbeat_interval_ms = sc->controller.heartbeat_interval_ms;
+        bc->log_level = WEIR_LOG_ERROR;
+        bc->on_truncate = obs_truncate;
+        for (size_t t = 0; t < sc->topic_count && t < 16; t++) {
+            snprintf(bc->topic_min_isr[t].topic, sizeof bc->topic_min_isr[t].topic, "%s", sc->topics[t].name);
+            bc->topic_min_isr[t].min_insync_replicas = (int16_t)weir_scenario_topic_min_isr(sc, t);
+            bc->n_topic_min_isr = (int)t + 1;
+        }
+        if (apply_broker_settings(bc, &sc->broker_defaults, why, sizeof why) != 0 ||
+            apply_broker_settings(bc, &sc->brokers[i].config, why, sizeof why) != 0) {
+            if (report) {
+                fprintf(report, "broker %d: %s\n", bc->node_id, why);
+            }
+            return WEIR_E_INVAL;
+        }
+        err = weir_world_node_add(rs.w, rs.hosts[sc->brokers[i].host_index].name, &weir_broker_node, bc);
+    }
+    /* clients */
+    for (size_t i = 0; i < sc->producer_count; i++) {
+        rs.producers[i] = (producer_state){&sc->producers[i], (int)i, NULL, 0, -1};
+        rs.hosts[sc->producers[i].host_index].role = rs.hosts[sc->producers[i].host_index].role ? rs.hosts[sc->producers[i].host_index].role : 3;
+    }
+    for (size_t i = 0; i < sc->consumer_count; i++) {
+        rs.consumers[i].spec = &sc->consumers[i];
+        rs.hosts[sc->consumers[i].host_index].role = rs.hosts[sc->consumers[i].host_index].role ? rs.hosts[sc->consumers[i].host_index].role : 3;
+    }
+    for (size_t h = 0; err == 0 && h < sc->host_count; h++) {
+        if (rs.hosts[h].role == 3) {
+            err = weir_world_node_add(rs.w, sc->hosts[h].name, &client_type, (void *)(intptr_t)h);
+        }
+    }
+    if (err == 0) {
+        err = weir_world_node_add(rs.w, "chaos", &chaos_type, NULL);
+    }
+    if (err != 0) {
+        return err;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    err = weir_world_run(rs.w, sc->duration_ns);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (err != 0) {
+        return err;
+    }
+    out->wall_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    out->sim_s = (double)sc->duration_ns / 1e9;
+    out->trace_hash = weir_sim_trace_hash(rs.w);
+    out->events = weir_sim_event_count(rs.w);
+    /* oracles: read the logs as they are, with no simulated disk time */
+    weir_sim_disk_set(rs.w, 0, 0, 0);
+    check_replicas();
+    weir_history_report hr = {.max_findings = 8};
+    weir_history_check(&rs.hist, &hr);
+    out->lost_all = (int64_t)(hr.counts[WEIR_FINDING_LOST] + hr.counts[WEIR_FINDING_MOVED]);
+    out->duplicated = (int64_t)hr.counts[WEIR_FINDING_DUPLICATED];
+    out->reordered = (int64_t)hr.counts[WEIR_FINDING_REORDERED];
+    out->dirty_reads = (int64_t)hr.counts[WEIR_FINDING_DIRTY_READ];
+    for (size_t i = 0; i < hr.n_findings && report != NULL; i++) {
+        const weir_finding *f = &hr.findings[i];
+        timeline("ORACLE: %s: P%d:%lld at %d/%lld", weir_finding_name(f->kind), f->id.producer,
+                 (long long)f->id.seq, f->partition % 100000, (long long)f->offset);
+    }
+    weir_history_report_free(&hr);
+    /* the same for every acknowledged message, whatever its acks */
+    for (size_t i = 0; i < rs.hist.n_acks; i++) {
+        rs.hist.acks[i].must_survive = true;
+    }
+    weir_history_report all = {.max_findings = 0};
+    weir_history_check(&rs.hist, &all);
+    out->lost_any = (int64_t)(all.counts[WEIR_FINDING_LOST] + all.counts[WEIR_FINDING_MOVED]);
+    weir_history_report_free(&all);
+    for (size_t i = 0; i < rs.hist.n_acks; i++) {
+        rs.hist.acks[i].must_survive = sc->producers[rs.hist.acks[i].id.producer].acks == -1;
+    }
+    consumers_read_all();
+    judge();
+    if (report != NULL) {
+        fprintf(report, "timeline\n");
+        for (int i = 0; i < rs.n_lines; i++) {
+            fprintf(report, "  %s\n", rs.lines[i]);
+        }
+    }
+    for (int i = 0; i < rs.n_lines; i++) {
+        free(rs.lines[i]);
+    }
+    weir_history_free(&rs.hist);
+    return 0;
+}
