@@ -245,6 +245,9 @@ static void retention_tick(weir_env *env, void *arg)
     for (size_t i = 0; i < b->topics.n; i++) {
         weir_topic *t = b->topics.t[i];
         for (int32_t p = 0; p < t->partition_count; p++) {
+            if (t->partitions[p].log == NULL) {
+                continue; /* not hosted here */
+            }
             weir_log_retention_report rep;
             int err = weir_plog_apply_retention(t->partitions[p].log, now, &rep);
             if (err != 0) {
@@ -267,6 +270,9 @@ static void flush_tick(weir_env *env, void *arg)
     for (size_t i = 0; i < b->topics.n; i++) {
         weir_topic *t = b->topics.t[i];
         for (int32_t p = 0; p < t->partition_count; p++) {
+            if (t->partitions[p].log == NULL) {
+                continue; /* not hosted here */
+            }
             int err = weir_plog_flush(t->partitions[p].log);
             if (err != 0) {
                 weir_log_error(env, "%s-%d: flush failed: %s", t->name, p, weir_err_str(err));

@@ -331,6 +331,10 @@ int bk_handle_list_offsets(bk_conn *c, const weir_request *r)
                 out->error_code = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
                 continue;
             }
+            if (p->log == NULL || p->role != WEIR_ROLE_LEADER) {
+                out->error_code = WEIR_KERR_NOT_LEADER_OR_FOLLOWER;
+                continue;
+            }
             int64_t off = -1;
             int err = 0;
             if (lp->timestamp == WEIR_LOG_TS_LATEST) {

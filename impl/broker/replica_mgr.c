@@ -231,6 +231,15 @@ static void fetch_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
             follower_later(f, RETRY_MS);
             return;
         }
+        /* log.flush.interval.messages applies to every append, as in Kafka */
+        p->unflushed_messages += info.last_offset - info.first_offset + 1;
+        if (b->cfg.flush_interval_messages > 0 &&
+            p->unflushed_messages >= b->cfg.flush_interval_messages) {
+            if (weir_plog_flush(p->log) != 0) {
+                weir_log_error(b->env, "%s-%d: flush failed", f->topic, f->index);
+            }
+            p->unflushed_messages = 0;
+        }
     }
     int64_t leo = weir_plog_end_offset(p->log);
     int64_t hw = r->high_watermark < leo ? r->high_watermark : leo;

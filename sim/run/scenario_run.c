@@ -737,13 +737,19 @@ static void consumers_read_all(void)
     qsort(read, h->n_reads, sizeof *read, cmp_msg_id);
     int64_t missing = 0;
     for (size_t i = 0; i < h->n_acks; i++) {
-        if (!h->acks[i].must_survive) {
+        /* only topics a consumer reads, and only acks=all messages */
+        bool consumed = false;
+        for (size_t k = 0; k < RS->sc->consumer_count; k++) {
+            consumed = consumed || RS->sc->consumers[k].topic_index == h->acks[i].partition / 100000;
+        }
+        if (!h->acks[i].must_survive || !consumed) {
             continue;
         }
         if (bsearch(&h->acks[i].id, read, h->n_reads, sizeof *read, cmp_msg_id) == NULL &&
             missing++ == 0) {
-            fail("consumers_read_all_acked: message P%d:%lld (acked at %d/%lld) never read",
-                 h->acks[i].id.producer, (long long)h->acks[i].id.seq, h->acks[i].partition % 100000,
+            fail("consumers_read_all_acked: message P%d:%lld (acked at %s/%d offset %lld) never read",
+                 h->acks[i].id.producer, (long long)h->acks[i].id.seq,
+                 RS->sc->topics[h->acks[i].partition / 100000].name, h->acks[i].partition % 100000,
                  (long long)h->acks[i].offset);
         }
     }
@@ -893,8 +899,9 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
     out->dirty_reads = (int64_t)hr.counts[WEIR_FINDING_DIRTY_READ];
     for (size_t i = 0; i < hr.n_findings && report != NULL; i++) {
         const weir_finding *f = &hr.findings[i];
-        timeline("ORACLE: %s: P%d:%lld at %d/%lld", weir_finding_name(f->kind), f->id.producer,
-                 (long long)f->id.seq, f->partition % 100000, (long long)f->offset);
+        timeline("ORACLE: %s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind),
+                 f->id.producer, (long long)f->id.seq, sc->topics[f->partition / 100000].name,
+                 f->partition % 100000, (long long)f->offset);
     }
     weir_history_report_free(&hr);
     /* the same for every acknowledged message, whatever its acks */
