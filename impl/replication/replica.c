@@ -41,6 +41,7 @@ void weir_leader_init(weir_leader_state *st, int32_t self_id, int32_t epoch,
         st->replicas[i].leo = replicas[i] == self_id ? leo : -1;
         st->replicas[i].last_caught_up_ns = now_ns;
         st->replicas[i].last_fetch_ns = now_ns;
+        st->replicas[i].last_fetch_leader_leo = -1;
     }
     memcpy(st->isr, isr, (size_t)n_isr * sizeof *isr);
     st->n_isr = n_isr;
@@ -75,10 +76,16 @@ bool weir_leader_on_fetch(weir_leader_state *st, int32_t replica_id, int64_t fet
         return false;
     }
     r->leo = fetch_offset < leader_leo ? fetch_offset : leader_leo;
-    r->last_fetch_ns = now_ns;
     if (fetch_offset >= leader_leo) {
         r->last_caught_up_ns = now_ns;
+    } else if (r->last_fetch_leader_leo >= 0 && fetch_offset >= r->last_fetch_leader_leo) {
+        /* it had everything the leader had at its previous fetch */
+        if (r->last_fetch_ns > r->last_caught_up_ns) {
+            r->last_caught_up_ns = r->last_fetch_ns;
+        }
     }
+    r->last_fetch_ns = now_ns;
+    r->last_fetch_leader_leo = leader_leo;
     return weir_leader_update_hw(st, leader_leo);
 }
 

@@ -2,8 +2,10 @@
  * broker applies them and the tests and the simulator check them directly.
  *
  * Leader side (Kafka's rules, ../shared/notes/KAFKA.md §2):
- * - each follower's LEO is the offset of its latest fetch; it is "caught up"
- *   when a fetch reaches the leader's LEO of that moment;
+ * - each follower's LEO is the offset of its latest fetch; it was "caught up"
+ *   at a fetch that reaches the leader's LEO of that moment, or at its
+ *   previous fetch if this one reaches the LEO the leader had then (Kafka's
+ *   rule: under steady writes a follower is always a little behind);
  * - HW = the smallest LEO among ISR members (the leader included), and the
  *   leader's HW never moves back;
  * - a follower not caught up for replica.lag.time.max.ms leaves the ISR; one
@@ -27,8 +29,9 @@
 typedef struct weir_replica_view {
     int32_t broker_id;
     int64_t leo;               /* -1 until its first fetch */
-    int64_t last_caught_up_ns; /* last time a fetch reached the leader's LEO */
+    int64_t last_caught_up_ns; /* last time it held everything the leader had */
     int64_t last_fetch_ns;
+    int64_t last_fetch_leader_leo; /* the leader's LEO at its previous fetch */
 } weir_replica_view;
 
 typedef struct weir_leader_state {

@@ -185,7 +185,9 @@ static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t
     RS->out->acked++;
     bool all = ps->spec->acks == -1;
     RS->out->acked_all += all;
-    weir_history_ack(&RS->hist, (weir_msg_id){ps->index, seq}, PART_KEY(ti, partition), offset, all);
+    if (offset >= 0) { /* acks=0 is fire and forget: no offset to hold it to */
+        weir_history_ack(&RS->hist, (weir_msg_id){ps->index, seq}, PART_KEY(ti, partition), offset, all);
+    }
 }
 
 static bool parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
@@ -207,12 +209,28 @@ static bool parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
     return true;
 }
 
+/* Reads are held to the final log only where every producer used acks=all:
+ * with acks 0 or 1, committed data can vanish with its only in-sync copy. */
+static bool topic_all_acks_all(int ti)
+{
+    bool any = false;
+    for (size_t i = 0; i < RS->sc->producer_count; i++) {
+        if (RS->sc->producers[i].topic_index == ti) {
+            any = true;
+            if (RS->sc->producers[i].acks != -1) {
+                return false;
+            }
+        }
+    }
+    return any;
+}
+
 static void on_record(void *ctx, const weir_consumer_record *rec)
 {
     (void)ctx;
     weir_msg_id id;
     RS->out->reads++;
-    if (parse_id(rec->value, rec->value_len, &id)) {
+    if (topic_all_acks_all(topic_index(rec->topic)) && parse_id(rec->value, rec->value_len, &id)) {
         weir_history_read(&RS->hist, id, PART_KEY(topic_index(rec->topic), rec->partition),
                           rec->offset);
     }

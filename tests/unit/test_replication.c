@@ -67,6 +67,32 @@ static void a_lagging_follower_leaves_the_isr_and_rejoins_when_caught_up(void **
     assert_false(weir_leader_isr_proposal(&st, 10, 50001 * MS, 10000 * MS, isr, &n));
 }
 
+/* Under steady writes a follower's fetch never reaches the leader's LEO of
+ * that instant; it is caught up if it reached the LEO of its previous fetch. */
+static void a_follower_trailing_steady_writes_by_one_fetch_stays_in_the_isr(void **state)
+{
+    (void)state;
+    weir_leader_state st;
+    int32_t reps[] = {1, 2};
+    weir_leader_init(&st, 1, 1, reps, 2, reps, 2, 0, 0, 0);
+    int32_t isr[WEIR_REPLICAS_MAX];
+    int n;
+    int64_t leo = 0;
+    for (int64_t t = 1; t <= 100; t++) {
+        int64_t fetched = leo; /* holds all the leader had at its previous fetch */
+        leo += 10;             /* the leader appended meanwhile */
+        weir_leader_on_fetch(&st, 2, fetched, leo, t * 500 * MS);
+    }
+    assert_false(weir_leader_isr_proposal(&st, leo, 100 * 500 * MS, 10000 * MS, isr, &n));
+    /* a follower that stops keeping up does leave */
+    for (int64_t t = 101; t <= 150; t++) {
+        leo += 1000;
+        weir_leader_on_fetch(&st, 2, leo - 5000, leo, t * 500 * MS);
+    }
+    assert_true(weir_leader_isr_proposal(&st, leo, 150 * 500 * MS, 10000 * MS, isr, &n));
+    assert_int_equal(n, 1);
+}
+
 static void a_follower_rejoins_only_from_the_current_epoch(void **state)
 {
     (void)state;
@@ -169,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_hw_is_the_smallest_isr_leo_and_never_goes_back),
         cmocka_unit_test(a_lagging_follower_leaves_the_isr_and_rejoins_when_caught_up),
+        cmocka_unit_test(a_follower_trailing_steady_writes_by_one_fetch_stays_in_the_isr),
         cmocka_unit_test(a_follower_rejoins_only_from_the_current_epoch),
         cmocka_unit_test(kip101_data_loss_schedule_truncates_differently_under_each_rule),
         cmocka_unit_test(kip101_divergence_schedule_truncates_differently_under_each_rule),
