@@ -9,6 +9,8 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWEIR_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-ctest --test-dir build-asan --output-on-failure -j2
+# the scenario sweep runs in the normal suite; here one scenario end to end
+ctest --test-dir build-asan --output-on-failure -j2 -E '^scenarios$'
 ./build-asan/weir sim demo --seed 1 >/dev/null
+./build-asan/weir sim scenarios/leader-crash.yaml >/dev/null
 echo "sanitizers: clean"

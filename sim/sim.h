@@ -62,6 +62,11 @@ int weir_sim_link_set(weir_world *w, const char *node, int64_t latency_ns, doubl
  * stall until their owners time out, as behind a blackhole. */
 int weir_sim_cut(weir_world *w, const char *from, const char *to, bool cut);
 
+/* The link between two nodes only (both directions): extra one-way latency
+ * and a bandwidth cap, on top of each node's own link. Defaults: 0 and 1 TB/s. */
+int weir_sim_pair_set(weir_world *w, const char *a, const char *b, int64_t latency_ns,
+                      double bandwidth_bps);
+
 /* Undoes every cut. */
 void weir_sim_heal_all(weir_world *w);
 

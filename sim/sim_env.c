@@ -85,15 +85,20 @@ static void se_run_due_timers(sim_inc *inc)
 /* Longest single wait when no timer is pending (SimGrid needs a finite one). */
 #define SE_IDLE_WAIT_S 3600.0
 
+/* Receives posted at once: a long transfer (a big frame on a slow link)
+ * holds back only its own receive, not every frame to this node, as separate
+ * TCP connections would not wait for each other. */
+#define SE_RECEIVES 16
+
 void sim_env_dispatch_loop(sim_inc *inc)
 {
     sim_world *w = inc->node->world;
-    void *slot = NULL;
-    sg_comm_t pending = NULL;
+    void *slot[SE_RECEIVES] = {NULL};
+    sg_comm_t pending[SE_RECEIVES] = {NULL};
     for (;;) {
         se_run_due_timers(inc);
         if (w->stopping || inc->dead) {
-            break; /* a posted receive is released with the actor */
+            break; /* posted receives are released with the actor */
         }
         int64_t next_ns = weir_timer_heap_next_ns(&inc->timers);
         double timeout_s = SE_IDLE_WAIT_S;
@@ -101,19 +106,23 @@ void sim_env_dispatch_loop(sim_inc *inc)
             int64_t wait_ns = next_ns - sim_now_ns();
             timeout_s = wait_ns > 0 ? (double)wait_ns / 1e9 : 0.0;
         }
-        if (pending == NULL) {
-            pending = sg_mailbox_get_async(inc->mailbox, &slot);
+        for (size_t i = 0; i < SE_RECEIVES; i++) {
+            if (pending[i] == NULL) {
+                pending[i] = sg_mailbox_get_async(inc->mailbox, &slot[i]);
+            }
         }
-        int rc = sim_wait_keep(pending, timeout_s);
-        if (rc == 1) {
-            continue; /* a timer is due; the receive stays posted */
+        size_t which = 0;
+        int rc = sim_wait_any_keep(pending, SE_RECEIVES, timeout_s, &which);
+        if (rc == 1 || rc == 3) {
+            continue; /* a timer is due; the receives stay posted */
         }
-        sg_comm_unref(pending);
-        pending = NULL;
+        sg_comm_unref(pending[which]);
+        pending[which] = NULL;
         if (rc != 0) {
             continue; /* lost in transfer: the sender crashed */
         }
-        sim_net_handle(inc, slot);
-        slot = NULL;
+        void *msg = slot[which];
+        slot[which] = NULL;
+        sim_net_handle(inc, msg);
     }
 }

@@ -26,3 +26,31 @@ extern "C" int sim_wait_keep(sg_comm_t comm, double timeout_s)
         return 2;
     }
 }
+
+extern "C" int sim_wait_any_keep(sg_comm_t *comms, size_t n, double timeout_s, size_t *which)
+{
+    std::vector<simgrid::s4u::CommPtr> v;
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        v.emplace_back(comms[i]);
+    }
+    try {
+        ssize_t i = simgrid::s4u::Comm::wait_any_for(v, timeout_s);
+        if (i < 0) {
+            return 1;
+        }
+        *which = (size_t)i;
+        return 0;
+    } catch (const simgrid::Exception &) {
+        // A sender's host went down mid-transfer: find the receive that failed.
+        for (size_t i = 0; i < n; i++) {
+            auto state = v[i]->get_state();
+            if (state == simgrid::s4u::Activity::State::FAILED ||
+                state == simgrid::s4u::Activity::State::CANCELED) {
+                *which = i;
+                return 2;
+            }
+        }
+        return 3;
+    }
+}

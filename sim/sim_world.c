@@ -102,6 +102,13 @@ static int sw_platform_write(sim_world *w, FILE *out)
                 w->cfg.link_bandwidth_bps, lat_s);
         fprintf(out, "  <link id=\"%s.lo\" bandwidth=\"10GBps\" latency=\"0s\"/>\n", n);
     }
+    /* every pair also has a link of its own, fast until a fault slows it */
+    for (size_t i = 0; i < w->node_count; i++) {
+        for (size_t j = i + 1; j < w->node_count; j++) {
+            fprintf(out, "  <link id=\"%s~%s\" bandwidth=\"1TBps\" latency=\"0s\"/>\n",
+                    w->nodes[i]->name, w->nodes[j]->name);
+        }
+    }
     for (size_t i = 0; i < w->node_count; i++) {
         const char *a = w->nodes[i]->name;
         fprintf(out, "  <route src=\"%s\" dst=\"%s\"><link_ctn id=\"%s.lo\"/></route>\n", a, a, a);
@@ -109,8 +116,8 @@ static int sw_platform_write(sim_world *w, FILE *out)
             const char *b = w->nodes[j]->name;
             fprintf(out,
                     "  <route src=\"%s\" dst=\"%s\"><link_ctn id=\"%s.nic\"/>"
-                    "<link_ctn id=\"%s.nic\"/></route>\n",
-                    a, b, a, b);
+                    "<link_ctn id=\"%s~%s\"/><link_ctn id=\"%s.nic\"/></route>\n",
+                    a, b, a, a, b, b);
         }
     }
     fprintf(out, "</zone>\n</platform>\n");
@@ -392,6 +399,31 @@ int64_t weir_sim_now_ns(weir_world *ww)
 {
     (void)ww;
     return sim_now_ns();
+}
+
+int weir_sim_pair_set(weir_world *ww, const char *a, const char *b, int64_t latency_ns,
+                      double bandwidth_bps)
+{
+    sim_world *w = ww->impl;
+    sim_node *na = sim_world_node_by_name(w, a);
+    sim_node *nb = sim_world_node_by_name(w, b);
+    if (na == NULL || nb == NULL || na == nb || latency_ns < 0 || bandwidth_bps <= 0) {
+        return WEIR_E_INVAL;
+    }
+    if (na->index > nb->index) {
+        sim_node *t = na;
+        na = nb;
+        nb = t;
+    }
+    char link[160];
+    snprintf(link, sizeof link, "%s~%s", na->name, nb->name);
+    sg_link_t l = sg_link_by_name(link);
+    if (l == NULL) {
+        return WEIR_E_NOENT;
+    }
+    sg_link_set_latency(l, (double)latency_ns / 1e9);
+    sg_link_set_bandwidth(l, bandwidth_bps);
+    return 0;
 }
 
 bool sim_world_is_cut(const sim_world *w, uint32_t from, uint32_t to)

@@ -30,6 +30,7 @@ void weir_broker_config_default(weir_broker_config *cfg)
     cfg->replica_lag_time_max_ms = 30000;
     cfg->replica_fetch_wait_max_ms = 500;
     cfg->replica_fetch_max_bytes = 1048576;
+    cfg->replica_socket_timeout_ms = 30000;
     cfg->heartbeat_interval_ms = 2000;
     cfg->hw_checkpoint_interval_ms = 5000;
     cfg->truncate_by_epoch = true;
@@ -167,6 +168,11 @@ int weir_broker_config_set(weir_broker_config *cfg, const char *key, const char 
             return bad(why, why_size, key, "must be an integer >= 1024");
         }
         cfg->replica_fetch_max_bytes = (int32_t)v;
+    } else if (strcmp(key, "replica.socket.timeout.ms") == 0) {
+        if (!parse_int(value, 1, INT32_MAX, &v)) {
+            return bad(why, why_size, key, "must be a positive integer");
+        }
+        cfg->replica_socket_timeout_ms = (int32_t)v;
     } else if (strcmp(key, "broker.heartbeat.interval.ms") == 0) {
         if (!parse_int(value, 1, INT32_MAX, &v)) {
             return bad(why, why_size, key, "must be a positive integer");

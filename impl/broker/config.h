@@ -38,6 +38,7 @@ typedef struct weir_broker_config {
     int64_t replica_lag_time_max_ms;      /* replica.lag.time.max.ms: 30000 */
     int32_t replica_fetch_wait_max_ms;    /* replica.fetch.wait.max.ms: 500 */
     int32_t replica_fetch_max_bytes;      /* replica.fetch.max.bytes: 1048576 */
+    int32_t replica_socket_timeout_ms;    /* replica.socket.timeout.ms: 30000 */
     int64_t heartbeat_interval_ms;        /* broker.heartbeat.interval.ms: 2000 */
     int64_t hw_checkpoint_interval_ms;    /* replica.high.watermark.checkpoint.interval.ms: 5000 */
     bool truncate_by_epoch;               /* replication.truncation.rule: leader_epoch (true) or truncate_to_hw */

@@ -284,7 +284,7 @@ static void follower_step(weir_broker *b, bk_follower *f)
             r.header.api_version = 3;
             r.body.offset_for_leader_epoch =
                 (weir_offset_for_leader_epoch_request){b->cfg.node_id, 1, &top};
-            err = weir_peer_send(f->peer, &r, REQUEST_TIMEOUT_MS, epoch_reply, f);
+            err = weir_peer_send(f->peer, &r, b->cfg.replica_socket_timeout_ms, epoch_reply, f);
             if (err != 0) {
                 follower_later(f, RETRY_MS);
                 return;
@@ -301,7 +301,9 @@ static void follower_step(weir_broker *b, bk_follower *f)
     r.body.fetch = (weir_fetch_request){b->cfg.node_id, b->cfg.replica_fetch_wait_max_ms, 1,
                                         b->cfg.replica_fetch_max_bytes, 0, 0, -1, 1, &ft, 0, NULL,
                                         weir_str_from("")};
-    err = weir_peer_send(f->peer, &r, REQUEST_TIMEOUT_MS, fetch_reply, f);
+    err = weir_peer_send(f->peer, &r,
+                         b->cfg.replica_socket_timeout_ms + b->cfg.replica_fetch_wait_max_ms,
+                         fetch_reply, f);
     if (err != 0) {
         follower_later(f, RETRY_MS);
         return;

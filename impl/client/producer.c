@@ -697,6 +697,9 @@ static void pr_on_response(weir_cluster *cl, int err, const weir_response *resp,
             base = r != NULL ? r->base_offset : -1;
         }
         refresh = refresh || pr_stale_metadata(error) || error == WEIR_KERR_REQUEST_TIMED_OUT;
+        if (error != WEIR_KERR_NONE && p->cfg.on_attempt_error != NULL) {
+            p->cfg.on_attempt_error(p->ctx, b->topic->name, b->partition, error);
+        }
         if (error == WEIR_KERR_NONE) {
             pr_report(p, b, WEIR_KERR_NONE, base);
         } else if (pr_retriable(error)) {

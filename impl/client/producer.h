@@ -71,6 +71,9 @@ typedef struct weir_producer_config {
     int32_t request_timeout_ms;
     int32_t delivery_timeout_ms;
     int32_t metadata_max_age_ms;
+    /* Optional: every error a Produce attempt met, retried or not, for
+     * observers (scenario oracles); error is a Kafka code. */
+    void (*on_attempt_error)(void *ctx, const char *topic, int32_t partition, int16_t error);
 } weir_producer_config;
 
 typedef struct weir_producer_stats {

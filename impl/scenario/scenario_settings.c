@@ -45,6 +45,7 @@ static const scn_setting_def scn_settings[] = {
     /* replication, per broker */
     {"replica.lag.time.max.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
     {"replica.fetch.wait.max.ms", SCN_T_MS, 0, I32, false, false, BROKER, NULL},
+    {"replica.socket.timeout.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
     {"replica.fetch.max.bytes", SCN_T_BYTES, 1, I32, false, false, BROKER, NULL},
     {"replica.high.watermark.checkpoint.interval.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
     {"replication.truncation.rule", SCN_T_ENUM, 0, 1, false, false, BROKER, NULL},

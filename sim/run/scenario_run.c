@@ -190,6 +190,17 @@ static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t
     }
 }
 
+static void on_attempt_error(void *ctx, const char *topic, int32_t partition, int16_t error)
+{
+    (void)ctx;
+    (void)topic;
+    (void)partition;
+    RS->out->produce_errors++;
+    if (error >= 0 && error < 128) {
+        RS->errors_seen[error] = true;
+    }
+}
+
 static bool parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
 {
     char buf[48];
@@ -301,6 +312,7 @@ static void *client_start(weir_env *env, void *arg)
         pc.request_timeout_ms = (int32_t)(ps->spec->request_timeout_ns / MS);
         pc.delivery_timeout_ms = (int32_t)(ps->spec->delivery_timeout_ns / MS);
         pc.in_flight_max = ps->spec->max_in_flight;
+        pc.on_attempt_error = on_attempt_error;
         const char *why = NULL;
         ps->p = weir_producer_new(env, &pc, on_delivery, ps, &why);
         if (ps->p == NULL) {
@@ -456,14 +468,22 @@ static void fault_fire(weir_env *env, void *arg)
         }
         break;
     case WEIR_SCN_SLOW_LINK: {
-        /* Per host: the simulator models one link per host (its NIC). */
         int hi = weir_scenario_host_find(sc, a);
         const weir_scn_link *def = &sc->hosts[hi].link;
-        int64_t lat = ev->undo || f->latency_ns < 0 ? def->latency_ns : f->latency_ns;
-        double bw = ev->undo || f->bandwidth_bps < 0 ? def->bandwidth_bps : f->bandwidth_bps;
-        err = weir_sim_link_set(RS->w, a, lat, bw > 0 ? bw : 1e12);
-        timeline("%s link of %s: latency %lld us, bandwidth %.0f B/s", ev->undo ? "restore" : "slow",
-                 a, (long long)(lat / 1000), bw);
+        if (b != NULL) {
+            /* the pair's own link: slowed both ways (one-way is approximated) */
+            int64_t lat = ev->undo || f->latency_ns < 0 ? 0 : f->latency_ns;
+            double bw = ev->undo || f->bandwidth_bps <= 0 ? 1e12 : f->bandwidth_bps;
+            err = weir_sim_pair_set(RS->w, a, b, lat, bw);
+            timeline("%s link %s <-> %s: +%lld us, %.0f B/s", ev->undo ? "restore" : "slow", a, b,
+                     (long long)(lat / 1000), bw);
+        } else {
+            int64_t lat = ev->undo || f->latency_ns < 0 ? def->latency_ns : f->latency_ns;
+            double bw = ev->undo || f->bandwidth_bps < 0 ? def->bandwidth_bps : f->bandwidth_bps;
+            err = weir_sim_link_set(RS->w, a, lat, bw > 0 ? bw : 1e12);
+            timeline("%s link of %s: latency %lld us, %.0f B/s", ev->undo ? "restore" : "slow", a,
+                     (long long)(lat / 1000), bw);
+        }
         break;
     }
     case WEIR_SCN_SLOW_DISK:

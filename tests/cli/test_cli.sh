@@ -18,7 +18,15 @@ expect version_prints_version 0 "^weir [0-9]" "$weir" version
 expect no_command_is_a_usage_error 2 "missing command" "$weir"
 expect unknown_command_is_a_usage_error 2 "unknown command 'bogus'" "$weir" bogus
 expect sim_without_scenario_is_a_usage_error 2 "missing SCENARIO" "$weir" sim
-expect sim_unknown_scenario_is_a_usage_error 2 "unknown scenario 'nope'" "$weir" sim nope
+expect sim_missing_scenario_file_is_a_usage_error 2 "cannot open scenario 'nope'" "$weir" sim nope
+scn_dir=$(cd "$(dirname "$0")/../../scenarios" && pwd)
+tmp_scn=$(mktemp /tmp/weir_cli_scn.XXXXXX.yaml)
+printf 'name: bad\nduration: 10s\nbrokres: []\n' > "$tmp_scn"
+expect sim_bad_scenario_names_file_line_and_key 2 "$tmp_scn:3:1: .*brokres" "$weir" sim "$tmp_scn"
+rm -f "$tmp_scn"
+expect sim_unknown_variant_is_a_usage_error 2 "no variant named \"nope\"" "$weir" sim "$scn_dir/unclean-election.yaml" --variant nope
+expect sim_scenario_passes_with_its_timeline 0 "verdict: PASS" "$weir" sim "$scn_dir/unclean-election.yaml" --variant unclean-off
+expect sim_scenario_prints_the_trace_hash 0 "trace: [0-9]* events, hash [0-9a-f]\{16\}" "$weir" sim "$scn_dir/unclean-election.yaml"
 expect sim_bad_seed_is_a_usage_error 2 "--seed: 'x1' is not a number" "$weir" sim demo --seed x1
 expect sim_bad_duration_is_a_usage_error 2 "--duration: '3days'" "$weir" sim demo --duration 3days
 expect sim_unknown_flag_is_a_usage_error 2 "unknown option '--bogus'" "$weir" sim demo --bogus
