@@ -33,3 +33,13 @@ for b in "${benches[@]}"; do
   echo "== $(basename "$b")"
   "$b"
 done
+# Scripted benchmarks: the replicated loopback cluster, and the simulator's
+# speed on the leader-crash scenario (60 simulated s, 3 partitions, 10,000 msg/s).
+if [ $# -eq 0 ] || [[ " $* " == *" bench_cluster "* ]]; then
+  echo "== bench_cluster"
+  bash tests/bench/bench_cluster.sh build/weir build/tests/rdkafka_roundtrip
+fi
+if [ $# -eq 0 ] || [[ " $* " == *" bench_sim_scenario "* ]]; then
+  echo "== bench_sim_scenario"
+  ./build/weir sim scenarios/leader-crash.yaml | grep -E "simulated s in|^trace"
+fi

@@ -73,7 +73,8 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
 static int produce(const char *bootstrap, const char *topic)
 {
     rd_kafka_conf_t *conf = base_conf(bootstrap);
-    set(conf, "acks", "all");
+    const char *acks = getenv("RT_ACKS"); /* default all */
+    set(conf, "acks", acks ? acks : "all");
     set(conf, "linger.ms", "5");
     set(conf, "message.timeout.ms", "60000");
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
