@@ -208,9 +208,10 @@ static int sim_file(const sim_opts *o)
            (long long)out.sent, (long long)out.acked, (long long)out.acked_all,
            (long long)out.produce_errors, (long long)out.reads);
     printf("  acks=all lost %lld, any acknowledged lost %lld, duplicated %lld, reordered %lld, "
-           "dirty reads %lld, divergent partitions %lld\n",
+           "dirty reads %lld, divergent partitions %lld, HW above LEO %lld, offset gaps %lld\n",
            (long long)out.lost_all, (long long)out.lost_any, (long long)out.duplicated,
-           (long long)out.reordered, (long long)out.dirty_reads, (long long)out.divergent);
+           (long long)out.reordered, (long long)out.dirty_reads, (long long)out.divergent,
+           (long long)out.hw_above_leo, (long long)out.offset_gaps);
     printf("  leader changes %d (unclean %d), ISR shrinks %d, expands %d, truncations %d\n",
            out.leader_changes, out.unclean_elections, out.isr_shrinks, out.isr_expands,
            out.truncations);

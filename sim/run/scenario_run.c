@@ -553,6 +553,7 @@ static const weir_node_type chaos_type = {"chaos", chaos_start, NULL};
 static uint64_t batch_sums(struct weir_plog *log, int64_t below, bool into_history, int32_t part_key)
 {
     uint64_t sum = 1469598103934665603ULL;
+    int64_t expect = weir_plog_start_offset(log);
     for (int64_t off = weir_plog_start_offset(log); off < weir_plog_end_offset(log);) {
         weir_log_read_result rr;
         if (weir_plog_read(log, off, 1 << 20, true, &rr) != 0) {
@@ -565,6 +566,10 @@ static uint64_t batch_sums(struct weir_plog *log, int64_t below, bool into_histo
             if (weir_batch_last_offset(&h) < below) {
                 sum = (sum ^ h.crc) * 1099511628211ULL ^ (uint64_t)h.base_offset;
             }
+            if (h.base_offset != expect) {
+                RS->out->offset_gaps++; /* offsets must be dense and increasing */
+            }
+            expect = weir_batch_last_offset(&h) + 1;
             weir_record_iter it;
             weir_record rec;
             if (into_history && weir_record_iter_init(&it, rr.data + at, total) == 0) {
@@ -606,7 +611,7 @@ static void check_replicas(void)
                     continue;
                 }
                 if (info.high_watermark > info.log_end) {
-                    RS->out->dirty_reads += 0;
+                    RS->out->hw_above_leo++;
                     timeline("ORACLE: broker %d %s/%d HW %lld above its log end %lld", sc->brokers[bi].id,
                              sc->topics[t].name, p, (long long)info.high_watermark, (long long)info.log_end);
                 }
@@ -682,6 +687,8 @@ static void judge(void)
     found[WEIR_SCN_V_DUPLICATE] = o->duplicated > 0;
     found[WEIR_SCN_V_REORDER] = o->reordered > 0;
     found[WEIR_SCN_V_READ_ABOVE_HW] = o->dirty_reads > 0;
+    found[WEIR_SCN_V_HW_ABOVE_LEO] = o->hw_above_leo > 0;
+    found[WEIR_SCN_V_OFFSET_GAP] = o->offset_gaps > 0;
     for (int k = 0; k < WEIR_SCN_V_COUNT_; k++) {
         if (k == WEIR_SCN_V_DUPLICATE || k == WEIR_SCN_V_REORDER) {
             continue; /* without idempotence, retries may duplicate: reported, not judged */

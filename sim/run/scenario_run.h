@@ -35,6 +35,8 @@ typedef struct weir_scn_outcome {
     int64_t reordered;
     int64_t dirty_reads;
     int64_t divergent;      /* partitions whose replicas disagree below the HW */
+    int64_t hw_above_leo;   /* replicas whose HW passed their log end */
+    int64_t offset_gaps;    /* replicas whose offsets are not dense and increasing */
     int64_t reads;
     int leader_changes;
     int isr_shrinks;
