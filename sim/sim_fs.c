@@ -45,6 +45,7 @@ struct weir_file {
     sim_inc *inc;
     sf_entry *e;
     weir_file *next;
+    bool rdonly;
 };
 
 /* ---- bytes ---- */
@@ -264,7 +265,8 @@ void sim_fs_crash(sim_fs *fs, weir_prng *torn)
 int sim_fs_open(weir_env *env, const char *path, int flags, weir_file **out)
 {
     sim_fs *fs = sf_of(env);
-    if (!weir_path_is_valid(path, false)) {
+    if (!weir_path_is_valid(path, false) ||
+        ((flags & WEIR_F_RDONLY) && (flags & (WEIR_F_CREATE | WEIR_F_TRUNC)))) {
         return WEIR_E_INVAL;
     }
     sf_entry *e = sf_get(fs, path);
@@ -295,6 +297,7 @@ int sim_fs_open(weir_env *env, const char *path, int flags, weir_file **out)
     sim_inc *inc = sim_inc_of(env);
     f->inc = inc;
     f->e = e;
+    f->rdonly = (flags & WEIR_F_RDONLY) != 0;
     e->open_count++;
     f->next = inc->files;
     inc->files = f;
@@ -328,6 +331,9 @@ int sim_fs_pread(weir_file *f, void *buf, size_t len, uint64_t offset, size_t *g
 
 int sim_fs_pwrite(weir_file *f, const void *buf, size_t len, uint64_t offset)
 {
+    if (f->rdonly) {
+        return WEIR_E_INVAL;
+    }
     sf_entry *e = f->e;
     sim_fs *fs = f->inc->node->fs;
     size_t end = (size_t)offset + len;
@@ -359,6 +365,9 @@ int sim_fs_append(weir_file *f, const void *buf, size_t len)
 
 int sim_fs_sync(weir_file *f)
 {
+    if (f->rdonly) {
+        return WEIR_E_INVAL;
+    }
     sf_entry *e = f->e;
     if (e->dirty_lo != SIZE_MAX || e->dur.len != e->cur.len) {
         size_t lo = e->dirty_lo < e->cur.len ? e->dirty_lo : e->cur.len;
@@ -378,6 +387,9 @@ int sim_fs_sync(weir_file *f)
 
 int sim_fs_truncate(weir_file *f, uint64_t size)
 {
+    if (f->rdonly) {
+        return WEIR_E_INVAL;
+    }
     sf_entry *e = f->e;
     if (size >= e->cur.len) {
         return size == e->cur.len ? 0 : sim_fs_pwrite(f, "", 0, size);

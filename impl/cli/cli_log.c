@@ -440,7 +440,7 @@ static void log_dump_segment(weir_env *env, log_job *j, const char *name)
     }
     int err = log_join(path, sizeof path, j->dir, name) ? 0 : WEIR_E_INVAL;
     if (err == 0) {
-        err = weir_file_open(env, path, 0, &f);
+        err = weir_file_open(env, path, WEIR_F_RDONLY, &f);
     }
     if (err == 0) {
         err = weir_file_size(env, f, &size);

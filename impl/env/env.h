@@ -65,6 +65,8 @@ enum {
     WEIR_F_CREATE = 1 << 0, /* create if missing */
     WEIR_F_EXCL = 1 << 1,   /* with CREATE: fail with WEIR_E_EXIST if present */
     WEIR_F_TRUNC = 1 << 2,  /* cut to 0 bytes on open */
+    WEIR_F_RDONLY = 1 << 3, /* reading only (works on read-only files and mounts);
+                               writes, truncation and sync fail with WEIR_E_INVAL */
 };
 
 /* Names in a folder, sorted by byte order (so iteration is deterministic).

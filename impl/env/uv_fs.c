@@ -92,7 +92,10 @@ int weir_uv_file_open(weir_env *env, const char *path, int flags, weir_file **ou
     if (err != 0) {
         return err;
     }
-    int oflags = O_RDWR | O_CLOEXEC;
+    if ((flags & WEIR_F_RDONLY) && (flags & (WEIR_F_CREATE | WEIR_F_TRUNC))) {
+        return WEIR_E_INVAL;
+    }
+    int oflags = ((flags & WEIR_F_RDONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     oflags |= (flags & WEIR_F_CREATE) ? O_CREAT : 0;
     oflags |= (flags & WEIR_F_CREATE) && (flags & WEIR_F_EXCL) ? O_EXCL : 0;
     oflags |= (flags & WEIR_F_TRUNC) ? O_TRUNC : 0;
@@ -122,6 +125,7 @@ int weir_uv_file_open(weir_env *env, const char *path, int flags, weir_file **ou
     }
     f->env = e;
     f->fd = fd;
+    f->rdonly = (flags & WEIR_F_RDONLY) != 0;
     f->next = e->files;
     if (e->files != NULL) {
         e->files->prev = f;
@@ -155,7 +159,7 @@ int weir_uv_file_pread(weir_file *file, void *buf, size_t len, uint64_t offset, 
 int weir_uv_file_pwrite(weir_file *file, const void *buf, size_t len, uint64_t offset)
 {
     weir_uv_file *f = (weir_uv_file *)file;
-    if (offset > (uint64_t)INT64_MAX - len) {
+    if (f->rdonly || offset > (uint64_t)INT64_MAX - len) {
         return WEIR_E_INVAL;
     }
     size_t done = 0;
@@ -198,6 +202,9 @@ int weir_uv_file_append(weir_file *file, const void *buf, size_t len)
 int weir_uv_file_sync(weir_file *file)
 {
     weir_uv_file *f = (weir_uv_file *)file;
+    if (f->rdonly) {
+        return WEIR_E_INVAL;
+    }
     int rc;
     do {
         rc = fdatasync(f->fd);
@@ -208,7 +215,7 @@ int weir_uv_file_sync(weir_file *file)
 int weir_uv_file_truncate(weir_file *file, uint64_t size)
 {
     weir_uv_file *f = (weir_uv_file *)file;
-    if (size > (uint64_t)INT64_MAX) {
+    if (f->rdonly || size > (uint64_t)INT64_MAX) {
         return WEIR_E_INVAL;
     }
     int rc;

@@ -129,6 +129,7 @@ struct weir_uv_listener {
 struct weir_uv_file {
     weir_uv_env *env;
     int fd;
+    bool rdonly; /* opened with WEIR_F_RDONLY */
     weir_uv_file *prev, *next;
 };
 

@@ -39,7 +39,7 @@ int weir_checkpoint_slurp(weir_env *env, const char *path, size_t max_bytes, cha
                           size_t *len_out)
 {
     weir_file *f;
-    int err = weir_file_open(env, path, 0, &f);
+    int err = weir_file_open(env, path, WEIR_F_RDONLY, &f);
     if (err != 0) {
         return err;
     }

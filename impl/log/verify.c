@@ -247,7 +247,7 @@ static bool vf_check_log(vf *v, vf_segment *s, int64_t prev_end)
     weir_file *f = NULL;
     int err = vf_path(path, sizeof path, v->dir, s->name) ? 0 : WEIR_E_INVAL;
     if (err == 0) {
-        err = weir_file_open(v->env, path, 0, &f);
+        err = weir_file_open(v->env, path, WEIR_F_RDONLY, &f);
     }
     if (err != 0) {
         vf_issue(v, WEIR_VERIFY_PROBLEM, s->name, -1, s->base, 0, "cannot open it: %s",

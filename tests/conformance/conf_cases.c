@@ -361,6 +361,20 @@ static int files_exercise(weir_env *env)
         return 7;
     }
     weir_file_close(env, f);
+    /* read-only handles read, and refuse every change */
+    if (weir_file_open(env, "t-0/b.log", WEIR_F_RDONLY | WEIR_F_CREATE, &f) != WEIR_E_INVAL ||
+        weir_file_open(env, "t-0/b.log", WEIR_F_RDONLY, &f) != 0) {
+        return 15;
+    }
+    if (weir_file_pread(env, f, got, sizeof got, 0, &n) != 0 || n != 5 ||
+        weir_file_pwrite(env, f, "x", 1, 0) != WEIR_E_INVAL ||
+        weir_file_append(env, f, "x", 1) != WEIR_E_INVAL ||
+        weir_file_truncate(env, f, 1) != WEIR_E_INVAL || weir_file_sync(env, f) != WEIR_E_INVAL ||
+        weir_file_size(env, f, &size) != 0 || size != 5) {
+        weir_file_close(env, f);
+        return 16;
+    }
+    weir_file_close(env, f);
     if (weir_file_open(env, "t-0/a.idx", WEIR_F_CREATE | WEIR_F_EXCL, &f) != 0) {
         return 8;
     }
