@@ -27,7 +27,6 @@ typedef struct bk_fetch_wait {
     size_t len;
     weir_arena arena;
     weir_request req;     /* decoded from `frame` */
-    int64_t deadline_ns;
     weir_timer *timer;
 } bk_fetch_wait;
 

@@ -294,7 +294,6 @@ int bk_handle_fetch(bk_conn *c, const weir_request *r, const uint8_t *frame, siz
     if (wait_ms > b->cfg.fetch_max_wait_cap_ms) {
         wait_ms = b->cfg.fetch_max_wait_cap_ms;
     }
-    w->deadline_ns = weir_now_ns(b->env) + wait_ms * MS;
     w->timer = weir_timer_start(b->env, wait_ms * MS, fetch_deadline, c);
     c->parked = w;
     *parked = true;

@@ -188,13 +188,13 @@ bool weir_controller_partition(const weir_controller *c, const char *topic, int3
 
 /* ---- pushing state to brokers ---- */
 
+/* A broker that missed a push gets the next one: each carries the full state. */
 static void push_done(void *arg, int err, weir_rd *rd, weir_arena *a)
 {
-    (void)a;
+    (void)arg;
+    (void)err;
     (void)rd;
-    ctl_broker *b = arg;
-    (void)b;
-    (void)err; /* a broker that missed a push gets the next one (full state each time) */
+    (void)a;
 }
 
 /* Sends every partition's state to every live broker. */
@@ -204,10 +204,6 @@ static void push_all(weir_env *env, void *arg)
     weir_controller *c = arg;
     c->push_timer = NULL;
     weir_arena_reset(&c->arena);
-    int total = 0;
-    for (int i = 0; i < c->n_topics; i++) {
-        total += c->topics[i]->n;
-    }
     weir_leader_and_isr_topic_state *ts =
         weir_arena_alloc_array(&c->arena, (size_t)c->n_topics, sizeof *ts);
     weir_leader_and_isr_live_leader *live =
@@ -258,13 +254,12 @@ static void push_all(weir_env *env, void *arg)
         r.header.api_version = 3;
         r.body.leader_and_isr = (weir_leader_and_isr_request){
             c->cfg.node_id, c->controller_epoch, b->epoch, c->n_topics, ts, n_live, live};
-        int err = weir_peer_send(b->peer, &r, CTL_PUSH_TIMEOUT_MS, push_done, b);
+        int err = weir_peer_send(b->peer, &r, CTL_PUSH_TIMEOUT_MS, push_done, NULL);
         if (err != 0) {
             weir_log_warn(c->env, "controller: push to broker %d failed: %s", b->id,
                           weir_err_str(err));
         }
     }
-    (void)total;
 }
 
 static void schedule_push(weir_controller *c)

@@ -28,7 +28,6 @@ typedef struct producer_state {
     int index;
     weir_producer *p; /* of the current incarnation of its host */
     int64_t seq;      /* next sequence number */
-    int64_t started_ns;
 } producer_state;
 
 typedef struct consumer_state {
@@ -37,8 +36,6 @@ typedef struct consumer_state {
 } consumer_state;
 
 typedef struct host_state {
-    int index;
-    const char *name;
     int role; /* 0 idle, 1 broker, 2 controller, 3 clients */
     int broker_index;
 } host_state;
@@ -46,7 +43,6 @@ typedef struct host_state {
 typedef struct run_state {
     weir_scenario *sc;
     weir_world *w;
-    FILE *report;
     host_state hosts[WEIR_SCN_HOSTS_MAX];
     weir_broker_config bcfg[WEIR_SCN_BROKERS_MAX];
     weir_controller_config ccfg;
@@ -65,7 +61,7 @@ typedef struct run_state {
     bool offline_seen;
     int64_t last_fault_end_ns;
     int64_t recovered_ns;
-    bool down[WEIR_SCN_HOSTS_MAX];
+    bool reads_checked[WEIR_SCN_TOPICS_MAX]; /* every producer of the topic uses acks=all */
 } run_state;
 
 static run_state *RS;
@@ -221,7 +217,8 @@ static bool parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
 }
 
 /* Reads are held to the final log only where every producer used acks=all:
- * with acks 0 or 1, committed data can vanish with its only in-sync copy. */
+ * with acks 0 or 1, committed data can vanish with its only in-sync copy.
+ * Decided once per topic at setup (RS->reads_checked). */
 static bool topic_all_acks_all(int ti)
 {
     bool any = false;
@@ -241,7 +238,8 @@ static void on_record(void *ctx, const weir_consumer_record *rec)
     (void)ctx;
     weir_msg_id id;
     RS->out->reads++;
-    if (topic_all_acks_all(topic_index(rec->topic)) && parse_id(rec->value, rec->value_len, &id)) {
+    int ti = topic_index(rec->topic);
+    if (ti >= 0 && RS->reads_checked[ti] && parse_id(rec->value, rec->value_len, &id)) {
         weir_history_read(&RS->hist, id, PART_KEY(topic_index(rec->topic), rec->partition),
                           rec->offset);
     }
@@ -253,9 +251,6 @@ static void producer_tick(weir_env *env, void *arg)
     const weir_scn_producer *sp = ps->spec;
     int64_t now = weir_sim_now_ns(RS->w);
     if (ps->p != NULL && now >= sp->start_ns && now < sp->stop_ns) {
-        if (ps->started_ns < 0) {
-            ps->started_ns = now;
-        }
         int64_t due = (int64_t)((double)(now - sp->start_ns) / 1e9 * sp->rate_per_s);
         const weir_scn_topic *t = &RS->sc->topics[sp->topic_index];
         char val[4096];
@@ -287,10 +282,6 @@ static void producer_tick(weir_env *env, void *arg)
     }
     weir_timer_start(env, TICK_NS, producer_tick, ps);
 }
-
-typedef struct client_node {
-    int host;
-} client_node;
 
 static void *client_start(weir_env *env, void *arg)
 {
@@ -822,7 +813,6 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
     RS = &rs;
     rs.sc = sc;
     rs.out = out;
-    rs.report = report;
     rs.recovered_ns = -1;
     rs.last_fault_end_ns = weir_scenario_last_fault_end_ns(sc);
     weir_history_init(&rs.hist);
@@ -848,8 +838,6 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
     }
     /* roles */
     for (size_t h = 0; h < sc->host_count; h++) {
-        rs.hosts[h].index = (int)h;
-        rs.hosts[h].name = sc->hosts[h].name;
         rs.hosts[h].broker_index = -1;
     }
     size_t at = 0;
@@ -900,12 +888,15 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
             }
             return WEIR_E_INVAL;
         }
-        err = weir_world_node_add(rs.w, rs.hosts[sc->brokers[i].host_index].name, &weir_broker_node, bc);
+        err = weir_world_node_add(rs.w, sc->hosts[sc->brokers[i].host_index].name, &weir_broker_node, bc);
     }
     /* clients */
     for (size_t i = 0; i < sc->producer_count; i++) {
-        rs.producers[i] = (producer_state){&sc->producers[i], (int)i, NULL, 0, -1};
+        rs.producers[i] = (producer_state){&sc->producers[i], (int)i, NULL, 0};
         rs.hosts[sc->producers[i].host_index].role = rs.hosts[sc->producers[i].host_index].role ? rs.hosts[sc->producers[i].host_index].role : 3;
+    }
+    for (size_t t = 0; t < sc->topic_count && t < WEIR_SCN_TOPICS_MAX; t++) {
+        rs.reads_checked[t] = topic_all_acks_all((int)t);
     }
     for (size_t i = 0; i < sc->consumer_count; i++) {
         rs.consumers[i].spec = &sc->consumers[i];

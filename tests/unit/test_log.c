@@ -129,7 +129,6 @@ static void segments_roll_by_size_with_twenty_digit_names_and_trimmed_indexes(vo
             assert_int_equal(isize, 4096); /* the active index is preallocated */
         }
     }
-    assert_non_null(strstr(fixture_path(f, DIR "/00000000000000000000.log"), "00000000000000000000.log"));
     assert_int_equal(file_size(fixture_path(f, DIR "/00000000000000000000.log")),
                      (long)weir_plog_segment_at(log, 0)->size);
     assert_int_equal(check_log_contents(log), 20);
@@ -438,10 +437,7 @@ static void a_bit_flip_cuts_from_the_damaged_batch_and_drops_later_segments(void
     assert_int_equal(fread(&b, 1, 1, fp), 1);
     fclose(fp);
     b ^= 0x04;
-    long whole = file_size(fixture_path(f, rel));
-    (void)whole;
     weir_log_recovery rep;
-    /* find the real start of batch 2: batches are equal-sized here */
     patch_file(fixture_path(f, rel), batch + 100, &b, 1);
     log = open_log(f, &cfg, &rep);
     assert_true(rep.cut);
