@@ -7,6 +7,7 @@ packages=(
   libsimgrid-dev libuv1-dev libcmocka-dev libyaml-dev
   lcov libfaketime
   kcat librdkafka-dev
+  valgrind chromium
 )
 
 missing=()

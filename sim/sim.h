@@ -74,4 +74,42 @@ void weir_sim_heal_all(weir_world *w);
  * oracles read the logs once the run is over. */
 void weir_sim_disk_set(weir_world *w, double write_bps, double read_bps, int64_t sync_ns);
 
+/* ---- faults on one node (chaos/, scenario faults) ----
+ * Each returns WEIR_E_NOENT for an unknown node name. */
+
+/* One node's disk speed (slow disk); 0 = takes no simulated time. */
+int weir_sim_node_disk_set(weir_world *w, const char *node, double write_bps, double read_bps,
+                           int64_t sync_ns);
+
+/* A stall (a long GC pause, a frozen VM): from now until now + duration the
+ * node handles nothing; frames and timers that come due wait and are handled
+ * when it resumes. Its peers see a silent node, not a closed connection. */
+int weir_sim_pause(weir_world *w, const char *node, int64_t duration_ns);
+
+/* Offsets added to what the node reads from its clocks: the wall clock
+ * (weir_wall_ms) and the monotonic clock (weir_now_ns). Absolute values, so
+ * 0, 0 puts it right again; negative is a jump back. Survives restarts (it
+ * is the host's clock). Timers still fire after the delay they were given. */
+int weir_sim_clock_set(weir_world *w, const char *node, int64_t wall_offset_ns,
+                       int64_t mono_offset_ns);
+
+/* Resets every open connection between nodes a and b: both ends see a
+ * connection reset, as after a TCP RST. The nodes stay up. */
+int weir_sim_reset(weir_world *w, const char *a, const char *b);
+
+/* Disk faults of a node's disk while on: every fsync fails with EIO and makes
+ * nothing durable (the data stays in the page cache); every write that would
+ * grow the disk's use fails with ENOSPC. */
+int weir_sim_disk_fault(weir_world *w, const char *node, bool fsync_eio, bool full);
+
+/* The node's next crash tears its unsynced appends (see disk_torn_crash). */
+int weir_sim_tear_next_crash(weir_world *w, const char *node);
+
+/* Flips one bit of a durable byte at rest, chosen from the seed among the
+ * node's files whose path starts with prefix ("" for any) and ends with
+ * suffix ("" for any); what (may be NULL) gets "path @ offset bit b".
+ * WEIR_E_NOENT if no such non-empty file. */
+int weir_sim_bit_flip(weir_world *w, const char *node, const char *prefix, const char *suffix,
+                      char *what, size_t what_size);
+
 #endif

@@ -13,13 +13,13 @@
 
 static int64_t se_now_ns(weir_env *env)
 {
-    (void)env;
-    return sim_now_ns();
+    return sim_now_ns() + sim_inc_of(env)->node->faults.mono_offset_ns;
 }
 
 static int64_t se_wall_ms(weir_env *env)
 {
-    return sim_world_of(env)->cfg.wall_epoch_ms + sim_now_ns() / 1000000;
+    return sim_world_of(env)->cfg.wall_epoch_ms +
+           (sim_now_ns() + sim_inc_of(env)->node->faults.wall_offset_ns) / 1000000;
 }
 
 static weir_timer *se_timer_start(weir_env *env, int64_t delay_ns, weir_timer_cb cb, void *arg)
@@ -113,6 +113,14 @@ void sim_env_dispatch_loop(sim_inc *inc)
         }
         size_t which = 0;
         int rc = sim_wait_any_keep(pending, SE_RECEIVES, timeout_s, &which);
+        int64_t paused_until = inc->node->faults.paused_until_ns;
+        if (paused_until > sim_now_ns()) {
+            /* a stall: what woke us waits until it ends (arrivals stay in their slots) */
+            sim_charge_ns(paused_until - sim_now_ns());
+            if (w->stopping || inc->dead) {
+                break;
+            }
+        }
         if (rc == 1 || rc == 3) {
             continue; /* a timer is due; the receives stay posted */
         }

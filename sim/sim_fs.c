@@ -260,6 +260,44 @@ void sim_fs_crash(sim_fs *fs, weir_prng *torn)
     }
 }
 
+static bool sf_affixed(const char *path, const char *prefix, const char *suffix)
+{
+    size_t n = strlen(path), ns = strlen(suffix);
+    return strncmp(path, prefix, strlen(prefix)) == 0 && n >= ns && strcmp(path + n - ns, suffix) == 0;
+}
+
+int sim_fs_bit_flip(sim_fs *fs, weir_prng *prng, const char *prefix, const char *suffix, char *what,
+                    size_t what_size)
+{
+    size_t candidates = 0;
+    for (size_t i = 0; i < fs->count; i++) {
+        const sf_entry *e = fs->entries[i];
+        candidates += !e->is_dir && e->dur.len > 0 && sf_affixed(e->path, prefix, suffix);
+    }
+    if (candidates == 0) {
+        return WEIR_E_NOENT;
+    }
+    size_t pick = (size_t)weir_prng_below(prng, candidates);
+    for (size_t i = 0; i < fs->count; i++) {
+        sf_entry *e = fs->entries[i];
+        if (e->is_dir || e->dur.len == 0 || !sf_affixed(e->path, prefix, suffix) || pick-- > 0) {
+            continue;
+        }
+        size_t at = (size_t)weir_prng_below(prng, e->dur.len);
+        int bit = (int)weir_prng_below(prng, 8);
+        e->dur.data[at] ^= (uint8_t)(1u << bit);
+        if (at < e->cur.len) {
+            e->cur.data[at] ^= (uint8_t)(1u << bit); /* the page cache reads the disk's byte */
+        }
+        if (what != NULL) {
+            snprintf(what, what_size, "%s @ %zu bit %d", e->path, at, bit);
+        }
+        return 0;
+    }
+    WEIR_ASSERT(!"unreachable");
+    return WEIR_E_NOENT;
+}
+
 /* ---- files ---- */
 
 int sim_fs_open(weir_env *env, const char *path, int flags, weir_file **out)
@@ -307,7 +345,7 @@ int sim_fs_open(weir_env *env, const char *path, int flags, weir_file **out)
 
 static void sf_charge(sim_inc *inc, size_t len, bool write)
 {
-    double bps = write ? inc->node->world->cfg.disk_write_bps : inc->node->world->cfg.disk_read_bps;
+    double bps = write ? inc->node->faults.disk_write_bps : inc->node->faults.disk_read_bps;
     if (bps > 0 && len > 0) {
         sim_charge_ns((int64_t)((double)len / bps * 1e9));
     }
@@ -339,7 +377,8 @@ int sim_fs_pwrite(weir_file *f, const void *buf, size_t len, uint64_t offset)
     size_t end = (size_t)offset + len;
     if (end > e->cur.len) {
         uint64_t grow = end - e->cur.len;
-        if (fs->bytes_max != 0 && fs->bytes_used + grow > fs->bytes_max) {
+        if (f->inc->node->faults.disk_full ||
+            (fs->bytes_max != 0 && fs->bytes_used + grow > fs->bytes_max)) {
             return WEIR_E_NOSPC;
         }
         sf_bytes_reserve(&e->cur, end);
@@ -369,6 +408,10 @@ int sim_fs_sync(weir_file *f)
         return WEIR_E_INVAL;
     }
     sf_entry *e = f->e;
+    if (f->inc->node->faults.fsync_eio) {
+        sim_charge_ns(f->inc->node->faults.disk_sync_ns);
+        return WEIR_E_IO; /* nothing became durable */
+    }
     if (e->dirty_lo != SIZE_MAX || e->dur.len != e->cur.len) {
         size_t lo = e->dirty_lo < e->cur.len ? e->dirty_lo : e->cur.len;
         if (lo > e->dur.len) {
@@ -381,7 +424,7 @@ int sim_fs_sync(weir_file *f)
         e->dur.len = e->cur.len;
         e->dirty_lo = SIZE_MAX;
     }
-    sim_charge_ns(f->inc->node->world->cfg.disk_sync_ns);
+    sim_charge_ns(f->inc->node->faults.disk_sync_ns);
     return 0;
 }
 

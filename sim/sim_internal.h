@@ -101,6 +101,7 @@ struct weir_listener {
 void sim_net_handle(sim_inc *inc, sim_msg *msg); /* takes msg */
 void sim_net_teardown(sim_inc *inc);             /* frees endpoints and listeners, no SimGrid calls */
 void sim_net_reset_peers(sim_inc *inc);          /* tell live peers the node crashed */
+void sim_net_reset_with(sim_inc *inc, const sim_node *peer); /* reset every connection to peer */
 extern const weir_env_ops sim_env_ops;
 int sim_net_listen(weir_env *env, const char *addr, const weir_conn_handlers *h,
                    weir_listener **out);
@@ -119,6 +120,9 @@ void sim_fs_free(sim_fs *fs);
  * the time zeros instead of them (the size reached the disk, the data did
  * not): the torn tails and garbage a real crash leaves. */
 void sim_fs_crash(sim_fs *fs, weir_prng *torn);
+/* Flips one bit of a durable byte in a file chosen with prng (see weir_sim_bit_flip). */
+int sim_fs_bit_flip(sim_fs *fs, weir_prng *prng, const char *prefix, const char *suffix, char *what,
+                    size_t what_size);
 void sim_fs_close_all(sim_inc *inc);
 
 int sim_fs_open(weir_env *env, const char *path, int flags, weir_file **out);
@@ -153,8 +157,23 @@ struct sim_inc {
     sg_actor_t actor;
 };
 
+/* A node's faults and disk, set by the chaos API (sim.h); they belong to the
+ * host, so they outlive incarnations. */
+typedef struct sim_node_faults {
+    int64_t paused_until_ns; /* 0: running */
+    int64_t wall_offset_ns;
+    int64_t mono_offset_ns;
+    bool fsync_eio;
+    bool disk_full;
+    bool tear_next_crash;
+    double disk_write_bps; /* 0: no simulated time */
+    double disk_read_bps;
+    int64_t disk_sync_ns;
+} sim_node_faults;
+
 struct sim_node {
     sim_world *world;
+    sim_node_faults faults;
     uint32_t index; /* order of node_add: stable across runs */
     char name[64];
     const weir_node_type *type;

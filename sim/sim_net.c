@@ -468,6 +468,22 @@ void sim_net_reset_peers(sim_inc *inc)
     }
 }
 
+void sim_net_reset_with(sim_inc *inc, const sim_node *peer)
+{
+    for (sim_conn *c = inc->conns; c != NULL; c = c->next) {
+        if (c->peer_node != peer || c->state == SIM_CONN_DEAD) {
+            continue;
+        }
+        if (c->peer_conn != 0) {
+            sn_send_control(inc, c->peer_node, c->peer_inc, SIM_MSG_RESET, c->peer_conn,
+                            c->base.id, 0);
+        }
+        /* this end hears of it by a message too: its actor may be blocked
+         * in a wait that a new timer would not cut short */
+        sn_send_control(inc, inc->node, inc->number, SIM_MSG_RESET, c->base.id, c->peer_conn, 0);
+    }
+}
+
 void sim_net_teardown(sim_inc *inc)
 {
     while (inc->conns != NULL) {

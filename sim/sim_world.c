@@ -248,6 +248,9 @@ static int sw_node_add(weir_world *ww, const char *name, const weir_node_type *t
     node->type = type;
     node->arg = arg;
     node->fs = sim_fs_new(w->cfg.disk_bytes_max);
+    node->faults.disk_write_bps = w->cfg.disk_write_bps;
+    node->faults.disk_read_bps = w->cfg.disk_read_bps;
+    node->faults.disk_sync_ns = w->cfg.disk_sync_ns;
     w->nodes[w->node_count++] = node;
     return 0;
 }
@@ -296,7 +299,9 @@ static int sw_crash(weir_world *ww, const char *name)
     node->up = false;
     inc->dead = true;
     sim_net_reset_peers(inc);
-    sim_fs_crash(node->fs, w->cfg.disk_torn_crash ? &w->crash_prng : NULL);
+    bool torn = w->cfg.disk_torn_crash || node->faults.tear_next_crash;
+    node->faults.tear_next_crash = false;
+    sim_fs_crash(node->fs, torn ? &w->crash_prng : NULL);
     node->inc = NULL; /* the incarnation frees itself from its on_exit */
     sg_host_turn_off(node->host);
     return 0;
@@ -471,6 +476,94 @@ void weir_sim_disk_set(weir_world *ww, double write_bps, double read_bps, int64_
     w->cfg.disk_write_bps = write_bps;
     w->cfg.disk_read_bps = read_bps;
     w->cfg.disk_sync_ns = sync_ns;
+    for (size_t i = 0; i < w->node_count; i++) {
+        w->nodes[i]->faults.disk_write_bps = write_bps;
+        w->nodes[i]->faults.disk_read_bps = read_bps;
+        w->nodes[i]->faults.disk_sync_ns = sync_ns;
+    }
+}
+
+int weir_sim_node_disk_set(weir_world *ww, const char *name, double write_bps, double read_bps,
+                           int64_t sync_ns)
+{
+    sim_node *node = sim_world_node_by_name(ww->impl, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    node->faults.disk_write_bps = write_bps;
+    node->faults.disk_read_bps = read_bps;
+    node->faults.disk_sync_ns = sync_ns;
+    return 0;
+}
+
+int weir_sim_pause(weir_world *ww, const char *name, int64_t duration_ns)
+{
+    sim_node *node = sim_world_node_by_name(ww->impl, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    node->faults.paused_until_ns = duration_ns > 0 ? sim_now_ns() + duration_ns : 0;
+    return 0;
+}
+
+int weir_sim_clock_set(weir_world *ww, const char *name, int64_t wall_offset_ns, int64_t mono_offset_ns)
+{
+    sim_node *node = sim_world_node_by_name(ww->impl, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    node->faults.wall_offset_ns = wall_offset_ns;
+    node->faults.mono_offset_ns = mono_offset_ns;
+    return 0;
+}
+
+int weir_sim_reset(weir_world *ww, const char *a, const char *b)
+{
+    sim_world *w = ww->impl;
+    sim_node *na = sim_world_node_by_name(w, a);
+    sim_node *nb = sim_world_node_by_name(w, b);
+    if (na == NULL || nb == NULL) {
+        return WEIR_E_NOENT;
+    }
+    if (na->inc != NULL && !na->inc->dead) {
+        sim_net_reset_with(na->inc, nb);
+    }
+    if (nb->inc != NULL && !nb->inc->dead) {
+        sim_net_reset_with(nb->inc, na);
+    }
+    return 0;
+}
+
+int weir_sim_disk_fault(weir_world *ww, const char *name, bool fsync_eio, bool full)
+{
+    sim_node *node = sim_world_node_by_name(ww->impl, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    node->faults.fsync_eio = fsync_eio;
+    node->faults.disk_full = full;
+    return 0;
+}
+
+int weir_sim_tear_next_crash(weir_world *ww, const char *name)
+{
+    sim_node *node = sim_world_node_by_name(ww->impl, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    node->faults.tear_next_crash = true;
+    return 0;
+}
+
+int weir_sim_bit_flip(weir_world *ww, const char *name, const char *prefix, const char *suffix,
+                      char *what, size_t what_size)
+{
+    sim_world *w = ww->impl;
+    sim_node *node = sim_world_node_by_name(w, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    return sim_fs_bit_flip(node->fs, &w->crash_prng, prefix, suffix, what, what_size);
 }
 
 void weir_sim_heal_all(weir_world *ww)

@@ -13,17 +13,20 @@
 #include "core/units.h"
 #include "demo/demo.h"
 #include "scenario/scenario.h"
+#include "run_dir.h"
 #include "scenario_run.h"
 #include "sim.h"
 
 static const char sim_usage[] =
-    "usage: weir sim SCENARIO [--seed N] [--variant NAME] [--duration T] [--trace FILE]\n"
+    "usage: weir sim SCENARIO [--seed N] [--variant NAME] [--duration T] [--trace FILE] [--out DIR]\n"
     "\n"
     "  SCENARIO        a scenario file (scenarios/*.yaml), or the built-in demo\n"
     "  --seed N        run seed (default: the file's seed, or 1); same seed => same trace hash\n"
     "  --variant NAME  run one of the file's variants (default: the first, if any)\n"
     "  --duration T    demo only: simulated time to run, e.g. 5s, 800ms (default 5s)\n"
     "  --trace FILE    write every delivered event to FILE, one per line\n"
+    "  --out DIR       also record the run in the run folder DIR (for `weir report DIR`):\n"
+    "                  DIR/<scenario>-s<seed>/ and a row in DIR/index.tsv\n"
     "\n"
     "exit status: 0 the run met its expectations, 1 it did not, 2 a bad command or file\n";
 
@@ -34,6 +37,7 @@ typedef struct sim_opts {
     uint64_t seed;
     int64_t duration_ns;
     const char *trace_path;
+    const char *out_dir;
 } sim_opts;
 
 static int sim_parse(int argc, char **argv, sim_opts *o)
@@ -42,6 +46,7 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
         {"seed", required_argument, NULL, 's'},  {"duration", required_argument, NULL, 'd'},
         {"variant", required_argument, NULL, 'v'},
         {"trace", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"out", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
     o->seed = 1;
@@ -49,6 +54,7 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
     o->variant = NULL;
     o->duration_ns = 5000000000LL;
     o->trace_path = NULL;
+    o->out_dir = NULL;
     opterr = 0;
     optind = 1;
     int ch;
@@ -72,6 +78,9 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
             break;
         case 't':
             o->trace_path = optarg;
+            break;
+        case 'o':
+            o->out_dir = optarg;
             break;
         case 'h':
             fputs(sim_usage, stdout);
@@ -172,14 +181,15 @@ static int sim_file(const sim_opts *o)
     static weir_scenario sc;
     char why[512];
     int err = weir_scenario_parse(text, len, o->scenario, &sc, why, sizeof why);
-    free(text);
     if (err != 0) {
+        free(text);
         fprintf(stderr, "weir sim: %s\n", why);
         return WEIR_EXIT_USAGE;
     }
     if (o->variant != NULL || sc.variant_count > 0) {
         const char *v = o->variant != NULL ? o->variant : sc.variants[0].name;
         if (weir_scenario_use_variant(&sc, v, why, sizeof why) != 0) {
+            free(text);
             fprintf(stderr, "weir sim: %s\n", why);
             return WEIR_EXIT_USAGE;
         }
@@ -187,45 +197,69 @@ static int sim_file(const sim_opts *o)
     uint64_t seed = o->seed_given ? o->seed : sc.seed;
     FILE *trace = NULL;
     if (o->trace_path != NULL && (trace = fopen(o->trace_path, "w")) == NULL) {
+        free(text);
         fprintf(stderr, "weir sim: cannot write trace file '%s'\n", o->trace_path);
         return WEIR_EXIT_USAGE;
     }
-    printf("weir sim %s%s%s  seed=%" PRIu64 "  duration=%.3fs  brokers=%zu topics=%zu faults=%zu\n",
+    char run_id[256];
+    weir_rundir_run_id(run_id, sizeof run_id, &sc, seed);
+    weir_run_files rf = {0};
+    if (o->out_dir != NULL && weir_rundir_begin(o->out_dir, run_id, text, len, &rf, why, sizeof why) != 0) {
+        free(text);
+        fprintf(stderr, "weir sim: %s\n", why);
+        return WEIR_EXIT_USAGE;
+    }
+    free(text);
+    /* the report goes to stdout and, with --out, to report.txt */
+    char *rbuf = NULL;
+    size_t rlen = 0;
+    FILE *report = open_memstream(&rbuf, &rlen);
+    if (report == NULL) {
+        fprintf(stderr, "weir sim: out of memory\n");
+        return WEIR_EXIT_FAIL;
+    }
+    fprintf(report, "weir sim %s%s%s  seed=%" PRIu64 "  duration=%.3fs  brokers=%zu topics=%zu faults=%zu\n",
            sc.name, sc.variant_index >= 0 ? " / " : "",
            sc.variant_index >= 0 ? sc.variants[sc.variant_index].name : "", seed,
            (double)sc.duration_ns / 1e9, sc.broker_count, sc.topic_count, sc.fault_count);
     weir_scn_outcome out;
-    err = weir_scn_run(&sc, seed, stdout, trace, &out);
+    err = weir_scn_run(&sc, seed, report, trace, o->out_dir != NULL ? &rf.rec : NULL, &out);
     if (trace != NULL) {
         fclose(trace);
     }
     if (err != 0) {
+        fclose(report);
+        free(rbuf);
+        weir_rundir_end(&rf);
         fprintf(stderr, "weir sim: the simulation could not run: %s\n", weir_err_str(err));
         return WEIR_EXIT_FAIL;
     }
-    printf("\nsummary\n");
-    printf("  messages sent %lld, acknowledged %lld (acks=all %lld), produce errors %lld, read %lld\n",
-           (long long)out.sent, (long long)out.acked, (long long)out.acked_all,
-           (long long)out.produce_errors, (long long)out.reads);
-    printf("  acks=all lost %lld, any acknowledged lost %lld, duplicated %lld, reordered %lld, "
-           "dirty reads %lld, divergent partitions %lld, HW above LEO %lld, offset gaps %lld\n",
-           (long long)out.lost_all, (long long)out.lost_any, (long long)out.duplicated,
-           (long long)out.reordered, (long long)out.dirty_reads, (long long)out.divergent,
-           (long long)out.hw_above_leo, (long long)out.offset_gaps);
-    printf("  leader changes %d (unclean %d), ISR shrinks %d, expands %d, truncations %d\n",
-           out.leader_changes, out.unclean_elections, out.isr_shrinks, out.isr_expands,
-           out.truncations);
-    if (out.recovered_after_ns >= 0) {
-        printf("  fully in sync %.3fs after the last fault ended\n", (double)out.recovered_after_ns / 1e9);
+    weir_scn_print_summary(report, &out);
+    fclose(report);
+    fwrite(rbuf, 1, rlen, stdout);
+    if (o->out_dir != NULL) {
+        fwrite(rbuf, 1, rlen, rf.report);
+        weir_rundir_end(&rf);
+        char path[WEIR_RUN_PATH_MAX + 16], replay[WEIR_RUN_PATH_MAX * 2];
+        snprintf(path, sizeof path, "%s/meta.tsv", rf.dir);
+        snprintf(replay, sizeof replay, "weir sim %s/scenario.yaml --seed %" PRIu64 "%s%s", rf.dir, seed,
+                 sc.variant_index >= 0 ? " --variant " : "",
+                 sc.variant_index >= 0 ? sc.variants[sc.variant_index].name : "");
+        FILE *meta = fopen(path, "w");
+        FILE *index = weir_rundir_index_open(o->out_dir);
+        if (meta != NULL) {
+            weir_rundir_meta(meta, &sc, seed, &out, replay);
+            fclose(meta);
+        }
+        if (index != NULL) {
+            weir_rundir_index_row(index, run_id, &sc, seed, out.pass ? "PASS" : "FAIL", &out);
+            fclose(index);
+        }
+        if (meta == NULL || index == NULL) {
+            fprintf(stderr, "weir sim: cannot write the run folder %s\n", o->out_dir);
+        }
     }
-    printf("  %.1f simulated s in %.2f wall s (%.0fx), %" PRIu64 " events (%.0f/s)\n", out.sim_s,
-           out.wall_s, out.wall_s > 0 ? out.sim_s / out.wall_s : 0, out.events,
-           out.wall_s > 0 ? (double)out.events / out.wall_s : 0);
-    printf("\nverdict: %s\n", out.pass ? "PASS" : "FAIL");
-    for (int i = 0; i < out.n_failures; i++) {
-        printf("  - %s\n", out.failures[i]);
-    }
-    printf("trace: %" PRIu64 " events, hash %016" PRIx64 "\n", out.events, out.trace_hash);
+    free(rbuf);
     weir_scenario_free(&sc);
     return out.pass ? WEIR_EXIT_OK : WEIR_EXIT_FAIL;
 }

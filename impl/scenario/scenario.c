@@ -299,6 +299,22 @@ int64_t weir_scenario_last_fault_end_ns(const weir_scenario *sc)
 const char *weir_scn_fault_kind_name(weir_scn_fault_kind kind)
 {
     switch (kind) {
+    case WEIR_SCN_PAUSE:
+        return "pause";
+    case WEIR_SCN_RESET:
+        return "reset";
+    case WEIR_SCN_PARTITION:
+        return "partition";
+    case WEIR_SCN_CLOCK:
+        return "clock";
+    case WEIR_SCN_DISK_FULL:
+        return "disk_full";
+    case WEIR_SCN_FSYNC_ERROR:
+        return "fsync_error";
+    case WEIR_SCN_BIT_FLIP:
+        return "bit_flip";
+    case WEIR_SCN_FAULT_KINDS_:
+        break;
     case WEIR_SCN_CRASH:
         return "crash";
     case WEIR_SCN_RESTART:

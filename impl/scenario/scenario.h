@@ -160,7 +160,24 @@ typedef enum weir_scn_fault_kind {
     WEIR_SCN_ISOLATE,        /* cut a node from every other host */
     WEIR_SCN_SLOW_LINK,      /* change a link's latency and/or bandwidth */
     WEIR_SCN_SLOW_DISK,      /* change a disk's speeds */
+    WEIR_SCN_PAUSE,          /* the node stalls (a long GC pause): handles nothing for duration */
+    WEIR_SCN_RESET,          /* every connection between two nodes (or of one node) is reset */
+    WEIR_SCN_PARTITION,      /* groups of hosts cut from each other (a host in two groups bridges) */
+    WEIR_SCN_CLOCK,          /* the node's wall and/or monotonic clock jumps by an offset */
+    WEIR_SCN_DISK_FULL,      /* writes that need space fail with ENOSPC */
+    WEIR_SCN_FSYNC_ERROR,    /* fsync fails with EIO and makes nothing durable */
+    WEIR_SCN_BIT_FLIP,       /* one bit of a durable byte at rest flips */
+    WEIR_SCN_FAULT_KINDS_,
 } weir_scn_fault_kind;
+
+#define WEIR_SCN_GROUPS_MAX 8 /* partition: groups of hosts */
+
+/* bit_flip: which files it may hit. */
+typedef enum weir_scn_flip_files {
+    WEIR_SCN_FLIP_ANY,     /* any file of the host */
+    WEIR_SCN_FLIP_LOG,     /* log segments (*.log) */
+    WEIR_SCN_FLIP_INDEX,   /* offset and time indexes */
+} weir_scn_flip_files;
 
 /* A fault's target: a host by index, or the host that leads a partition at
  * the moment the fault fires (leader(topic/partition)), or every host
@@ -185,6 +202,12 @@ typedef struct weir_scn_fault {
     double write_bps;     /* slow_disk: -1 unchanged */
     double read_bps;      /* slow_disk: -1 unchanged */
     int64_t fsync_ns;     /* slow_disk: -1 unchanged */
+    bool torn;            /* crash: a random part of the unsynced appends survives */
+    int64_t wall_ns;      /* clock: jump of the wall clock (negative: back) */
+    int64_t monotonic_ns; /* clock: jump of the monotonic clock */
+    weir_scn_flip_files files;                 /* bit_flip */
+    uint64_t groups[WEIR_SCN_GROUPS_MAX];      /* partition: host index bit masks */
+    int group_count;
     weir_scn_mark mark;
 } weir_scn_fault;
 

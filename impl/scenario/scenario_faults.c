@@ -27,6 +27,13 @@ static const char *const scn_fault_keys[] = {
     [WEIR_SCN_ISOLATE] = "isolate",
     [WEIR_SCN_SLOW_LINK] = "slow_link",
     [WEIR_SCN_SLOW_DISK] = "slow_disk",
+    [WEIR_SCN_PAUSE] = "pause",
+    [WEIR_SCN_RESET] = "reset",
+    [WEIR_SCN_PARTITION] = "partition",
+    [WEIR_SCN_CLOCK] = "clock",
+    [WEIR_SCN_DISK_FULL] = "disk_full",
+    [WEIR_SCN_FSYNC_ERROR] = "fsync_error",
+    [WEIR_SCN_BIT_FLIP] = "bit_flip",
 };
 #define SCN_FAULT_KINDS (sizeof scn_fault_keys / sizeof scn_fault_keys[0])
 
@@ -144,25 +151,77 @@ static int scn_fault_kind(scn_ctx *ctx, const yaml_node_t *item, weir_scn_fault_
     return 0;
 }
 
-/* latency/bandwidth belong to slow_link, write/read/fsync to slow_disk. */
+/* A jump of a clock: a duration with an optional sign ("-30s", "+2s", "5s"). */
+static int scn_opt_jump(scn_ctx *ctx, const yaml_node_t *item, const char *key, int64_t *ns_out)
+{
+    yaml_node_t *v = scn_map_get(ctx, item, key);
+    const char *text;
+    if (v == NULL) {
+        return 0;
+    }
+    int rc = scn_scalar(ctx, v, &text);
+    if (rc != 0) {
+        return rc;
+    }
+    bool back = text[0] == '-';
+    int64_t ns;
+    if (weir_parse_duration_ns(text + (back || text[0] == '+'), &ns) != 0) {
+        return scn_fail_key(ctx, item, key,
+                            "expected a jump such as 30s (forward) or -30s (back), got \"%s\"", text);
+    }
+    *ns_out = back ? -ns : ns;
+    return 0;
+}
+
+/* Keys that only one kind of fault takes. */
+static const struct {
+    const char *key;
+    weir_scn_fault_kind owner;
+} scn_fault_param_keys[] = {
+    {"latency", WEIR_SCN_SLOW_LINK}, {"bandwidth", WEIR_SCN_SLOW_LINK},
+    {"write", WEIR_SCN_SLOW_DISK},   {"read", WEIR_SCN_SLOW_DISK},
+    {"fsync", WEIR_SCN_SLOW_DISK},   {"torn", WEIR_SCN_CRASH},
+    {"wall", WEIR_SCN_CLOCK},        {"monotonic", WEIR_SCN_CLOCK},
+    {"files", WEIR_SCN_BIT_FLIP},
+};
+
 static int scn_fault_params(scn_ctx *ctx, const yaml_node_t *item, weir_scn_fault *f)
 {
-    static const char *const link_keys[] = {"latency", "bandwidth"};
-    static const char *const disk_keys[] = {"write", "read", "fsync"};
     int given = 0;
-    for (size_t i = 0; i < 5; i++) {
-        bool is_link = i < 2;
-        const char *key = is_link ? link_keys[i] : disk_keys[i - 2];
+    for (size_t i = 0; i < sizeof scn_fault_param_keys / sizeof scn_fault_param_keys[0]; i++) {
+        const char *key = scn_fault_param_keys[i].key;
+        weir_scn_fault_kind owner = scn_fault_param_keys[i].owner;
         if (scn_map_get(ctx, item, key) == NULL) {
             continue;
         }
-        weir_scn_fault_kind owner = is_link ? WEIR_SCN_SLOW_LINK : WEIR_SCN_SLOW_DISK;
         if (f->kind != owner) {
             return scn_fail_key(ctx, item, key, "only %s takes %s", scn_fault_keys[owner], key);
         }
         given++;
     }
-    int rc = scn_opt_duration(ctx, item, "latency", &f->latency_ns);
+    static const char *const files[] = {"any", "log", "index"};
+    int rc = scn_opt_bool(ctx, item, "torn", &f->torn);
+    if (rc == 0) {
+        rc = scn_opt_jump(ctx, item, "wall", &f->wall_ns);
+    }
+    if (rc == 0) {
+        rc = scn_opt_jump(ctx, item, "monotonic", &f->monotonic_ns);
+    }
+    if (rc == 0 && scn_map_get(ctx, item, "files") != NULL) {
+        int which = 0;
+        size_t back = scn_path_key(ctx, "files");
+        rc = scn_enum(ctx, scn_map_get(ctx, item, "files"), files, 3, &which);
+        f->files = (weir_scn_flip_files)which;
+        if (rc == 0) {
+            scn_path_pop(ctx, back);
+        }
+    }
+    if (rc == 0 && f->kind == WEIR_SCN_CLOCK && f->wall_ns == 0 && f->monotonic_ns == 0) {
+        return scn_fail_key(ctx, item, "clock", "say how far the clock jumps: wall and/or monotonic");
+    }
+    if (rc == 0) {
+        rc = scn_opt_duration(ctx, item, "latency", &f->latency_ns);
+    }
     if (rc == 0) {
         rc = scn_opt_bandwidth(ctx, item, "bandwidth", &f->bandwidth_bps);
     }
@@ -183,6 +242,46 @@ static int scn_fault_params(scn_ctx *ctx, const yaml_node_t *item, weir_scn_faul
     return rc;
 }
 
+/* partition: [[a, b], [c, d, e]]: two or more groups of hosts; a host in
+ * two groups is a bridge that reaches both. */
+static int scn_parse_groups(scn_ctx *ctx, const yaml_node_t *v, weir_scn_fault *f)
+{
+    size_t n;
+    int rc = scn_seq_check(ctx, v, WEIR_SCN_GROUPS_MAX, &n);
+    if (rc == 0 && n < 2) {
+        rc = scn_fail(ctx, v, "a partition needs two or more groups of hosts, e.g. [[b1, b2], [b3, ctl]]");
+    }
+    f->a = (weir_scn_target){.host_index = -1, .topic_index = -1, .partition = -1};
+    for (size_t g = 0; rc == 0 && g < n; g++) {
+        size_t back = scn_path_index(ctx, g);
+        yaml_node_t *group = scn_seq_item(ctx, v, g);
+        size_t m;
+        rc = scn_seq_check(ctx, group, WEIR_SCN_HOSTS_MAX, &m);
+        if (rc == 0 && m == 0) {
+            rc = scn_fail(ctx, group, "an empty group");
+        }
+        for (size_t k = 0; rc == 0 && k < m; k++) {
+            const char *text;
+            int host = -1;
+            size_t back_k = scn_path_index(ctx, k);
+            yaml_node_t *h = scn_seq_item(ctx, group, k);
+            rc = scn_scalar(ctx, h, &text);
+            if (rc == 0) {
+                rc = scn_host_ref(ctx, h, text, &host);
+            }
+            if (rc == 0) {
+                f->groups[g] |= 1ULL << host;
+                scn_path_pop(ctx, back_k);
+            }
+        }
+        if (rc == 0) {
+            scn_path_pop(ctx, back);
+        }
+    }
+    f->group_count = (int)n;
+    return rc;
+}
+
 static int scn_fault_target(scn_ctx *ctx, const yaml_node_t *item, weir_scn_fault *f)
 {
     const char *key = scn_fault_keys[f->kind];
@@ -196,7 +295,11 @@ static int scn_fault_target(scn_ctx *ctx, const yaml_node_t *item, weir_scn_faul
         rc = scn_parse_link_spec(ctx, v, false, true, f);
         break;
     case WEIR_SCN_SLOW_LINK:
+    case WEIR_SCN_RESET:
         rc = scn_parse_link_spec(ctx, v, true, true, f);
+        break;
+    case WEIR_SCN_PARTITION:
+        rc = scn_parse_groups(ctx, v, f);
         break;
     case WEIR_SCN_HEAL:
         rc = scn_scalar(ctx, v, &text);
@@ -256,10 +359,14 @@ static int scn_fault_times(scn_ctx *ctx, const yaml_node_t *item, weir_scn_fault
                             a, b);
     }
     yaml_node_t *d = scn_map_get(ctx, item, "duration");
+    if (d == NULL && f->kind == WEIR_SCN_PAUSE) {
+        return scn_fail_key(ctx, item, "pause", "a pause needs a duration (how long the node stalls)");
+    }
     if (d == NULL) {
         return 0;
     }
-    if (f->kind == WEIR_SCN_RESTART || f->kind == WEIR_SCN_HEAL) {
+    if (f->kind == WEIR_SCN_RESTART || f->kind == WEIR_SCN_HEAL || f->kind == WEIR_SCN_BIT_FLIP ||
+        f->kind == WEIR_SCN_RESET) {
         return scn_fail_key(ctx, item, "duration", "%s takes no duration", scn_fault_keys[f->kind]);
     }
     if (f->duration_ns <= 0) {
@@ -369,23 +476,26 @@ static int scn_sched_step(scn_ctx *ctx, const yaml_node_t *item, scn_sched *s, s
     case WEIR_SCN_CUT:
     case WEIR_SCN_ISOLATE:
     case WEIR_SCN_SLOW_LINK:
+    case WEIR_SCN_PARTITION:
         s->net_active[i] = f->duration_ns == 0;
         return 0;
     case WEIR_SCN_HEAL:
         return scn_sched_heal(ctx, item, s, i);
-    case WEIR_SCN_SLOW_DISK:
+    default:
         return 0;
     }
-    return 0;
 }
 
 static int scn_parse_fault(scn_ctx *ctx, const yaml_node_t *item, weir_scn_fault *f,
                            int64_t prev_at_ns)
 {
     static const char *const keys[] = {
-        "at",      "duration",  "crash",   "restart",   "clean_shutdown",
-        "cut",     "heal",      "isolate", "slow_link", "slow_disk",
-        "latency", "bandwidth", "write",   "read",      "fsync",
+        "at",      "duration",  "crash",       "restart",  "clean_shutdown",
+        "cut",     "heal",      "isolate",     "slow_link", "slow_disk",
+        "latency", "bandwidth", "write",       "read",      "fsync",
+        "pause",   "reset",     "partition",   "clock",     "disk_full",
+        "fsync_error", "bit_flip", "torn",     "wall",      "monotonic",
+        "files",
     };
     static const scn_keyset ks = {keys, sizeof keys / sizeof keys[0], 0};
     *f = (weir_scn_fault){.latency_ns = -1,

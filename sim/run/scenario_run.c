@@ -20,6 +20,8 @@
 #define TIMELINE_MAX 4000
 #define TICK_NS (1 * MS)
 #define PART_KEY(topic, partition) ((int32_t)((topic) * 100000 + (partition)))
+#define SAMPLE_TICKS 5       /* replicas.tsv: every 5th liveness tick (500 ms) */
+#define LAT_BUCKETS 40       /* log2 microsecond buckets: up to ~12 days */
 
 /* ---- run state (one run per process) ---- */
 
@@ -28,6 +30,9 @@ typedef struct producer_state {
     int index;
     weir_producer *p; /* of the current incarnation of its host */
     int64_t seq;      /* next sequence number */
+    int64_t *sent_ns; /* send time by sequence number, for latency */
+    size_t sent_cap;
+    uint64_t latency[LAT_BUCKETS]; /* acknowledgements by log2(latency in us) */
 } producer_state;
 
 typedef struct consumer_state {
@@ -43,6 +48,7 @@ typedef struct host_state {
 typedef struct run_state {
     weir_scenario *sc;
     weir_world *w;
+    const weir_scn_record *rec; /* NULL: no records */
     host_state hosts[WEIR_SCN_HOSTS_MAX];
     weir_broker_config bcfg[WEIR_SCN_BROKERS_MAX];
     weir_controller_config ccfg;
@@ -59,6 +65,11 @@ typedef struct run_state {
     bool errors_seen[128];
     int isr_size[WEIR_SCN_TOPICS_MAX][64];
     bool offline_seen;
+    bool disk_full[WEIR_SCN_HOSTS_MAX]; /* disk faults in force, per host */
+    bool fsync_eio[WEIR_SCN_HOSTS_MAX];
+    uint64_t ticks;                     /* liveness ticks so far */
+    int64_t last_ack_ns;                /* the latest acknowledgement: producers make progress */
+    bool producers_after_faults;        /* some producer sends after the last fault ends */
     int64_t last_fault_end_ns;
     int64_t recovered_ns;
     bool reads_checked[WEIR_SCN_TOPICS_MAX]; /* every producer of the topic uses acks=all */
@@ -72,6 +83,21 @@ static int64_t now_ns(void)
 }
 
 static void timeline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void record(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One events.tsv line: the time, the kind, then tab-separated fields. */
+static void record(const char *kind, const char *fmt, ...)
+{
+    if (RS->rec == NULL || RS->rec->events == NULL) {
+        return;
+    }
+    fprintf(RS->rec->events, "%lld\t%s\t", (long long)now_ns(), kind);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(RS->rec->events, fmt, ap);
+    va_end(ap);
+    fputc('\n', RS->rec->events);
+}
 
 static void timeline(const char *fmt, ...)
 {
@@ -112,6 +138,7 @@ static void obs_leader(void *arg, const char *topic, int32_t partition, int32_t 
             RS->isr_size[ti][partition] = RS->sc->topics[ti].replication_factor; /* all in sync */
         }
         timeline("%s/%d created, leader %d", topic, partition, new_leader);
+        record("leader", "%s\t%d\t%d\t%d\t%d\t0", topic, partition, old_leader, new_leader, epoch);
         return;
     }
     RS->out->leader_changes++;
@@ -123,6 +150,8 @@ static void obs_leader(void *arg, const char *topic, int32_t partition, int32_t 
     }
     timeline("%s/%d leader %d -> %d (epoch %d)%s%s", topic, partition, old_leader, new_leader, epoch,
              unclean ? ", UNCLEAN election" : "", new_leader < 0 ? ": OFFLINE" : "");
+    record("leader", "%s\t%d\t%d\t%d\t%d\t%d", topic, partition, old_leader, new_leader, epoch,
+           unclean ? 1 : 0);
 }
 
 static void obs_isr(void *arg, const char *topic, int32_t partition, const int32_t *isr, int n)
@@ -144,6 +173,7 @@ static void obs_isr(void *arg, const char *topic, int32_t partition, const int32
     for (int i = 0; i < n && at < sizeof list - 8; i++) {
         at += (size_t)snprintf(list + at, sizeof list - at, "%s%d", i ? "," : "", isr[i]);
     }
+    record("isr", "%s\t%d\t%s", topic, partition, list);
     timeline("%s/%d ISR {%s}%s", topic, partition, list,
              before > 0 && n < before ? " (shrink)" : before > 0 && n > before ? " (expand)" : "");
 }
@@ -152,6 +182,7 @@ static void obs_fenced(void *arg, int32_t broker)
 {
     (void)arg;
     timeline("controller fenced broker %d (missed its session timeout)", broker);
+    record("fenced", "%d", broker);
 }
 
 static void obs_truncate(void *arg, int32_t broker, const char *topic, int32_t partition,
@@ -161,6 +192,8 @@ static void obs_truncate(void *arg, int32_t broker, const char *topic, int32_t p
     RS->out->truncations++;
     timeline("broker %d truncated %s/%d from offset %lld to %lld (%s)", broker, topic, partition,
              (long long)from, (long long)to, rule);
+    record("truncate", "%d\t%s\t%d\t%lld\t%lld\t%s", broker, topic, partition, (long long)from,
+           (long long)to, rule);
 }
 
 /* ---- clients ---- */
@@ -179,6 +212,15 @@ static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t
         return;
     }
     RS->out->acked++;
+    RS->last_ack_ns = now_ns();
+    if (seq >= 0 && (size_t)seq < ps->sent_cap) {
+        int64_t us = (now_ns() - ps->sent_ns[seq]) / 1000;
+        int b = 0;
+        while (b < LAT_BUCKETS - 1 && (1LL << (b + 1)) <= us) {
+            b++;
+        }
+        ps->latency[b]++;
+    }
     bool all = ps->spec->acks == -1;
     RS->out->acked_all += all;
     if (offset >= 0) { /* acks=0 is fire and forget: no offset to hold it to */
@@ -276,6 +318,14 @@ static void producer_tick(weir_env *env, void *arg)
                                    (void *)(intptr_t)ps->seq) != 0) {
                 break;
             }
+            if ((size_t)ps->seq >= ps->sent_cap) {
+                size_t cap = ps->sent_cap ? ps->sent_cap * 2 : 4096;
+                int64_t *grown = realloc(ps->sent_ns, cap * sizeof *grown);
+                WEIR_ASSERT(grown != NULL);
+                ps->sent_ns = grown;
+                ps->sent_cap = cap;
+            }
+            ps->sent_ns[ps->seq] = now;
             ps->seq++;
             RS->out->sent++;
         }
@@ -397,16 +447,120 @@ static void set_cut(const char *a, const char *b, bool one_way, bool cut)
     }
 }
 
+/* A fault's line in the timeline and in events.tsv. */
+static void sample_replicas(void);
+
+static void fault_note(const fault_event *ev, const char *target, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fault_note(const fault_event *ev, const char *target, const char *fmt, ...)
+{
+    char text[240];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    timeline("%s", text);
+    record("fault", "%s\t%s\t%s\t%s", weir_scn_fault_kind_name(ev->f->kind), target,
+           ev->undo ? "end" : "start", text);
+}
+
+/* partition: whether hosts x and y end up on different sides (they share no group). */
+static bool partition_splits(const weir_scn_fault *f, size_t x, size_t y)
+{
+    bool x_in = false, y_in = false;
+    for (int g = 0; g < f->group_count; g++) {
+        bool gx = (f->groups[g] >> x) & 1, gy = (f->groups[g] >> y) & 1;
+        if (gx && gy) {
+            return false;
+        }
+        x_in = x_in || gx;
+        y_in = y_in || gy;
+    }
+    return x_in && y_in;
+}
+
+static void fire_partition(const fault_event *ev)
+{
+    const weir_scn_fault *f = ev->f;
+    const weir_scenario *sc = RS->sc;
+    char text[200] = "";
+    size_t at = 0;
+    for (int g = 0; g < f->group_count && at < sizeof text - 70; g++) {
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s[", g ? " | " : "");
+        for (size_t h = 0; h < sc->host_count && at < sizeof text - 70; h++) {
+            if ((f->groups[g] >> h) & 1) {
+                at += (size_t)snprintf(text + at, sizeof text - at, "%s%s", text[at - 1] == '[' ? "" : " ",
+                                       sc->hosts[h].name);
+            }
+        }
+        at += (size_t)snprintf(text + at, sizeof text - at, "]");
+    }
+    for (size_t x = 0; x < sc->host_count; x++) {
+        for (size_t y = 0; y < sc->host_count; y++) {
+            if (x != y && partition_splits(f, x, y) && RS->hosts[x].role != 0 && RS->hosts[y].role != 0) {
+                weir_ignore(weir_sim_cut(RS->w, sc->hosts[x].name, sc->hosts[y].name, !ev->undo));
+            }
+        }
+    }
+    fault_note(ev, "-", "%s %s", ev->undo ? "heal partition" : "partition", text);
+}
+
+static void fire_slow_link(const fault_event *ev, const char *a, const char *b)
+{
+    const weir_scn_fault *f = ev->f;
+    int hi = weir_scenario_host_find(RS->sc, a);
+    const weir_scn_link *def = &RS->sc->hosts[hi].link;
+    if (b != NULL) {
+        /* the pair's own link: slowed both ways (one-way is approximated) */
+        int64_t lat = ev->undo || f->latency_ns < 0 ? 0 : f->latency_ns;
+        double bw = ev->undo || f->bandwidth_bps <= 0 ? 1e12 : f->bandwidth_bps;
+        weir_ignore(weir_sim_pair_set(RS->w, a, b, lat, bw));
+        fault_note(ev, a, "%s link %s <-> %s: +%lld us, %.0f B/s", ev->undo ? "restore" : "slow", a, b,
+                   (long long)(lat / 1000), bw);
+    } else {
+        int64_t lat = ev->undo || f->latency_ns < 0 ? def->latency_ns : f->latency_ns;
+        double bw = ev->undo || f->bandwidth_bps < 0 ? def->bandwidth_bps : f->bandwidth_bps;
+        weir_ignore(weir_sim_link_set(RS->w, a, lat, bw > 0 ? bw : 1e12));
+        fault_note(ev, a, "%s link of %s: latency %lld us, %.0f B/s", ev->undo ? "restore" : "slow", a,
+                   (long long)(lat / 1000), bw);
+    }
+}
+
+static void fire_slow_disk(const fault_event *ev, const char *a)
+{
+    const weir_scn_fault *f = ev->f;
+    const weir_scn_disk *def = &RS->sc->hosts[weir_scenario_host_find(RS->sc, a)].disk;
+    double wr = ev->undo || f->write_bps < 0 ? def->write_bps : f->write_bps;
+    double rd = ev->undo || f->read_bps < 0 ? def->read_bps : f->read_bps;
+    int64_t sy = ev->undo || f->fsync_ns < 0 ? def->fsync_ns : f->fsync_ns;
+    weir_ignore(weir_sim_node_disk_set(RS->w, a, wr, rd, sy));
+    fault_note(ev, a, "%s disk of %s: write %.0f B/s, read %.0f B/s, fsync %lld us",
+               ev->undo ? "restore" : "slow", a, wr, rd, (long long)(sy / 1000));
+}
+
+static void fire_bit_flip(const fault_event *ev, const char *a)
+{
+    static const char *const suffix[] = {[WEIR_SCN_FLIP_ANY] = "", [WEIR_SCN_FLIP_LOG] = ".log",
+                                         [WEIR_SCN_FLIP_INDEX] = "index"};
+    char what[200];
+    if (weir_sim_bit_flip(RS->w, a, "", suffix[ev->f->files], what, sizeof what) == 0) {
+        fault_note(ev, a, "bit flip at rest on %s: %s", a, what);
+    } else {
+        fault_note(ev, a, "bit flip on %s: no such file to flip", a);
+    }
+}
+
 static void fault_fire(weir_env *env, void *arg)
 {
-    (void)env;
     fault_event *ev = arg;
     const weir_scn_fault *f = ev->f;
     const char *a = ev->undo ? ev->host_a : target_host(&f->a);
     const char *b = f->b.host_index >= 0 ? RS->sc->hosts[f->b.host_index].name : NULL;
     const weir_scenario *sc = RS->sc;
-    if (a == NULL && f->kind != WEIR_SCN_HEAL) {
-        timeline("fault %s: no target (no leader?)", weir_scn_fault_kind_name(f->kind));
+    if (a == NULL && f->kind != WEIR_SCN_HEAL && f->kind != WEIR_SCN_PARTITION) {
+        fault_note(ev, "-", "fault %s: no target (no leader?)", weir_scn_fault_kind_name(f->kind));
+        free(ev);
         return;
     }
     if (!ev->undo && a != NULL) {
@@ -417,29 +571,33 @@ static void fault_fire(weir_env *env, void *arg)
     case WEIR_SCN_CRASH:
         if (ev->undo) {
             err = weir_world_restart(RS->w, a);
-            timeline("restart %s%s", a, err ? " (failed)" : "");
+            fault_note(ev, a, "restart %s%s", a, err ? " (failed)" : "");
         } else {
+            if (f->torn) {
+                weir_ignore(weir_sim_tear_next_crash(RS->w, a));
+            }
             err = weir_world_crash(RS->w, a);
-            timeline("crash %s (power off: unsynced data lost)%s", a, err ? " (failed)" : "");
+            fault_note(ev, a, "crash %s (power off: unsynced data %s)%s", a, f->torn ? "torn" : "lost",
+                       err ? " (failed)" : "");
         }
         break;
     case WEIR_SCN_RESTART:
         err = weir_world_restart(RS->w, a);
-        timeline("restart %s%s", a, err ? " (failed)" : "");
+        fault_note(ev, a, "restart %s%s", a, err ? " (failed)" : "");
         break;
     case WEIR_SCN_CLEAN_SHUTDOWN:
         if (ev->undo) {
             err = weir_world_restart(RS->w, a);
-            timeline("restart %s%s", a, err ? " (failed)" : "");
+            fault_note(ev, a, "restart %s%s", a, err ? " (failed)" : "");
         } else {
             weir_broker_shutdown(weir_world_node_state(RS->w, a));
             err = weir_world_crash(RS->w, a); /* everything was synced: nothing is lost */
-            timeline("clean shutdown of %s", a);
+            fault_note(ev, a, "clean shutdown of %s", a);
         }
         break;
     case WEIR_SCN_CUT:
         set_cut(a, b, f->one_way, !ev->undo);
-        timeline("%s link %s %s %s", ev->undo ? "heal" : "cut", a, f->one_way ? "->" : "<->", b);
+        fault_note(ev, a, "%s link %s %s %s", ev->undo ? "heal" : "cut", a, f->one_way ? "->" : "<->", b);
         break;
     case WEIR_SCN_ISOLATE:
         for (size_t h = 0; h < sc->host_count; h++) {
@@ -447,57 +605,82 @@ static void fault_fire(weir_env *env, void *arg)
                 set_cut(a, sc->hosts[h].name, false, !ev->undo);
             }
         }
-        timeline("%s %s", ev->undo ? "reconnect" : "isolate", a);
+        fault_note(ev, a, "%s %s", ev->undo ? "reconnect" : "isolate", a);
+        break;
+    case WEIR_SCN_PARTITION:
+        fire_partition(ev);
         break;
     case WEIR_SCN_HEAL:
         if (f->a.all || a == NULL) {
             weir_sim_heal_all(RS->w);
-            timeline("heal every link");
+            fault_note(ev, "all", "heal every link");
         } else if (b != NULL) {
             set_cut(a, b, f->one_way, false);
-            timeline("heal link %s %s %s", a, f->one_way ? "->" : "<->", b);
+            fault_note(ev, a, "heal link %s %s %s", a, f->one_way ? "->" : "<->", b);
         }
         break;
-    case WEIR_SCN_SLOW_LINK: {
-        int hi = weir_scenario_host_find(sc, a);
-        const weir_scn_link *def = &sc->hosts[hi].link;
-        if (b != NULL) {
-            /* the pair's own link: slowed both ways (one-way is approximated) */
-            int64_t lat = ev->undo || f->latency_ns < 0 ? 0 : f->latency_ns;
-            double bw = ev->undo || f->bandwidth_bps <= 0 ? 1e12 : f->bandwidth_bps;
-            err = weir_sim_pair_set(RS->w, a, b, lat, bw);
-            timeline("%s link %s <-> %s: +%lld us, %.0f B/s", ev->undo ? "restore" : "slow", a, b,
-                     (long long)(lat / 1000), bw);
-        } else {
-            int64_t lat = ev->undo || f->latency_ns < 0 ? def->latency_ns : f->latency_ns;
-            double bw = ev->undo || f->bandwidth_bps < 0 ? def->bandwidth_bps : f->bandwidth_bps;
-            err = weir_sim_link_set(RS->w, a, lat, bw > 0 ? bw : 1e12);
-            timeline("%s link of %s: latency %lld us, %.0f B/s", ev->undo ? "restore" : "slow", a,
-                     (long long)(lat / 1000), bw);
-        }
+    case WEIR_SCN_SLOW_LINK:
+        fire_slow_link(ev, a, b);
         break;
-    }
     case WEIR_SCN_SLOW_DISK:
-        timeline("slow disk on %s: not modelled per host yet (ignored)", a);
+        fire_slow_disk(ev, a);
+        break;
+    case WEIR_SCN_PAUSE:
+        if (!ev->undo) {
+            weir_ignore(weir_sim_pause(RS->w, a, f->duration_ns));
+        }
+        fault_note(ev, a, "%s %s", ev->undo ? "resume" : "pause (stall)", a);
+        break;
+    case WEIR_SCN_RESET:
+        if (b != NULL) {
+            weir_ignore(weir_sim_reset(RS->w, a, b));
+        } else {
+            for (size_t h = 0; h < sc->host_count; h++) {
+                if (strcmp(sc->hosts[h].name, a) != 0 && RS->hosts[h].role != 0) {
+                    weir_ignore(weir_sim_reset(RS->w, a, sc->hosts[h].name));
+                }
+            }
+        }
+        fault_note(ev, a, "reset connections %s <-> %s", a, b != NULL ? b : "every peer");
+        break;
+    case WEIR_SCN_CLOCK:
+        weir_ignore(weir_sim_clock_set(RS->w, a, ev->undo ? 0 : f->wall_ns, ev->undo ? 0 : f->monotonic_ns));
+        fault_note(ev, a, "%s clock of %s: wall %+.3fs, monotonic %+.3fs", ev->undo ? "correct" : "jump", a,
+                   ev->undo ? 0.0 : (double)f->wall_ns / 1e9, ev->undo ? 0.0 : (double)f->monotonic_ns / 1e9);
+        break;
+    case WEIR_SCN_DISK_FULL:
+    case WEIR_SCN_FSYNC_ERROR: {
+        int hi = weir_scenario_host_find(sc, a);
+        bool *flag = f->kind == WEIR_SCN_DISK_FULL ? &RS->disk_full[hi] : &RS->fsync_eio[hi];
+        *flag = !ev->undo;
+        weir_ignore(weir_sim_disk_fault(RS->w, a, RS->fsync_eio[hi], RS->disk_full[hi]));
+        fault_note(ev, a, "%s %s on %s", ev->undo ? "end of" : "begin",
+                   f->kind == WEIR_SCN_DISK_FULL ? "disk full (ENOSPC)" : "fsync errors (EIO)", a);
         break;
     }
-    if (ev->undo) {
-        free(ev);
-    } else if (f->duration_ns > 0) {
+    case WEIR_SCN_BIT_FLIP:
+        fire_bit_flip(ev, a);
+        break;
+    case WEIR_SCN_FAULT_KINDS_:
+        break;
+    }
+    if (!ev->undo && f->duration_ns > 0) {
         fault_event *u = calloc(1, sizeof *u);
+        WEIR_ASSERT(u != NULL);
         *u = *ev;
         u->undo = true;
         weir_timer_start(env, f->duration_ns, fault_fire, u);
-        free(ev);
-    } else {
-        free(ev);
     }
+    free(ev);
 }
 
 static void liveness_tick(weir_env *env, void *arg)
 {
     (void)arg;
     int64_t now = now_ns();
+    if (RS->rec != NULL && RS->rec->replicas != NULL && RS->ticks++ % SAMPLE_TICKS == 0) {
+        sample_replicas();
+    }
     if (RS->recovered_ns < 0 && now >= RS->last_fault_end_ns) {
         weir_controller *c = weir_world_node_state(RS->w, RS->controller_host);
         bool all = c != NULL;
@@ -509,14 +692,41 @@ static void liveness_tick(weir_env *env, void *arg)
                       leader >= 0 && n == RS->sc->topics[t].replication_factor;
             }
         }
+        /* and producers make progress again: an acknowledgement after the last fault */
+        all = all && (!RS->producers_after_faults || RS->last_ack_ns >= RS->last_fault_end_ns);
         if (all) {
             RS->recovered_ns = now;
             if (RS->last_fault_end_ns > 0) {
-                timeline("every partition has a leader and a full ISR again");
+                timeline("every partition has a leader and a full ISR again%s",
+                         RS->producers_after_faults ? ", and producers make progress" : "");
+                record("note", "recovered: every partition has a leader and a full ISR");
             }
         }
     }
     weir_timer_start(env, 100 * MS, liveness_tick, NULL);
+}
+
+/* replicas.tsv: every replica's LEO and HW (-1 while its broker is down).
+ * Sampled from the liveness tick, so recording adds no event to the trace. */
+static void sample_replicas(void)
+{
+    const weir_scenario *sc = RS->sc;
+    FILE *f = RS->rec->replicas;
+    for (size_t t = 0; t < sc->topic_count; t++) {
+        for (int32_t p = 0; p < sc->topics[t].partitions; p++) {
+            for (size_t i = 0; i < sc->broker_count; i++) {
+                weir_broker *b = weir_world_node_state(RS->w, sc->hosts[sc->brokers[i].host_index].name);
+                weir_broker_partition_info info;
+                if (b == NULL) {
+                    fprintf(f, "%lld\t%s\t%d\t%d\t0\t-1\t-1\n", (long long)now_ns(), sc->topics[t].name, p,
+                            sc->brokers[i].id);
+                } else if (weir_broker_partition(b, sc->topics[t].name, p, &info) && info.hosted) {
+                    fprintf(f, "%lld\t%s\t%d\t%d\t1\t%lld\t%lld\n", (long long)now_ns(), sc->topics[t].name,
+                            p, sc->brokers[i].id, (long long)info.log_end, (long long)info.high_watermark);
+                }
+            }
+        }
+    }
 }
 
 static void *chaos_start(weir_env *env, void *arg)
@@ -526,8 +736,11 @@ static void *chaos_start(weir_env *env, void *arg)
         if (RS->hosts[h].role != 0) {
             weir_ignore(weir_sim_link_set(RS->w, sc->hosts[h].name, sc->hosts[h].link.latency_ns,
                                           sc->hosts[h].link.bandwidth_bps > 0 ? sc->hosts[h].link.bandwidth_bps : 1e12));
+            const weir_scn_disk *d = &sc->hosts[h].disk;
+            weir_ignore(weir_sim_node_disk_set(RS->w, sc->hosts[h].name, d->write_bps, d->read_bps, d->fsync_ns));
         }
     }
+
     for (size_t i = 0; i < sc->fault_count; i++) {
         fault_event *ev = calloc(1, sizeof *ev);
         ev->f = &sc->faults[i];
@@ -638,6 +851,8 @@ static void check_replicas(void)
                 RS->out->divergent++;
                 timeline("ORACLE: the replicas of %s/%d disagree below HW %lld", sc->topics[t].name, p,
                          (long long)hw_min);
+                record("oracle", "divergence: the replicas of %s/%d disagree below HW %lld", sc->topics[t].name,
+                       p, (long long)hw_min);
             }
         }
     }
@@ -805,7 +1020,8 @@ static int apply_broker_settings(weir_broker_config *bc, const weir_scn_settings
     return 0;
 }
 
-int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, weir_scn_outcome *out)
+int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
+                 const weir_scn_record *rec, weir_scn_outcome *out)
 {
     static run_state rs;
     memset(&rs, 0, sizeof rs);
@@ -813,7 +1029,9 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
     RS = &rs;
     rs.sc = sc;
     rs.out = out;
+    rs.rec = rec;
     rs.recovered_ns = -1;
+    rs.last_ack_ns = -1;
     rs.last_fault_end_ns = weir_scenario_last_fault_end_ns(sc);
     weir_history_init(&rs.hist);
 
@@ -892,7 +1110,8 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
     }
     /* clients */
     for (size_t i = 0; i < sc->producer_count; i++) {
-        rs.producers[i] = (producer_state){&sc->producers[i], (int)i, NULL, 0};
+        rs.producers[i] = (producer_state){.spec = &sc->producers[i], .index = (int)i};
+        rs.producers_after_faults = rs.producers_after_faults || sc->producers[i].stop_ns > rs.last_fault_end_ns;
         rs.hosts[sc->producers[i].host_index].role = rs.hosts[sc->producers[i].host_index].role ? rs.hosts[sc->producers[i].host_index].role : 3;
     }
     for (size_t t = 0; t < sc->topic_count && t < WEIR_SCN_TOPICS_MAX; t++) {
@@ -938,6 +1157,9 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
         timeline("ORACLE: %s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind),
                  f->id.producer, (long long)f->id.seq, sc->topics[f->partition / 100000].name,
                  f->partition % 100000, (long long)f->offset);
+        record("oracle", "%s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind), f->id.producer,
+               (long long)f->id.seq, sc->topics[f->partition / 100000].name, f->partition % 100000,
+               (long long)f->offset);
     }
     weir_history_report_free(&hr);
     /* the same for every acknowledged message, whatever its acks */
@@ -962,6 +1184,43 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace, we
     for (int i = 0; i < rs.n_lines; i++) {
         free(rs.lines[i]);
     }
+    for (size_t i = 0; i < sc->producer_count; i++) {
+        for (int k = 0; rec != NULL && rec->latency != NULL && k < LAT_BUCKETS; k++) {
+            if (rs.producers[i].latency[k] > 0) {
+                fprintf(rec->latency, "%s\t%lld\t%lld\t%llu\n", sc->producers[i].name, k == 0 ? 0LL : 1LL << k,
+                        (1LL << (k + 1)) - 1, (unsigned long long)rs.producers[i].latency[k]);
+            }
+        }
+        free(rs.producers[i].sent_ns);
+    }
     weir_history_free(&rs.hist);
     return 0;
+}
+
+void weir_scn_print_summary(FILE *f, const weir_scn_outcome *out)
+{
+    fprintf(f, "\nsummary\n");
+    fprintf(f, "  messages sent %lld, acknowledged %lld (acks=all %lld), produce errors %lld, read %lld\n",
+            (long long)out->sent, (long long)out->acked, (long long)out->acked_all,
+            (long long)out->produce_errors, (long long)out->reads);
+    fprintf(f, "  acks=all lost %lld, any acknowledged lost %lld, duplicated %lld, reordered %lld, "
+               "dirty reads %lld, divergent partitions %lld, HW above LEO %lld, offset gaps %lld\n",
+            (long long)out->lost_all, (long long)out->lost_any, (long long)out->duplicated,
+            (long long)out->reordered, (long long)out->dirty_reads, (long long)out->divergent,
+            (long long)out->hw_above_leo, (long long)out->offset_gaps);
+    fprintf(f, "  leader changes %d (unclean %d), ISR shrinks %d, expands %d, truncations %d\n",
+            out->leader_changes, out->unclean_elections, out->isr_shrinks, out->isr_expands,
+            out->truncations);
+    if (out->recovered_after_ns >= 0) {
+        fprintf(f, "  fully in sync %.3fs after the last fault ended\n", (double)out->recovered_after_ns / 1e9);
+    }
+    fprintf(f, "  %.1f simulated s in %.2f wall s (%.0fx), %llu events (%.0f/s)\n", out->sim_s, out->wall_s,
+            out->wall_s > 0 ? out->sim_s / out->wall_s : 0, (unsigned long long)out->events,
+            out->wall_s > 0 ? (double)out->events / out->wall_s : 0);
+    fprintf(f, "\nverdict: %s\n", out->pass ? "PASS" : "FAIL");
+    for (int i = 0; i < out->n_failures; i++) {
+        fprintf(f, "  - %s\n", out->failures[i]);
+    }
+    fprintf(f, "trace: %llu events, hash %016llx\n", (unsigned long long)out->events,
+            (unsigned long long)out->trace_hash);
 }

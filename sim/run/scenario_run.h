@@ -46,10 +46,22 @@ typedef struct weir_scn_outcome {
     int64_t recovered_after_ns; /* after the last fault ended; -1 never */
 } weir_scn_outcome;
 
-/* Runs sc (its variant already chosen) with seed; writes the timeline and
- * summary to report (may be NULL) and trace lines to trace (may be NULL).
- * Returns 0 (see out->pass) or a WEIR_E_* if the world could not be built. */
+/* Machine-readable records of a run, for `weir report` (reports/README.md
+ * has the formats). Each may be NULL. */
+typedef struct weir_scn_record {
+    FILE *events;   /* events.tsv: faults, leaders, ISRs, fencing, truncations, oracles */
+    FILE *replicas; /* replicas.tsv: every replica's LEO and HW, every 250 ms */
+    FILE *latency;  /* latency.tsv: produce acknowledgement latency, log2 buckets */
+} weir_scn_record;
+
+/* Runs sc (its variant already chosen) with seed; writes the timeline to
+ * report (may be NULL), trace lines to trace (may be NULL) and the records
+ * to rec (may be NULL). Returns 0 (see out->pass) or a WEIR_E_* if the
+ * world could not be built. */
 int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
-                 weir_scn_outcome *out);
+                 const weir_scn_record *rec, weir_scn_outcome *out);
+
+/* The summary, verdict and trace lines `weir sim` prints after the timeline. */
+void weir_scn_print_summary(FILE *f, const weir_scn_outcome *out);
 
 #endif

@@ -438,7 +438,27 @@ static void test_scenario_impossible_fault_schedules_are_errors(void **state)
                  "entry per fault");
     expect_error("crash: b1, duration: 5s", "duration: 5s",
                  "t.yaml:16:5: faults[0]: no fault in this entry: write one of crash, restart, "
-                 "clean_shutdown, cut, heal, isolate, slow_link or slow_disk");
+                 "clean_shutdown, cut, heal, isolate, slow_link, slow_disk, pause, reset, "
+                 "partition, clock, disk_full, fsync_error or bit_flip");
+    expect_error("crash: b1, duration: 5s", "pause: b1",
+                 "t.yaml:16:23: faults[0].pause: a pause needs a duration (how long the node stalls)");
+    expect_error("crash: b1, duration: 5s", "clock: b1, duration: 5s",
+                 "t.yaml:16:23: faults[0].clock: say how far the clock jumps: wall and/or monotonic");
+    expect_error("crash: b1, duration: 5s", "clock: b1, wall: ahead",
+                 "t.yaml:16:33: faults[0].wall: expected a jump such as 30s (forward) or -30s "
+                 "(back), got \"ahead\"");
+    expect_error("crash: b1, duration: 5s", "pause: b1, wall: 5s, duration: 1s",
+                 "t.yaml:16:33: faults[0].wall: only clock takes wall");
+    expect_error("crash: b1, duration: 5s", "partition: [[b1, b2]], duration: 1s",
+                 "t.yaml:16:27: faults[0].partition: a partition needs two or more groups of hosts, "
+                 "e.g. [[b1, b2], [b3, ctl]]");
+    expect_error("crash: b1, duration: 5s", "partition: [[b1], [b9]]",
+                 "t.yaml:16:35: faults[0].partition[1][0]: no host named \"b9\" in platform.hosts "
+                 "(did you mean \"b1\"?)");
+    expect_error("crash: b1, duration: 5s", "bit_flip: b1, duration: 1s",
+                 "t.yaml:16:40: faults[0].duration: bit_flip takes no duration");
+    expect_error("crash: b1, duration: 5s", "bit_flip: b1, files: data",
+                 "t.yaml:16:37: faults[0].files: expected any, log or index, got \"data\"");
     expect_error("crash: b1, duration: 5s", "cut: b1 <=> b2",
                  "t.yaml:16:21: faults[0].cut: expected \"A <-> B\" (both ways) or \"A -> B\" (one "
                  "way), got \"b1 <=> b2\"");
@@ -456,6 +476,49 @@ static void test_scenario_impossible_fault_schedules_are_errors(void **state)
                  "restart a node crashed as a partition's leader, give the crash a duration)");
     expect_error("crash: b1, duration: 5s", "heal: all, duration: 1s",
                  "t.yaml:16:37: faults[0].duration: heal takes no duration");
+}
+
+/* The chaos fault kinds read back with their parameters. */
+static void test_scenario_chaos_fault_kinds_read_back(void **state)
+{
+    (void)state;
+    char *text = with(BASE, "  - { at: 10s, crash: b1, duration: 5s }\n",
+                      "  - { at: 1s, crash: b1, torn: true, duration: 2s }\n"
+                      "  - { at: 4s, pause: leader(events/0), duration: 3s }\n"
+                      "  - { at: 5s, reset: b2 <-> b3 }\n"
+                      "  - { at: 6s, partition: [[b1, b2], [b2, b3, ctl]], duration: 2s }\n"
+                      "  - { at: 9s, clock: b3, wall: -30s, monotonic: +2s, duration: 4s }\n"
+                      "  - { at: 14s, disk_full: b2, duration: 1s }\n"
+                      "  - { at: 16s, fsync_error: b1, duration: 1s }\n"
+                      "  - { at: 18s, bit_flip: b3, files: log }\n");
+    weir_scenario sc;
+    char why[512];
+    int rc = weir_scenario_parse(text, strlen(text), "t.yaml", &sc, why, sizeof why);
+    if (rc != 0) {
+        print_message("%s\n", why);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(sc.fault_count, 8);
+    assert_true(sc.faults[0].torn);
+    assert_int_equal(sc.faults[1].kind, WEIR_SCN_PAUSE);
+    assert_int_equal(sc.faults[1].a.topic_index, 0);
+    assert_int_equal(sc.faults[1].duration_ns, 3000000000LL);
+    assert_int_equal(sc.faults[2].kind, WEIR_SCN_RESET);
+    assert_int_equal(sc.faults[2].a.host_index, 1);
+    assert_int_equal(sc.faults[2].b.host_index, 2);
+    assert_int_equal(sc.faults[3].kind, WEIR_SCN_PARTITION);
+    assert_int_equal(sc.faults[3].group_count, 2);
+    assert_int_equal(sc.faults[3].groups[0], 0x3);  /* b1, b2 */
+    assert_int_equal(sc.faults[3].groups[1], 0xe);  /* b2 (the bridge), b3, ctl */
+    assert_int_equal(sc.faults[4].wall_ns, -30000000000LL);
+    assert_int_equal(sc.faults[4].monotonic_ns, 2000000000LL);
+    assert_int_equal(sc.faults[5].kind, WEIR_SCN_DISK_FULL);
+    assert_int_equal(sc.faults[6].kind, WEIR_SCN_FSYNC_ERROR);
+    assert_int_equal(sc.faults[7].kind, WEIR_SCN_BIT_FLIP);
+    assert_int_equal(sc.faults[7].files, WEIR_SCN_FLIP_LOG);
+    assert_string_equal(weir_scn_fault_kind_name(sc.faults[3].kind), "partition");
+    weir_scenario_free(&sc);
+    free(text);
 }
 
 static void test_scenario_expectations_that_cannot_hold_are_errors(void **state)
@@ -957,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_scenario_duplicated_names_and_ids_are_errors),
         cmocka_unit_test(test_scenario_malformed_yaml_is_reported_where_libyaml_stops),
         cmocka_unit_test(test_scenario_impossible_fault_schedules_are_errors),
+        cmocka_unit_test(test_scenario_chaos_fault_kinds_read_back),
         cmocka_unit_test(test_scenario_expectations_that_cannot_hold_are_errors),
         cmocka_unit_test(test_scenario_variants_are_validated_as_merged),
         cmocka_unit_test(test_scenario_round_trip_reads_back_every_field),

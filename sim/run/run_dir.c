@@ -1,0 +1,176 @@
+#include "run_dir.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int rd_mkdirs(const char *path, char *why, size_t why_size)
+{
+    char buf[WEIR_RUN_PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        snprintf(why, why_size, "%s: path too long", path);
+        return -1;
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                snprintf(why, why_size, "cannot create folder %s: %s", buf, strerror(errno));
+                return -1;
+            }
+            *p = c;
+            if (c == '\0') {
+                return 0;
+            }
+        }
+    }
+}
+
+void weir_rundir_run_id(char *buf, size_t size, const weir_scenario *sc, uint64_t seed)
+{
+    if (sc->variant_index >= 0) {
+        snprintf(buf, size, "%s@%s-s%" PRIu64, sc->name, sc->variants[sc->variant_index].name, seed);
+    } else {
+        snprintf(buf, size, "%s-s%" PRIu64, sc->name, seed);
+    }
+}
+
+static FILE *rd_open(const weir_run_files *rf, const char *name, char *why, size_t why_size)
+{
+    char path[WEIR_RUN_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", rf->dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        snprintf(why, why_size, "cannot write %s: %s", path, strerror(errno));
+    }
+    return f;
+}
+
+int weir_rundir_begin(const char *root, const char *run_id, const char *text, size_t len,
+                      weir_run_files *rf, char *why, size_t why_size)
+{
+    memset(rf, 0, sizeof *rf);
+    if (snprintf(rf->dir, sizeof rf->dir, "%s/%s", root, run_id) >= (int)sizeof rf->dir) {
+        snprintf(why, why_size, "%s: path too long", root);
+        return -1;
+    }
+    if (rd_mkdirs(rf->dir, why, why_size) != 0) {
+        return -1;
+    }
+    FILE *yaml = rd_open(rf, "scenario.yaml", why, why_size);
+    if (yaml == NULL) {
+        return -1;
+    }
+    bool ok = fwrite(text, 1, len, yaml) == len;
+    ok = fclose(yaml) == 0 && ok;
+    if (!ok) {
+        snprintf(why, why_size, "cannot write %s/scenario.yaml", rf->dir);
+        return -1;
+    }
+    if ((rf->report = rd_open(rf, "report.txt", why, why_size)) == NULL ||
+        (rf->rec.events = rd_open(rf, "events.tsv", why, why_size)) == NULL ||
+        (rf->rec.replicas = rd_open(rf, "replicas.tsv", why, why_size)) == NULL ||
+        (rf->rec.latency = rd_open(rf, "latency.tsv", why, why_size)) == NULL) {
+        weir_rundir_end(rf);
+        return -1;
+    }
+    return 0;
+}
+
+void weir_rundir_end(weir_run_files *rf)
+{
+    FILE **files[] = {&rf->report, &rf->rec.events, &rf->rec.replicas, &rf->rec.latency};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (*files[i] != NULL) {
+            fclose(*files[i]);
+            *files[i] = NULL;
+        }
+    }
+}
+
+void weir_rundir_fault_kinds(char *buf, size_t size, const weir_scenario *sc)
+{
+    bool seen[WEIR_SCN_FAULT_KINDS_] = {false};
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sc->fault_count; i++) {
+        weir_scn_fault_kind k = sc->faults[i].kind;
+        if (!seen[k] && at < size) {
+            seen[k] = true;
+            at += (size_t)snprintf(buf + at, size - at, "%s%s", at ? "," : "", weir_scn_fault_kind_name(k));
+        }
+    }
+    if (at == 0) {
+        snprintf(buf, size, "-");
+    }
+}
+
+void weir_rundir_meta(FILE *f, const weir_scenario *sc, uint64_t seed, const weir_scn_outcome *o,
+                      const char *replay)
+{
+    char kinds[256];
+    weir_rundir_fault_kinds(kinds, sizeof kinds, sc);
+    fprintf(f, "scenario\t%s\nvariant\t%s\nseed\t%" PRIu64 "\nverdict\t%s\ntrace_hash\t%016" PRIx64 "\n",
+            sc->name, sc->variant_index >= 0 ? sc->variants[sc->variant_index].name : "-", seed,
+            o->pass ? "PASS" : "FAIL", o->trace_hash);
+    fprintf(f, "events\t%" PRIu64 "\nsim_s\t%.3f\nwall_s\t%.3f\n", o->events, o->sim_s, o->wall_s);
+    const struct {
+        const char *key;
+        int64_t value;
+    } counts[] = {
+        {"sent", o->sent},
+        {"acked", o->acked},
+        {"acked_all", o->acked_all},
+        {"produce_errors", o->produce_errors},
+        {"lost_all", o->lost_all},
+        {"lost_any", o->lost_any},
+        {"duplicated", o->duplicated},
+        {"reordered", o->reordered},
+        {"dirty_reads", o->dirty_reads},
+        {"divergent", o->divergent},
+        {"hw_above_leo", o->hw_above_leo},
+        {"offset_gaps", o->offset_gaps},
+        {"reads", o->reads},
+        {"leader_changes", o->leader_changes},
+        {"isr_shrinks", o->isr_shrinks},
+        {"isr_expands", o->isr_expands},
+        {"truncations", o->truncations},
+        {"unclean_elections", o->unclean_elections},
+        {"recovered_after_ns", o->recovered_after_ns},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        fprintf(f, "%s\t%" PRId64 "\n", counts[i].key, counts[i].value);
+    }
+    fprintf(f, "faults\t%zu\nfault_kinds\t%s\nreplay\t%s\n", sc->fault_count, kinds, replay);
+    for (int i = 0; i < o->n_failures; i++) {
+        fprintf(f, "failure\t%s\n", o->failures[i]);
+    }
+}
+
+FILE *weir_rundir_index_open(const char *root)
+{
+    char path[WEIR_RUN_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/index.tsv", root);
+    FILE *f = fopen(path, "a");
+    if (f != NULL && ftell(f) == 0) {
+        fputs("run\tscenario\tvariant\tseed\tverdict\ttrace_hash\tevents\tsim_s\twall_s\tfaults\tfailure\n", f);
+    }
+    return f;
+}
+
+void weir_rundir_index_row(FILE *index, const char *run_id, const weir_scenario *sc, uint64_t seed,
+                           const char *verdict, const weir_scn_outcome *o)
+{
+    char failure[256];
+    snprintf(failure, sizeof failure, "%s", o->n_failures > 0 ? o->failures[0] : "-");
+    for (char *p = failure; *p != '\0'; p++) {
+        if (*p == '\t' || *p == '\n') {
+            *p = ' ';
+        }
+    }
+    fprintf(index, "%s\t%s\t%s\t%" PRIu64 "\t%s\t%016" PRIx64 "\t%" PRIu64 "\t%.3f\t%.3f\t%zu\t%s\n", run_id,
+            sc->name, sc->variant_index >= 0 ? sc->variants[sc->variant_index].name : "-", seed, verdict,
+            o->trace_hash, o->events, o->sim_s, o->wall_s, sc->fault_count, failure);
+}

@@ -1,0 +1,54 @@
+/* Run folders: what `weir sim --out DIR` and `weir chaos --out DIR` write,
+ * and `weir report DIR` reads (reports/README.md has the formats):
+ *
+ *   DIR/index.tsv            one row per run
+ *   DIR/<run>/scenario.yaml  the file that was run: it replays
+ *   DIR/<run>/report.txt     the timeline, summary and verdict
+ *   DIR/<run>/meta.tsv       key<TAB>value: counters, verdict, replay command
+ *   DIR/<run>/events.tsv     faults, leaders, ISRs, truncations, oracles
+ *   DIR/<run>/replicas.tsv   every replica's LEO and HW over time
+ *   DIR/<run>/latency.tsv    produce latency histogram
+ */
+#ifndef WEIR_SIM_RUN_DIR_H
+#define WEIR_SIM_RUN_DIR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario_run.h"
+
+#define WEIR_RUN_PATH_MAX 1024
+
+typedef struct weir_run_files {
+    char dir[WEIR_RUN_PATH_MAX]; /* DIR/<run> */
+    FILE *report;                /* report.txt */
+    weir_scn_record rec;         /* events, replicas, latency */
+} weir_run_files;
+
+/* "<scenario>[@<variant>]-s<seed>": a run's folder name. */
+void weir_rundir_run_id(char *buf, size_t size, const weir_scenario *sc, uint64_t seed);
+
+/* Creates root (and parents) and root/<run>, writes scenario.yaml (len
+ * bytes of text) and opens the record files. why gets the path and reason
+ * on failure. */
+int weir_rundir_begin(const char *root, const char *run_id, const char *text, size_t len,
+                      weir_run_files *rf, char *why, size_t why_size);
+
+/* Closes what begin opened (safe on a zeroed or half-opened one). */
+void weir_rundir_end(weir_run_files *rf);
+
+/* Writes meta.tsv's standard keys to f (open on DIR/<run>/meta.tsv). */
+void weir_rundir_meta(FILE *f, const weir_scenario *sc, uint64_t seed, const weir_scn_outcome *o,
+                      const char *replay);
+
+/* Opens root/index.tsv for appending, writing the header line if it is new. */
+FILE *weir_rundir_index_open(const char *root);
+
+/* One index.tsv row. */
+void weir_rundir_index_row(FILE *index, const char *run_id, const weir_scenario *sc, uint64_t seed,
+                           const char *verdict, const weir_scn_outcome *o);
+
+/* A comma list of the fault kinds in sc's schedule ("crash,cut"), or "-". */
+void weir_rundir_fault_kinds(char *buf, size_t size, const weir_scenario *sc);
+
+#endif
