@@ -57,9 +57,11 @@ int64_t weir_sim_now_ns(weir_world *w);
 /* Changes a node's link at run time (slow link / limping node). */
 int weir_sim_link_set(weir_world *w, const char *node, int64_t latency_ns, double bandwidth_bps);
 
-/* Drops (cut) or lets through again (!cut) every frame from node `from` to
- * node `to`: one way; cut both ways for a partition. Existing connections
- * stall until their owners time out, as behind a blackhole. */
+/* Stops (cut) or lets through again (!cut) every frame from node `from` to
+ * node `to`: one way; cut both ways for a partition. As TCP behind a
+ * partition: frames of open connections wait and arrive after the heal (in
+ * order; the owners' own timeouts may give up first), new connections time
+ * out. */
 int weir_sim_cut(weir_world *w, const char *from, const char *to, bool cut);
 
 /* The link between two nodes only (both directions): extra one-way latency

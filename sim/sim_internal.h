@@ -199,6 +199,9 @@ struct sim_world {
     uint64_t *cuts;       /* one-way cuts: (from node index << 32) | to node index */
     size_t n_cuts;
     size_t cap_cuts;
+    struct sim_held *held; /* frames waiting on a cut link, in send order */
+    size_t n_held;
+    size_t cap_held;
     bool running;
     bool stopping;
 };
@@ -214,8 +217,21 @@ int64_t sim_now_ns(void);
 /* True if frames from node index `from` to node index `to` are dropped. */
 bool sim_world_is_cut(const sim_world *w, uint32_t from, uint32_t to);
 
-/* Sends a message to a node's current incarnation, if it is the one named. */
+/* Sends a message to a node's current incarnation, if it is the one named.
+ * On a cut link, connection traffic (data, close, reset) is held and goes
+ * out when the link heals, as TCP retransmits through a partition; opening
+ * handshakes are dropped (the connect times out). */
 void sim_send(sim_node *to, uint32_t to_inc, sim_msg *msg, size_t sim_bytes);
+
+typedef struct sim_held {
+    sim_node *to;
+    uint32_t to_inc;
+    sim_msg *msg;
+    size_t bytes;
+} sim_held;
+
+/* Sends the held frames whose link is no longer cut (sim_net.c). */
+void sim_net_release_held(sim_world *w);
 
 /* Charges simulated time on the calling actor (disk, fsync). */
 void sim_charge_ns(int64_t ns);

@@ -141,12 +141,30 @@ static bool sn_inc_is_live(const sim_node *node, uint32_t number)
     return node->up && node->inc != NULL && node->inc->number == number && !node->inc->dead;
 }
 
+static void sn_hold(sim_node *to, uint32_t to_inc, sim_msg *msg, size_t sim_bytes)
+{
+    sim_world *w = to->world;
+    if (w->n_held == w->cap_held) {
+        w->cap_held = w->cap_held ? w->cap_held * 2 : 64;
+        w->held = realloc(w->held, w->cap_held * sizeof *w->held);
+        WEIR_ASSERT(w->held != NULL);
+    }
+    w->held[w->n_held++] = (sim_held){to, to_inc, msg, sim_bytes};
+}
+
 void sim_send(sim_node *to, uint32_t to_inc, sim_msg *msg, size_t sim_bytes)
 {
-    /* A cut link drops everything, like a blackhole: senders find out by
-     * their own timeouts. */
-    if (!sn_inc_is_live(to, to_inc) || sim_world_is_cut(to->world, msg->src_node, to->index)) {
+    if (!sn_inc_is_live(to, to_inc)) {
         free(msg);
+        return;
+    }
+    if (sim_world_is_cut(to->world, msg->src_node, to->index)) {
+        bool stream = msg->kind == SIM_MSG_DATA || msg->kind == SIM_MSG_FIN || msg->kind == SIM_MSG_RESET;
+        if (stream) {
+            sn_hold(to, to_inc, msg, sim_bytes);
+        } else {
+            free(msg);
+        }
         return;
     }
     msg->dst_inc = to_inc;
@@ -466,6 +484,24 @@ void sim_net_reset_peers(sim_inc *inc)
                             c->base.id, 0);
         }
     }
+}
+
+void sim_net_release_held(sim_world *w)
+{
+    size_t kept = 0, n = w->n_held;
+    sim_held *h = w->held;
+    for (size_t i = 0; i < n; i++) {
+        if (sim_world_is_cut(w, h[i].msg->src_node, h[i].to->index)) {
+            h[kept++] = h[i]; /* still cut: keeps its place in the order */
+        } else if (!sn_inc_is_live(h[i].to, h[i].to_inc)) {
+            free(h[i].msg);
+        } else {
+            h[i].msg->dst_inc = h[i].to_inc;
+            sg_comm_t comm = sg_mailbox_put_init(h[i].to->inc->mailbox, h[i].msg, (long)h[i].bytes);
+            sg_comm_detach(comm, free);
+        }
+    }
+    w->n_held = kept;
 }
 
 void sim_net_reset_with(sim_inc *inc, const sim_node *peer)

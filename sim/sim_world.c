@@ -341,6 +341,10 @@ static void sw_destroy(weir_world *ww)
     free(w->nodes);
     free(w->conns);
     free(w->cuts);
+    for (size_t i = 0; i < w->n_held; i++) {
+        free(w->held[i].msg);
+    }
+    free(w->held);
     free(w);
     sim_the_world = NULL;
 }
@@ -455,6 +459,7 @@ int weir_sim_cut(weir_world *ww, const char *from, const char *to, bool cut)
         if (w->cuts[i] == key) {
             if (!cut) {
                 w->cuts[i] = w->cuts[--w->n_cuts];
+                sim_net_release_held(w);
             }
             return 0;
         }
@@ -570,6 +575,7 @@ void weir_sim_heal_all(weir_world *ww)
 {
     sim_world *w = ww->impl;
     w->n_cuts = 0;
+    sim_net_release_held(w);
 }
 
 int weir_sim_link_set(weir_world *ww, const char *name, int64_t latency_ns, double bandwidth_bps)

@@ -153,20 +153,19 @@ static void sim_print_report(const weir_demo *d)
     sim_print_histogram(d);
 }
 
-/* A scenario file: parse, run, report. */
-static int sim_file(const sim_opts *o)
+char *weir_cli_read_text(const char *cmd, const char *path, size_t *len_out)
 {
-    FILE *fp = fopen(o->scenario, "rb");
+    FILE *fp = fopen(path, "rb");
     if (fp == NULL) {
-        fprintf(stderr, "weir sim: cannot open scenario '%s': %s\n", o->scenario, strerror(errno));
-        return WEIR_EXIT_USAGE;
+        fprintf(stderr, "weir %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
+        return NULL;
     }
     size_t cap = 1 << 16, len = 0, n;
-    char *text = malloc(cap);
+    char *text = malloc(cap + 1);
     while (text != NULL && (n = fread(text + len, 1, cap - len, fp)) > 0) {
         len += n;
         if (len == cap) {
-            char *grown = realloc(text, cap *= 2);
+            char *grown = realloc(text, (cap *= 2) + 1);
             if (grown == NULL) {
                 free(text);
             }
@@ -175,8 +174,21 @@ static int sim_file(const sim_opts *o)
     }
     fclose(fp);
     if (text == NULL) {
-        fprintf(stderr, "weir sim: out of memory\n");
-        return WEIR_EXIT_FAIL;
+        fprintf(stderr, "weir %s: out of memory reading '%s'\n", cmd, path);
+        return NULL;
+    }
+    text[len] = '\0';
+    *len_out = len;
+    return text;
+}
+
+/* A scenario file: parse, run, report. */
+static int sim_file(const sim_opts *o)
+{
+    size_t len;
+    char *text = weir_cli_read_text("sim", o->scenario, &len);
+    if (text == NULL) {
+        return WEIR_EXIT_USAGE;
     }
     static weir_scenario sc;
     char why[512];

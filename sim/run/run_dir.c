@@ -28,6 +28,11 @@ static int rd_mkdirs(const char *path, char *why, size_t why_size)
     }
 }
 
+int weir_rundir_create(const char *root, char *why, size_t why_size)
+{
+    return rd_mkdirs(root, why, why_size);
+}
+
 void weir_rundir_run_id(char *buf, size_t size, const weir_scenario *sc, uint64_t seed)
 {
     if (sc->variant_index >= 0) {

@@ -28,6 +28,9 @@ typedef struct weir_run_files {
 /* "<scenario>[@<variant>]-s<seed>": a run's folder name. */
 void weir_rundir_run_id(char *buf, size_t size, const weir_scenario *sc, uint64_t seed);
 
+/* Creates the folder root and its parents. */
+int weir_rundir_create(const char *root, char *why, size_t why_size);
+
 /* Creates root (and parents) and root/<run>, writes scenario.yaml (len
  * bytes of text) and opens the record files. why gets the path and reason
  * on failure. */

@@ -18,7 +18,7 @@ expect version_prints_version 0 "^weir [0-9]" "$weir" version
 expect no_command_is_a_usage_error 2 "missing command" "$weir"
 expect unknown_command_is_a_usage_error 2 "unknown command 'bogus'" "$weir" bogus
 expect sim_without_scenario_is_a_usage_error 2 "missing SCENARIO" "$weir" sim
-expect sim_missing_scenario_file_is_a_usage_error 2 "cannot open scenario 'nope'" "$weir" sim nope
+expect sim_missing_scenario_file_is_a_usage_error 2 "cannot open 'nope'" "$weir" sim nope
 scn_dir=$(cd "$(dirname "$0")/../../scenarios" && pwd)
 tmp_scn=$(mktemp /tmp/weir_cli_scn.XXXXXX.yaml)
 printf 'name: bad\nduration: 10s\nbrokres: []\n' > "$tmp_scn"
