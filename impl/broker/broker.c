@@ -285,6 +285,8 @@ static void flush_tick(weir_env *env, void *arg)
 
 /* ---- lifecycle ---- */
 
+static void broker_open(weir_broker *b);
+
 static void *broker_start(weir_env *env, void *arg)
 {
     weir_broker *b = calloc(1, sizeof *b);
@@ -302,11 +304,35 @@ static void *broker_start(weir_env *env, void *arg)
     }
     weir_arena_init(&b->arena, WEIR_ARENA_BYTES_MAX_DEFAULT);
     weir_wr_init(&b->out);
+    broker_open(b);
+    return b;
+}
+
+static void broker_open_retry(weir_env *env, void *arg)
+{
+    (void)env;
+    weir_broker *b = arg;
+    b->start_timer = NULL;
+    weir_topics_abandon(&b->topics); /* what the failed attempt opened: nothing to write */
+    broker_open(b);
+}
+
+/* Loads the log dir, listens and joins the cluster. A disk error (EIO,
+ * ENOSPC) during the load is retried every second, as a supervisor
+ * restarts a broker that failed to start; other errors stop it. */
+static void broker_open(weir_broker *b)
+{
+    weir_env *env = b->env;
     weir_topics_init(&b->topics, env, b->cfg.node_id, &b->cfg.log);
     int err = weir_topics_load(&b->topics);
+    if (err == WEIR_E_IO || err == WEIR_E_NOSPC) {
+        weir_log_error(env, "cannot load the log dir: %s; retrying in 1s", weir_err_str(err));
+        b->start_timer = weir_timer_start(env, 1000 * MS, broker_open_retry, b);
+        return;
+    }
     if (err != 0) {
         weir_log_error(env, "cannot load the log dir: %s; not serving", weir_err_str(err));
-        return b;
+        return;
     }
     char addr[WEIR_BROKER_HOST_MAX + 8];
     snprintf(addr, sizeof addr, "%s:%d", b->cfg.listen_host, b->cfg.listen_port);
@@ -314,7 +340,7 @@ static void *broker_start(weir_env *env, void *arg)
     err = weir_listen(env, addr, &h, &b->listener);
     if (err != 0) {
         weir_log_error(env, "cannot listen on %s: %s; not serving", addr, weir_err_str(err));
-        return b;
+        return;
     }
     b->serving = true;
     bk_cluster_start(b);
@@ -325,7 +351,6 @@ static void *broker_start(weir_env *env, void *arg)
     }
     weir_log_info(env, "broker %d serving on %s (advertised %s:%d), %zu topic(s)", b->cfg.node_id,
                   addr, b->cfg.advertised_host, b->cfg.advertised_port, b->topics.n);
-    return b;
 }
 
 bool weir_broker_partition(const weir_broker *b, const char *topic, int32_t partition,
@@ -368,6 +393,10 @@ void weir_broker_shutdown(weir_broker *b)
     }
     b->shut_down = true;
     b->serving = false;
+    if (b->start_timer != NULL) {
+        weir_timer_cancel(b->env, b->start_timer);
+        b->start_timer = NULL;
+    }
     if (b->listener != NULL) {
         weir_listener_close(b->env, b->listener);
         b->listener = NULL;

@@ -99,6 +99,7 @@ struct weir_broker {
     weir_wr out;          /* the response being written */
     weir_timer *retention_timer;
     weir_timer *flush_timer;
+    weir_timer *start_timer; /* a retried start after a disk error */
     weir_timer *wake_timer; /* pending re-check of waiting fetches */
     weir_timer *produce_timer; /* pending re-check of acks=all produces */
     bool serving;

@@ -34,6 +34,8 @@ struct weir_peer {
     weir_timer *fail_timer; /* delivers failures from an event, not inside a call */
     int fail_err;
     weir_arena arena;
+    int depth;  /* callbacks running: a free inside one is deferred */
+    bool freed; /* weir_peer_free was called from a callback */
 };
 
 static void req_free(peer_req *r)
@@ -43,19 +45,42 @@ static void req_free(peer_req *r)
 }
 
 static void arm(weir_peer *p);
+static void peer_release(weir_peer *p);
 
-/* Fails every pending request with err (from an env event). */
-static void fail_all(weir_peer *p, int err)
+/* Calls a request's callback. A callback may free the peer (a follower that
+ * stops following): then false, and the peer is gone once the outermost
+ * callback returns. */
+static bool deliver(weir_peer *p, peer_req *r, int err, weir_rd *rd, weir_arena *a)
+{
+    p->depth++;
+    r->cb(r->arg, err, rd, a);
+    p->depth--;
+    if (p->freed) {
+        if (p->depth == 0) {
+            peer_release(p);
+        }
+        return false;
+    }
+    return true;
+}
+
+/* Fails every pending request with err (from an env event). False if a
+ * callback freed the peer. */
+static bool fail_all(weir_peer *p, int err)
 {
     peer_req *r = p->head;
     p->head = p->tail = NULL;
     p->n = 0;
+    bool alive = true;
     while (r != NULL) {
         peer_req *next = r->next;
-        r->cb(r->arg, err, NULL, NULL);
+        if (alive) {
+            alive = deliver(p, r, err, NULL, NULL);
+        }
         req_free(r);
         r = next;
     }
+    return alive;
 }
 
 static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *arg)
@@ -84,9 +109,11 @@ static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *
     }
     p->n--;
     weir_arena_reset(&p->arena);
-    r->cb(r->arg, 0, &rd, &p->arena);
+    bool alive = deliver(p, r, 0, &rd, &p->arena);
     req_free(r);
-    arm(p);
+    if (alive) {
+        arm(p);
+    }
 }
 
 static void on_open(weir_conn *conn, void *arg)
@@ -137,9 +164,11 @@ static void on_deadline(weir_env *env, void *arg)
         if (c != NULL) {
             weir_conn_close(c);
         }
-        r->cb(r->arg, WEIR_E_TIMEOUT, NULL, NULL);
+        bool alive = deliver(p, r, WEIR_E_TIMEOUT, NULL, NULL);
         req_free(r);
-        fail_all(p, WEIR_E_CONNRESET);
+        if (alive) {
+            fail_all(p, WEIR_E_CONNRESET);
+        }
         return;
     }
     arm(p);
@@ -262,16 +291,16 @@ size_t weir_peer_in_flight(const weir_peer *p)
     return p->n;
 }
 
-void weir_peer_free(weir_peer *p)
+/* Drops timers, requests and the connection: nothing calls back after this. */
+static void peer_quiesce(weir_peer *p)
 {
-    if (p == NULL) {
-        return;
-    }
     if (p->timer != NULL) {
         weir_timer_cancel(p->env, p->timer);
+        p->timer = NULL;
     }
     if (p->fail_timer != NULL) {
         weir_timer_cancel(p->env, p->fail_timer);
+        p->fail_timer = NULL;
     }
     peer_req *r = p->head;
     while (r != NULL) {
@@ -279,12 +308,34 @@ void weir_peer_free(weir_peer *p)
         req_free(r);
         r = next;
     }
+    p->head = p->tail = NULL;
+    p->n = 0;
     if (p->conn != NULL) {
         weir_conn_detach(p->conn);
         weir_conn_close(p->conn);
+        p->conn = NULL;
+        p->open = false;
     }
+}
+
+static void peer_release(weir_peer *p)
+{
+    peer_quiesce(p);
     weir_arena_free(&p->arena);
     free(p);
+}
+
+void weir_peer_free(weir_peer *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (p->depth > 0) {
+        peer_quiesce(p); /* inside one of its callbacks: freed when that returns */
+        p->freed = true;
+        return;
+    }
+    peer_release(p);
 }
 
 void weir_peer_abandon(weir_peer *p)
