@@ -275,7 +275,9 @@ static void flush_tick(weir_env *env, void *arg)
             }
             int err = weir_plog_flush(t->partitions[p].log);
             if (err != 0) {
-                weir_log_error(env, "%s-%d: flush failed: %s", t->name, p, weir_err_str(err));
+                char what[300];
+                snprintf(what, sizeof what, "%s-%d: flush", t->name, p);
+                bk_log_dir_failed(b, what, err);
             }
             t->partitions[p].unflushed_messages = 0;
         }
@@ -286,6 +288,7 @@ static void flush_tick(weir_env *env, void *arg)
 /* ---- lifecycle ---- */
 
 static void broker_open(weir_broker *b);
+static void broker_open_retry(weir_env *env, void *arg);
 
 static void *broker_start(weir_env *env, void *arg)
 {
@@ -386,16 +389,20 @@ bool weir_broker_is_serving(const weir_broker *b)
     return b != NULL && b->serving;
 }
 
-void weir_broker_shutdown(weir_broker *b)
+/* Stops serving: the listener, every connection, the timers, the cluster
+ * side. clean: the logs close with their clean-shutdown markers; else they
+ * are dropped unwritten, as a crash leaves them (recovery runs at the next
+ * open). */
+static void broker_stop(weir_broker *b, bool clean)
 {
-    if (b == NULL || b->shut_down) {
-        return;
-    }
-    b->shut_down = true;
     b->serving = false;
-    if (b->start_timer != NULL) {
-        weir_timer_cancel(b->env, b->start_timer);
-        b->start_timer = NULL;
+    weir_timer **timers[] = {&b->start_timer, &b->halt_timer, &b->retention_timer, &b->flush_timer,
+                             &b->wake_timer, &b->produce_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        if (*timers[i] != NULL) {
+            weir_timer_cancel(b->env, *timers[i]);
+            *timers[i] = NULL;
+        }
     }
     if (b->listener != NULL) {
         weir_listener_close(b->env, b->listener);
@@ -408,25 +415,46 @@ void weir_broker_shutdown(weir_broker *b)
             weir_conn_close(c->conn);
         }
     }
-    if (b->retention_timer != NULL) {
-        weir_timer_cancel(b->env, b->retention_timer);
-        b->retention_timer = NULL;
-    }
-    if (b->flush_timer != NULL) {
-        weir_timer_cancel(b->env, b->flush_timer);
-        b->flush_timer = NULL;
-    }
-    if (b->wake_timer != NULL) {
-        weir_timer_cancel(b->env, b->wake_timer);
-        b->wake_timer = NULL;
-    }
-    if (b->produce_timer != NULL) {
-        weir_timer_cancel(b->env, b->produce_timer);
-        b->produce_timer = NULL;
-    }
     bk_cluster_stop(b);
-    weir_topics_close(&b->topics);
+    if (clean) {
+        weir_topics_close(&b->topics);
+    } else {
+        weir_topics_abandon(&b->topics);
+    }
+}
+
+void weir_broker_shutdown(weir_broker *b)
+{
+    if (b == NULL || b->shut_down) {
+        return;
+    }
+    b->shut_down = true;
+    broker_stop(b, true);
     weir_log_info(b->env, "broker %d shut down cleanly", b->cfg.node_id);
+}
+
+#define BK_RESTART_MS 5000 /* after a log dir failure, as a supervisor's restart delay */
+
+static void broker_halt_now(weir_env *env, void *arg)
+{
+    weir_broker *b = arg;
+    b->halt_timer = NULL;
+    broker_stop(b, false);
+    b->start_timer = weir_timer_start(env, BK_RESTART_MS * MS, broker_open_retry, b);
+}
+
+void bk_log_dir_failed(weir_broker *b, const char *what, int err)
+{
+    if (b->shut_down || !b->serving || b->halt_timer != NULL) {
+        return;
+    }
+    /* As Kafka: data that failed to sync may be gone, so this replica must
+     * not serve it; the controller fences it and moves leadership to the
+     * ISR. Halted from an event, not inside the caller's loop. */
+    weir_log_error(b->env, "%s: %s: the log dir failed; halting, restarting with recovery in %ds", what,
+                   weir_err_str(err), BK_RESTART_MS / 1000);
+    b->serving = false;
+    b->halt_timer = weir_timer_start(b->env, 0, broker_halt_now, b);
 }
 
 static void broker_destroy(void *state)

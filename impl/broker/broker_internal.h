@@ -100,12 +100,17 @@ struct weir_broker {
     weir_timer *retention_timer;
     weir_timer *flush_timer;
     weir_timer *start_timer; /* a retried start after a disk error */
+    weir_timer *halt_timer;  /* a pending halt after a log dir failure */
     weir_timer *wake_timer; /* pending re-check of waiting fetches */
     weir_timer *produce_timer; /* pending re-check of acks=all produces */
     bool serving;
     bool shut_down;
     bk_cluster cl;
 };
+
+/* A failed fsync (or other log dir failure): the broker halts, drops its
+ * logs unwritten and starts again with recovery after a delay. */
+void bk_log_dir_failed(weir_broker *b, const char *what, int err);
 
 /* Sends header + body written by `encode` and logs encoder failures. */
 void bk_send(bk_conn *c, const weir_request_header *h, int err);

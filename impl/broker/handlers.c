@@ -193,7 +193,9 @@ static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_par
         p->unflushed_messages >= b->cfg.flush_interval_messages) {
         err = weir_plog_flush(p->log);
         if (err != 0) {
-            weir_log_error(b->env, "%s-%d: flush failed: %s", t->name, p->index, weir_err_str(err));
+            char what[300];
+            snprintf(what, sizeof what, "%s-%d: flush", t->name, p->index);
+            bk_log_dir_failed(b, what, err);
             return WEIR_KERR_KAFKA_STORAGE_ERROR;
         }
         p->unflushed_messages = 0;

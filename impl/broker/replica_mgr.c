@@ -235,8 +235,11 @@ static void fetch_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
         p->unflushed_messages += info.last_offset - info.first_offset + 1;
         if (b->cfg.flush_interval_messages > 0 &&
             p->unflushed_messages >= b->cfg.flush_interval_messages) {
-            if (weir_plog_flush(p->log) != 0) {
-                weir_log_error(b->env, "%s-%d: flush failed", f->topic, f->index);
+            int ferr = weir_plog_flush(p->log);
+            if (ferr != 0) {
+                char what[300];
+                snprintf(what, sizeof what, "%s-%d: flush", f->topic, f->index);
+                bk_log_dir_failed(b, what, ferr);
             }
             p->unflushed_messages = 0;
         }

@@ -19,12 +19,14 @@
 
 static const char sim_usage[] =
     "usage: weir sim SCENARIO [--seed N] [--variant NAME] [--duration T] [--trace FILE] [--out DIR]\n"
+    "                [--log error|warn|info|debug]\n"
     "\n"
     "  SCENARIO        a scenario file (scenarios/*.yaml), or the built-in demo\n"
     "  --seed N        run seed (default: the file's seed, or 1); same seed => same trace hash\n"
     "  --variant NAME  run one of the file's variants (default: the first, if any)\n"
     "  --duration T    demo only: simulated time to run, e.g. 5s, 800ms (default 5s)\n"
     "  --trace FILE    write every delivered event to FILE, one per line\n"
+    "  --log LEVEL     the nodes' log lines to stderr from LEVEL up (default error)\n"
     "  --out DIR       also record the run in the run folder DIR (for `weir report DIR`):\n"
     "                  DIR/<scenario>-s<seed>/ and a row in DIR/index.tsv\n"
     "\n"
@@ -46,7 +48,7 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
         {"seed", required_argument, NULL, 's'},  {"duration", required_argument, NULL, 'd'},
         {"variant", required_argument, NULL, 'v'},
         {"trace", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"out", required_argument, NULL, 'o'},
+        {"out", required_argument, NULL, 'o'},   {"log", required_argument, NULL, 'l'},
         {NULL, 0, NULL, 0},
     };
     o->seed = 1;
@@ -82,6 +84,19 @@ static int sim_parse(int argc, char **argv, sim_opts *o)
         case 'o':
             o->out_dir = optarg;
             break;
+        case 'l': {
+            static const char *const levels[] = {"error", "warn", "info", "debug"};
+            int found = -1;
+            for (int i = 0; i < 4; i++) {
+                found = strcmp(optarg, levels[i]) == 0 ? i : found;
+            }
+            if (found < 0) {
+                return weir_cli_usage_error("sim", sim_usage, "--log: '%s' is not error, warn, info or debug",
+                                            optarg);
+            }
+            weir_scn_set_log_level((weir_log_level)found);
+            break;
+        }
         case 'h':
             fputs(sim_usage, stdout);
             return -1;

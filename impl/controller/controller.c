@@ -63,6 +63,7 @@ struct weir_controller {
     int64_t next_broker_epoch;
     weir_timer *session_timer;
     weir_timer *push_timer;
+    bool push_now; /* push_timer is an immediate push, not a retry */
     weir_arena arena;
     weir_wr out;
 };
@@ -189,12 +190,23 @@ bool weir_controller_partition(const weir_controller *c, const char *topic, int3
 /* ---- pushing state to brokers ---- */
 
 /* A broker that missed a push gets the next one: each carries the full state. */
+static void push_all(weir_env *env, void *arg);
+
+#define CTL_PUSH_RETRY_MS 500
+
+/* A push that did not arrive (the broker restarted while it was on its way,
+ * a connect timed out) is sent again, or a broker could wait forever for
+ * the state it missed. Pushes carry the whole state, so sending it again
+ * to everyone is harmless. */
 static void push_done(void *arg, int err, weir_rd *rd, weir_arena *a)
 {
-    (void)arg;
-    (void)err;
+    weir_controller *c = arg;
     (void)rd;
     (void)a;
+    if (err != 0 && c->push_timer == NULL) {
+        c->push_timer = weir_timer_start(c->env, CTL_PUSH_RETRY_MS * MS, push_all, c);
+        c->push_now = false;
+    }
 }
 
 /* Sends every partition's state to every live broker. */
@@ -254,7 +266,7 @@ static void push_all(weir_env *env, void *arg)
         r.header.api_version = 3;
         r.body.leader_and_isr = (weir_leader_and_isr_request){
             c->cfg.node_id, c->controller_epoch, b->epoch, c->n_topics, ts, n_live, live};
-        int err = weir_peer_send(b->peer, &r, CTL_PUSH_TIMEOUT_MS, push_done, NULL);
+        int err = weir_peer_send(b->peer, &r, CTL_PUSH_TIMEOUT_MS, push_done, c);
         if (err != 0) {
             weir_log_warn(c->env, "controller: push to broker %d failed: %s", b->id,
                           weir_err_str(err));
@@ -264,8 +276,13 @@ static void push_all(weir_env *env, void *arg)
 
 static void schedule_push(weir_controller *c)
 {
+    if (c->push_timer != NULL && !c->push_now) {
+        weir_timer_cancel(c->env, c->push_timer); /* a retry can wait no longer: push now */
+        c->push_timer = NULL;
+    }
     if (c->push_timer == NULL) {
         c->push_timer = weir_timer_start(c->env, 0, push_all, c);
+        c->push_now = true;
     }
 }
 
@@ -474,6 +491,14 @@ static int handle_registration(weir_controller *c, const weir_broker_registratio
         b->epoch = ++c->next_broker_epoch;
         b->last_heartbeat_ns = weir_now_ns(c->env);
         bool was_alive = b->alive;
+        if (was_alive) {
+            /* A new incarnation of a live broker: it restarted before its
+             * session timed out. Its old self is fenced first (out of the
+             * ISRs, its leaderships moved), as after a missed session: the
+             * new one lost whatever it had not synced. */
+            b->alive = false;
+            reconsider(c, b->id, false);
+        }
         b->alive = true;
         char addr[160];
         snprintf(addr, sizeof addr, "%s:%d", b->host, b->port);

@@ -76,6 +76,13 @@ typedef struct run_state {
 } run_state;
 
 static run_state *RS;
+static weir_log_level run_log_level = WEIR_LOG_ERROR;
+#define RUN_LOG_LEVEL run_log_level
+
+void weir_scn_set_log_level(weir_log_level level)
+{
+    run_log_level = level;
+}
 
 static int64_t now_ns(void)
 {
@@ -336,7 +343,7 @@ static void producer_tick(weir_env *env, void *arg)
 static void *client_start(weir_env *env, void *arg)
 {
     int host = (int)(intptr_t)arg;
-    env->log_level = WEIR_LOG_ERROR;
+    env->log_level = RUN_LOG_LEVEL;
     for (size_t i = 0; i < RS->sc->producer_count; i++) {
         producer_state *ps = &RS->producers[i];
         if (ps->spec->host_index != host) {
@@ -1037,7 +1044,7 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
 
     weir_sim_config cfg;
     weir_sim_config_default(&cfg, seed);
-    cfg.log_level = WEIR_LOG_ERROR;
+    cfg.log_level = RUN_LOG_LEVEL;
     cfg.trace_out = trace;
     if (sc->host_count > 0) {
         cfg.link_latency_ns = sc->hosts[0].link.latency_ns;
@@ -1071,7 +1078,7 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
     weir_controller_config_default(&rs.ccfg);
     snprintf(rs.ccfg.listen_host, sizeof rs.ccfg.listen_host, "%s", rs.controller_host);
     rs.ccfg.session_timeout_ms = sc->controller.session_timeout_ms;
-    rs.ccfg.log_level = WEIR_LOG_ERROR;
+    rs.ccfg.log_level = RUN_LOG_LEVEL;
     rs.ccfg.observer = (weir_controller_observer){obs_leader, obs_isr, obs_fenced, NULL, NULL};
     for (size_t t = 0; t < sc->topic_count && t < WEIR_CONTROLLER_TOPICS_MAX; t++) {
         weir_controller_topic_spec *ts = &rs.ccfg.topics[rs.ccfg.n_topics++];
@@ -1092,7 +1099,7 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
         bc->listen_port = 9092;
         snprintf(bc->controller_addr, sizeof bc->controller_addr, "%s:9093", rs.controller_host);
         bc->heartbeat_interval_ms = sc->controller.heartbeat_interval_ms;
-        bc->log_level = WEIR_LOG_ERROR;
+        bc->log_level = RUN_LOG_LEVEL;
         bc->on_truncate = obs_truncate;
         for (size_t t = 0; t < sc->topic_count && t < 16; t++) {
             snprintf(bc->topic_min_isr[t].topic, sizeof bc->topic_min_isr[t].topic, "%s", sc->topics[t].name);

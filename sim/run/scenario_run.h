@@ -61,6 +61,10 @@ typedef struct weir_scn_record {
 int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
                  const weir_scn_record *rec, weir_scn_outcome *out);
 
+/* The level of the nodes' log lines (to stderr, stamped with simulated
+ * time) in the runs that follow; WEIR_LOG_ERROR by default. */
+void weir_scn_set_log_level(weir_log_level level);
+
 /* The summary, verdict and trace lines `weir sim` prints after the timeline. */
 void weir_scn_print_summary(FILE *f, const weir_scn_outcome *out);
 
