@@ -104,6 +104,13 @@ int weir_sim_reset(weir_world *w, const char *a, const char *b);
  * grow the disk's use fails with ENOSPC. */
 int weir_sim_disk_fault(weir_world *w, const char *node, bool fsync_eio, bool full);
 
+/* Runs cb(env, arg) on the node's own actor, as soon as it is between two
+ * events, as if a timer of delay 0 fired there. Code that changes a node's
+ * state from outside (a clean shutdown) must go through this: the node may
+ * be in the middle of a handler, waiting on its disk. WEIR_E_INVAL if the
+ * node is down. */
+int weir_sim_node_post(weir_world *w, const char *node, weir_timer_cb cb, void *arg);
+
 /* The node's next crash tears its unsynced appends (see disk_torn_crash). */
 int weir_sim_tear_next_crash(weir_world *w, const char *node);
 

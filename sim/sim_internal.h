@@ -48,6 +48,7 @@ typedef enum sim_msg_kind {
     SIM_MSG_DATA = 4,   /* one frame's payload */
     SIM_MSG_FIN = 5,    /* orderly close, after all earlier DATA */
     SIM_MSG_RESET = 6,  /* the peer crashed */
+    SIM_MSG_WAKE = 7,   /* no payload: ends the node's wait so it runs its due timers */
 } sim_msg_kind;
 
 typedef struct sim_msg {

@@ -437,6 +437,10 @@ void sim_net_handle(sim_inc *inc, sim_msg *m)
         free(m);
         return;
     }
+    if (m->kind == SIM_MSG_WAKE) {
+        free(m); /* the dispatch loop runs the due timers next */
+        return;
+    }
     if (m->kind == SIM_MSG_SYN) {
         sn_on_syn(inc, m);
         free(m);

@@ -550,6 +550,26 @@ int weir_sim_disk_fault(weir_world *ww, const char *name, bool fsync_eio, bool f
     return 0;
 }
 
+int weir_sim_node_post(weir_world *ww, const char *name, weir_timer_cb cb, void *arg)
+{
+    sim_node *node = sim_world_node_by_name(ww->impl, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    sim_inc *inc = node->inc;
+    if (!node->up || inc == NULL || inc->dead) {
+        return WEIR_E_INVAL;
+    }
+    (void)weir_timer_heap_add(&inc->timers, sim_now_ns(), cb, arg);
+    sim_msg *m = calloc(1, sizeof *m);
+    WEIR_ASSERT(m != NULL);
+    m->kind = SIM_MSG_WAKE;
+    m->src_node = node->index;
+    m->src_inc = inc->number;
+    sim_send(node, inc->number, m, SIM_CONTROL_BYTES);
+    return 0;
+}
+
 int weir_sim_tear_next_crash(weir_world *ww, const char *name)
 {
     sim_node *node = sim_world_node_by_name(ww->impl, name);

@@ -279,7 +279,7 @@ static int sim_file(const sim_opts *o)
             fclose(meta);
         }
         if (index != NULL) {
-            weir_rundir_index_row(index, run_id, &sc, seed, out.pass ? "PASS" : "FAIL", &out);
+            weir_rundir_index_row(index, run_id, &sc, seed, out.pass ? "PASS" : "FAIL", &out, sc.fault_count);
             fclose(index);
         }
         if (meta == NULL || index == NULL) {

@@ -15,6 +15,11 @@ static const char weir_usage[] =
     "                 run the controller of a replicated cluster of brokers\n"
     "  sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
     "                 run a scenario in the simulator (built-in: demo)\n"
+    "  chaos SCENARIO --seeds A..B [--faults KINDS] [-j N] [--out DIR] [--real]\n"
+    "                 random fault schedules over a seed range: verdicts, a summary,\n"
+    "                 failing schedules shrunk to a replayable scenario file\n"
+    "  report RUN_DIR [--coverage FILE.info]\n"
+    "                 write RUN_DIR/report.html and RUN_DIR/junit.xml from a run folder\n"
     "  log dump PATH [--records] [--indexes]\n"
     "                 print a partition folder (or one of its files) like\n"
     "                 kafka-dump-log.sh: batches, records, index entries, metadata\n"
@@ -58,6 +63,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "sim") == 0) {
         return weir_cli_sim(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "chaos") == 0) {
+        return weir_cli_chaos(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "report") == 0) {
+        return weir_cli_report(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "log") == 0) {
         return weir_cli_log(argc - 1, argv + 1);

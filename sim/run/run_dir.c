@@ -166,7 +166,7 @@ FILE *weir_rundir_index_open(const char *root)
 }
 
 void weir_rundir_index_row(FILE *index, const char *run_id, const weir_scenario *sc, uint64_t seed,
-                           const char *verdict, const weir_scn_outcome *o)
+                           const char *verdict, const weir_scn_outcome *o, size_t faults)
 {
     char failure[256];
     snprintf(failure, sizeof failure, "%s", o->n_failures > 0 ? o->failures[0] : "-");
@@ -177,5 +177,5 @@ void weir_rundir_index_row(FILE *index, const char *run_id, const weir_scenario 
     }
     fprintf(index, "%s\t%s\t%s\t%" PRIu64 "\t%s\t%016" PRIx64 "\t%" PRIu64 "\t%.3f\t%.3f\t%zu\t%s\n", run_id,
             sc->name, sc->variant_index >= 0 ? sc->variants[sc->variant_index].name : "-", seed, verdict,
-            o->trace_hash, o->events, o->sim_s, o->wall_s, sc->fault_count, failure);
+            o->trace_hash, o->events, o->sim_s, o->wall_s, faults, failure);
 }

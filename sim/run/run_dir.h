@@ -47,9 +47,9 @@ void weir_rundir_meta(FILE *f, const weir_scenario *sc, uint64_t seed, const wei
 /* Opens root/index.tsv for appending, writing the header line if it is new. */
 FILE *weir_rundir_index_open(const char *root);
 
-/* One index.tsv row. */
+/* One index.tsv row; faults: the number of faults in the run's schedule. */
 void weir_rundir_index_row(FILE *index, const char *run_id, const weir_scenario *sc, uint64_t seed,
-                           const char *verdict, const weir_scn_outcome *o);
+                           const char *verdict, const weir_scn_outcome *o, size_t faults);
 
 /* A comma list of the fault kinds in sc's schedule ("crash,cut"), or "-". */
 void weir_rundir_fault_kinds(char *buf, size_t size, const weir_scenario *sc);

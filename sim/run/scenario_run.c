@@ -66,6 +66,9 @@ typedef struct run_state {
     int isr_size[WEIR_SCN_TOPICS_MAX][64];
     bool offline_seen;
     bool disk_full[WEIR_SCN_HOSTS_MAX]; /* disk faults in force, per host */
+    bool stopping[WEIR_SCN_HOSTS_MAX];  /* clean shutdown under way */
+    bool stopped[WEIR_SCN_HOSTS_MAX];   /* ... and the broker has stopped */
+    bool restart_after_stop[WEIR_SCN_HOSTS_MAX];
     bool fsync_eio[WEIR_SCN_HOSTS_MAX];
     uint64_t ticks;                     /* liveness ticks so far */
     int64_t last_ack_ns;                /* the latest acknowledgement: producers make progress */
@@ -558,6 +561,36 @@ static void fire_bit_flip(const fault_event *ev, const char *a)
     }
 }
 
+/* Clean shutdown, part 1: on the broker's own actor. */
+static void shutdown_on_node(weir_env *env, void *arg)
+{
+    (void)env;
+    int hi = (int)(intptr_t)arg;
+    weir_broker_shutdown(weir_world_node_state(RS->w, RS->sc->hosts[hi].name));
+    RS->stopped[hi] = true;
+}
+
+/* Part 2, from the chaos node: once it has stopped, the host goes down
+ * (everything was synced: nothing is lost), and up again if its restart
+ * came due meanwhile. */
+static void shutdown_poll(weir_env *env, void *arg)
+{
+    int hi = (int)(intptr_t)arg;
+    const char *a = RS->sc->hosts[hi].name;
+    if (!RS->stopped[hi]) {
+        weir_timer_start(env, MS, shutdown_poll, arg);
+        return;
+    }
+    weir_ignore(weir_world_crash(RS->w, a));
+    RS->stopping[hi] = false;
+    if (RS->restart_after_stop[hi]) {
+        RS->restart_after_stop[hi] = false;
+        int err = weir_world_restart(RS->w, a);
+        timeline("restart %s%s", a, err ? " (failed)" : "");
+        record("fault", "clean_shutdown\t%s\tend\trestart %s", a, a);
+    }
+}
+
 static void fault_fire(weir_env *env, void *arg)
 {
     fault_event *ev = arg;
@@ -592,16 +625,24 @@ static void fault_fire(weir_env *env, void *arg)
         err = weir_world_restart(RS->w, a);
         fault_note(ev, a, "restart %s%s", a, err ? " (failed)" : "");
         break;
-    case WEIR_SCN_CLEAN_SHUTDOWN:
-        if (ev->undo) {
+    case WEIR_SCN_CLEAN_SHUTDOWN: {
+        int hi = weir_scenario_host_find(sc, a);
+        if (ev->undo && RS->stopping[hi]) {
+            RS->restart_after_stop[hi] = true; /* still shutting down: restart when it is down */
+        } else if (ev->undo) {
             err = weir_world_restart(RS->w, a);
             fault_note(ev, a, "restart %s%s", a, err ? " (failed)" : "");
-        } else {
-            weir_broker_shutdown(weir_world_node_state(RS->w, a));
-            err = weir_world_crash(RS->w, a); /* everything was synced: nothing is lost */
+        } else if (weir_sim_node_post(RS->w, a, shutdown_on_node, (void *)(intptr_t)hi) == 0) {
+            /* the broker stops itself, in its own actor; then it goes down */
+            RS->stopping[hi] = true;
+            RS->stopped[hi] = false;
+            weir_timer_start(env, MS, shutdown_poll, (void *)(intptr_t)hi);
             fault_note(ev, a, "clean shutdown of %s", a);
+        } else {
+            fault_note(ev, a, "clean shutdown of %s: it is down", a);
         }
         break;
+    }
     case WEIR_SCN_CUT:
         set_cut(a, b, f->one_way, !ev->undo);
         fault_note(ev, a, "%s link %s %s %s", ev->undo ? "heal" : "cut", a, f->one_way ? "->" : "<->", b);
