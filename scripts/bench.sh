@@ -43,3 +43,11 @@ if [ $# -eq 0 ] || [[ " $* " == *" bench_sim_scenario "* ]]; then
   echo "== bench_sim_scenario"
   ./build/weir sim scenarios/leader-crash.yaml | grep -E "simulated s in|^trace"
 fi
+# The chaos engine: seeds per minute under every fault kind, and the
+# shrinking of a planted bug (a second build with -DWEIR_PLANTED_BUG=ON).
+if [ $# -eq 0 ] || [[ " $* " == *" bench_chaos "* ]]; then
+  echo "== bench_chaos"
+  cmake -S . -B build-planted -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEIR_PLANTED_BUG=ON >/dev/null
+  cmake --build build-planted -j"$(nproc)" --target weir >/dev/null
+  bash tests/bench/bench_chaos.sh build/weir build-planted/weir
+fi
