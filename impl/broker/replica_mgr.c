@@ -700,6 +700,10 @@ void bk_cluster_start(weir_broker *b)
     }
     b->cl.enabled = true;
     b->cl.broker_epoch = -1;
+    /* after a halt the old peer took its callbacks with it: nothing is in flight */
+    b->cl.registering = false;
+    b->cl.heartbeat_in_flight = false;
+    b->cl.n_live = 0;
     b->cl.pending.prev = b->cl.pending.next = &b->cl.pending;
     for (int i = 0; i < 16; i++) {
         b->cl.incarnation[i] = (uint8_t)weir_random(b->env);
