@@ -186,8 +186,8 @@ static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *
 {
     (void)arg;
     bk_conn *c = conn->data;
-    if (c == NULL || c->closing || c->b->shut_down) {
-        return;
+    if (c == NULL || c->closing || c->b->shut_down || c->b->halt_timer != NULL) {
+        return; /* shut down, or halting after a log dir failure: answer nothing more */
     }
     if (c->parked != NULL || c->pwait != NULL || c->head != NULL) {
         queue_push(c, payload, len); /* strictly in order behind the waiting one */

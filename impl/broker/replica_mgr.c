@@ -197,6 +197,9 @@ static void fetch_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
     bk_follower *f = arg;
     f->in_flight = false;
     weir_broker *b = f->b;
+    if (b->halt_timer != NULL) {
+        return; /* halting after a log dir failure: nothing more is appended */
+    }
     weir_partition *p = part_of(b, f->topic, f->index);
     weir_fetch_response resp;
     if (err == 0) {
@@ -240,6 +243,9 @@ static void fetch_reply(void *arg, int err, weir_rd *rd, weir_arena *a)
                 char what[300];
                 snprintf(what, sizeof what, "%s-%d: flush", f->topic, f->index);
                 bk_log_dir_failed(b, what, ferr);
+                /* no next fetch: it would tell the leader of an offset that may not
+                 * be on disk, and the leader would count it towards the HW */
+                return;
             }
             p->unflushed_messages = 0;
         }
