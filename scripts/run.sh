@@ -20,7 +20,7 @@ echo
 echo "scenario suite"
 printf '  %-44s %-7s %10s  %-16s %s\n' scenario verdict events "trace hash" "sim/wall"
 failed=0
-for f in scenarios/*.yaml; do
+for f in scenarios/*.yaml scenarios/regressions/*.yaml; do
   variants=$(sed -n '/^variants:/,$ s/^  - name: *//p' "$f")
   for v in ${variants:-""}; do
     if [ "$f" = scenarios/leader-crash.yaml ] && [ -z "$v" ]; then
@@ -34,7 +34,8 @@ for f in scenarios/*.yaml; do
     events=$(sed -n 's/^trace: \([0-9]*\) events, hash \(.*\)$/\1/p' <<<"$out")
     hash=$(sed -n 's/^trace: \([0-9]*\) events, hash \(.*\)$/\2/p' <<<"$out")
     ratio=$(grep -o '([0-9]*x)' <<<"$out" | head -1)
-    printf '  %-44s %-7s %10s  %-16s %s\n' "$(basename "$f" .yaml)${v:+ / $v}" "$verdict" "$events" "$hash" "$ratio"
+    label=${f#scenarios/}
+    printf '  %-44s %-7s %10s  %-16s %s\n' "${label%.yaml}${v:+ / $v}" "$verdict" "$events" "$hash" "$ratio"
     [ "$verdict" = PASS ] || grep -A6 '^verdict' <<<"$out" | sed 's/^/      /'
   done
 done

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every scenario in scenarios/, every variant: it must meet its expectations
+# Every scenario in scenarios/ and scenarios/regressions/ (schedules that
+# once found a bug), every variant: it must meet its expectations
 # (including the violations some variants must show), and a second run with
 # the same seed must give the same trace hash.
 # usage: test_scenarios.sh WEIR
@@ -8,10 +9,10 @@ weir=$1
 dir=$(cd "$(dirname "$0")/../../scenarios" && pwd)
 failed=0
 passed=0
-for f in "$dir"/*.yaml; do
+for f in "$dir"/*.yaml "$dir"/regressions/*.yaml; do
   variants=$(sed -n '/^variants:/,$ s/^  - name: *//p' "$f")
   for v in ${variants:-""}; do
-    label="$(basename "$f" .yaml)${v:+ / $v}"
+    label="${f#"$dir"/}"; label="${label%.yaml}${v:+ / $v}"
     out1=$("$weir" sim "$f" ${v:+--variant "$v"} 2>&1); rc1=$?
     out2=$("$weir" sim "$f" ${v:+--variant "$v"} 2>&1); rc2=$?
     h1=$(sed -n 's/^trace: .*hash //p' <<<"$out1")
