@@ -176,27 +176,10 @@ static int real_parse(int argc, char **argv, weir_real_opts *o)
 /* Reads and checks the scenario file; prints why not and returns 2. */
 static int real_load(const char *path, weir_scenario *sc)
 {
-    FILE *fp = fopen(path, "rbe");
-    if (fp == NULL) {
-        fprintf(stderr, "weir chaos: cannot open scenario '%s': %s\n", path, strerror(errno));
-        return WEIR_EXIT_USAGE;
-    }
-    size_t cap = 1 << 16, len = 0, n;
-    char *text = malloc(cap);
-    while (text != NULL && (n = fread(text + len, 1, cap - len, fp)) > 0) {
-        len += n;
-        if (len == cap) {
-            char *grown = realloc(text, cap *= 2);
-            if (grown == NULL) {
-                free(text);
-            }
-            text = grown;
-        }
-    }
-    fclose(fp);
+    size_t len;
+    char *text = weir_cli_read_text("chaos", path, &len);
     if (text == NULL) {
-        fprintf(stderr, "weir chaos: out of memory reading %s\n", path);
-        return WEIR_EXIT_FAIL;
+        return WEIR_EXIT_USAGE;
     }
     char why[512];
     int err = weir_scenario_parse(text, len, path, sc, why, sizeof why);
