@@ -61,7 +61,7 @@ expect chaos_bad_seed_range 2 "--seeds: expected A..B" "$weir" chaos "$scn_dir/c
 expect chaos_unknown_fault_kind_lists_the_kinds 2 'unknown fault kind "meteor"; the kinds are all, crash' "$weir" chaos "$scn_dir/chaos-durable.yaml" --seeds 1 --faults crash,meteor
 expect chaos_missing_scenario_file 2 "cannot open 'nope.yaml'" "$weir" chaos nope.yaml --seeds 1..2
 folder=$(mktemp -d)
-expect chaos_sweep_prints_progress_and_a_summary 0 "2 seeds, 2 passed, 0 failed" "$weir" chaos "$scn_dir/chaos-durable.yaml" --seeds 1..2 -j 2 --max-faults 3 --out "$folder"
+expect chaos_sweep_prints_progress_and_a_summary 0 "2 seeds, 2 passed, 0 failed" "$weir" chaos "$scn_dir/chaos-durable.yaml" --seeds 1..2 -j 2 --max-faults 3 --faults crash,pause,partition,clock,fsync_error --out "$folder"
 if [ "$(grep -c "	PASS	" "$folder/index.tsv")" -eq 2 ] && grep -q "^  - { at: " "$folder/chaos-durable-s1/scenario.yaml"; then
   passed=$((passed + 1))
 else
