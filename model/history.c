@@ -72,14 +72,6 @@ static int cmp_by_place(const void *x, const void *y)
     return a->offset < b->offset ? -1 : (a->offset > b->offset ? 1 : 0);
 }
 
-/* id order, then place */
-static int cmp_by_id(const void *x, const void *y)
-{
-    const struct weir_hist_entry *a = x, *b = y;
-    int c = cmp_id(a->id, b->id);
-    return c != 0 ? c : cmp_by_place(x, y);
-}
-
 static void note(weir_history_report *r, weir_finding_kind kind, weir_msg_id id, int32_t partition,
                  int64_t offset, int64_t other)
 {
@@ -89,12 +81,159 @@ static void note(weir_history_report *r, weir_finding_kind kind, weir_msg_id id,
     }
 }
 
-/* The final-log entry at (partition, offset), or NULL; by_place is sorted. */
-static const struct weir_hist_entry *at_place(const struct weir_hist_entry *by_place, size_t n,
-                                              int32_t partition, int64_t offset)
+/* ---- sorting: stable LSD radix sorts by (partition, offset) or by id ---- */
+
+typedef struct hist_key {
+    uint64_t lo; /* offset, or seq: sign bit flipped so unsigned order is signed order */
+    uint32_t hi; /* partition, or producer: likewise */
+} hist_key;
+
+static inline hist_key key_of(const struct weir_hist_entry *e, bool by_id)
 {
-    struct weir_hist_entry key = {{0, 0}, partition, offset};
-    return n == 0 ? NULL : bsearch(&key, by_place, n, sizeof *by_place, cmp_by_place);
+    hist_key k;
+    if (by_id) {
+        k.lo = (uint64_t)e->id.seq ^ (1ULL << 63);
+        k.hi = (uint32_t)e->id.producer ^ 0x80000000u;
+    } else {
+        k.lo = (uint64_t)e->offset ^ (1ULL << 63);
+        k.hi = (uint32_t)e->partition ^ 0x80000000u;
+    }
+    return k;
+}
+
+static inline unsigned key_byte(hist_key k, int pass)
+{
+    return pass < 8 ? (unsigned)(k.lo >> (8 * pass)) & 0xff : (unsigned)(k.hi >> (8 * (pass - 8))) & 0xff;
+}
+
+#define HIST_PASSES 12
+
+/* Sorts a[0..n) by (hi, lo) keeping the order of equal keys; tmp holds n
+ * entries. Only the key bytes that differ somewhere get a pass. */
+static void radix_sort(struct weir_hist_entry *a, struct weir_hist_entry *tmp, size_t n, bool by_id)
+{
+    if (n < 2) {
+        return;
+    }
+    hist_key first = key_of(&a[0], by_id);
+    uint64_t lo_diff = 0;
+    uint32_t hi_diff = 0;
+    for (size_t i = 1; i < n; i++) {
+        hist_key k = key_of(&a[i], by_id);
+        lo_diff |= k.lo ^ first.lo;
+        hi_diff |= k.hi ^ first.hi;
+    }
+    struct weir_hist_entry *src = a, *dst = tmp;
+    for (int p = 0; p < HIST_PASSES; p++) {
+        unsigned differs = p < 8 ? (unsigned)(lo_diff >> (8 * p)) & 0xff
+                                 : (hi_diff >> (8 * (p - 8))) & 0xff;
+        if (differs == 0) {
+            continue; /* every key has the same byte here */
+        }
+        size_t c[256] = {0};
+        for (size_t i = 0; i < n; i++) {
+            c[key_byte(key_of(&src[i], by_id), p)]++;
+        }
+        size_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t k = c[b];
+            c[b] = at;
+            at += k;
+        }
+        for (size_t i = 0; i < n; i++) {
+            dst[c[key_byte(key_of(&src[i], by_id), p)]++] = src[i];
+        }
+        struct weir_hist_entry *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a) {
+        memcpy(a, src, n * sizeof *a);
+    }
+}
+
+static bool sorted_by_place(const struct weir_hist_entry *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (cmp_by_place(&a[i - 1], &a[i]) > 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- lookups by place ---- */
+
+/* One partition's run in the by-place array; dense when its offsets go up by
+ * exactly one from entry to entry, so an offset maps straight to an index. */
+typedef struct hist_run {
+    int32_t partition;
+    size_t start, end;
+    bool dense;
+} hist_run;
+
+typedef struct hist_places {
+    const struct weir_hist_entry *by_place;
+    hist_run *runs;
+    size_t n_runs;
+} hist_places;
+
+static void places_build(hist_places *pl, const struct weir_hist_entry *by_place, size_t n)
+{
+    pl->by_place = by_place;
+    pl->runs = NULL;
+    pl->n_runs = 0;
+    size_t cap = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        bool dense = true;
+        while (j < n && by_place[j].partition == by_place[i].partition) {
+            dense = dense && by_place[j].offset == by_place[j - 1].offset + 1;
+            j++;
+        }
+        if (pl->n_runs == cap) {
+            cap = cap ? cap * 2 : 16;
+            hist_run *grown = realloc(pl->runs, cap * sizeof *grown);
+            WEIR_ASSERT(grown != NULL);
+            pl->runs = grown;
+        }
+        pl->runs[pl->n_runs++] = (hist_run){by_place[i].partition, i, j, dense};
+        i = j;
+    }
+}
+
+/* The final-log entry at (partition, offset), or NULL. */
+static const struct weir_hist_entry *at_place(const hist_places *pl, int32_t partition, int64_t offset)
+{
+    size_t lo = 0, hi = pl->n_runs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pl->runs[mid].partition < partition) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == pl->n_runs || pl->runs[lo].partition != partition) {
+        return NULL;
+    }
+    const hist_run *r = &pl->runs[lo];
+    const struct weir_hist_entry *e = pl->by_place;
+    if (r->dense) {
+        int64_t i = offset - e[r->start].offset;
+        return i >= 0 && (uint64_t)i < r->end - r->start ? &e[r->start + (size_t)i] : NULL;
+    }
+    lo = r->start;
+    hi = r->end;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e[mid].offset < offset) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo < r->end && e[lo].offset == offset ? &e[lo] : NULL;
 }
 
 static bool id_logged(const struct weir_hist_entry *by_id, size_t n, weir_msg_id id)
@@ -131,9 +270,19 @@ bool weir_history_check(weir_history *h, weir_history_report *r)
         memcpy(by_place, h->log, h->n_log * sizeof *by_place);
     }
     if (h->n_log > 1) {
-        qsort(by_place, h->n_log, sizeof *by_place, cmp_by_place);
-        qsort(h->log, h->n_log, sizeof *h->log, cmp_by_id);
+        /* by place, then by id: the radix sorts are stable, so equal ids
+         * stay in place order (id order, then place) */
+        if (!sorted_by_place(by_place, h->n_log)) {
+            radix_sort(by_place, h->log, h->n_log, false);
+        }
+        memcpy(h->log, by_place, h->n_log * sizeof *h->log);
+        struct weir_hist_entry *tmp = malloc(h->n_log * sizeof *tmp);
+        WEIR_ASSERT(tmp != NULL);
+        radix_sort(h->log, tmp, h->n_log, true);
+        free(tmp);
     }
+    hist_places places;
+    places_build(&places, by_place, h->n_log);
 
     /* duplicates: equal ids side by side in id order */
     for (size_t i = 1; i < h->n_log; i++) {
@@ -161,7 +310,7 @@ bool weir_history_check(weir_history *h, weir_history_report *r)
             continue;
         }
         r->acked_must_survive++;
-        const struct weir_hist_entry *there = at_place(by_place, h->n_log, a->partition, a->offset);
+        const struct weir_hist_entry *there = at_place(&places, a->partition, a->offset);
         if (there != NULL && cmp_id(there->id, a->id) == 0) {
             continue;
         }
@@ -175,11 +324,12 @@ bool weir_history_check(weir_history *h, weir_history_report *r)
     /* reads must match the final log */
     for (size_t i = 0; i < h->n_reads; i++) {
         const struct weir_hist_entry *rd = &h->reads[i];
-        const struct weir_hist_entry *there = at_place(by_place, h->n_log, rd->partition, rd->offset);
+        const struct weir_hist_entry *there = at_place(&places, rd->partition, rd->offset);
         if (there == NULL || cmp_id(there->id, rd->id) != 0) {
             note(r, WEIR_FINDING_DIRTY_READ, rd->id, rd->partition, rd->offset, -1);
         }
     }
+    free(places.runs);
     free(by_place);
     size_t total = 0;
     for (int k = 0; k < 5; k++) {

@@ -87,8 +87,10 @@ static void se_run_due_timers(sim_inc *inc)
 
 /* Receives posted at once: a long transfer (a big frame on a slow link)
  * holds back only its own receive, not every frame to this node, as separate
- * TCP connections would not wait for each other. */
-#define SE_RECEIVES 16
+ * TCP connections would not wait for each other. Every wait registers with
+ * each of them, so each one costs time on every event; 8 covers the
+ * transfers a node has in flight at once in the scenarios. */
+#define SE_RECEIVES 8
 
 void sim_env_dispatch_loop(sim_inc *inc)
 {

@@ -8,9 +8,13 @@
  * (create, rename, unlink, mkdir, rmdir) are durable at once, as on a file
  * system that journals metadata synchronously.
  *
+ * An image stores only its bytes up to `fill`; from there to `len` it reads
+ * as zeros, so preallocated space (index files are sized up front) costs no
+ * memory and no copying until something is written there.
+ *
  * Invariants: entries are sorted by path (so folder lists come out sorted and
  * lookups are binary searches); bytes_used is the sum of every live file's
- * cur.len; dur.len <= dur.cap.
+ * cur.len; fill <= len and fill <= cap in both images.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +23,8 @@
 
 typedef struct sf_bytes {
     uint8_t *data;
-    size_t len;
+    size_t len;  /* the file's size */
+    size_t fill; /* bytes held in data; [fill, len) are zeros */
     size_t cap;
 } sf_bytes;
 
@@ -63,6 +68,71 @@ static void sf_bytes_reserve(sf_bytes *b, size_t need)
     WEIR_ASSERT(data != NULL);
     b->data = data;
     b->cap = cap;
+}
+
+/* Writes n bytes at off (src NULL: zeros), growing len to off + n. Zeros
+ * past fill are not stored; a gap between fill and off is zeroed. */
+static void sf_store(sf_bytes *b, size_t off, const void *src, size_t n)
+{
+    size_t end = off + n;
+    if (end > b->len) {
+        b->len = end;
+    }
+    if (src == NULL) {
+        if (off < b->fill) {
+            size_t to = end < b->fill ? end : b->fill;
+            memset(b->data + off, 0, to - off);
+        }
+        return;
+    }
+    if (n == 0) {
+        return;
+    }
+    sf_bytes_reserve(b, end);
+    if (off > b->fill) {
+        memset(b->data + b->fill, 0, off - b->fill);
+    }
+    memcpy(b->data + off, src, n);
+    if (end > b->fill) {
+        b->fill = end;
+    }
+}
+
+/* Reads n bytes at off, which must lie within len. */
+static void sf_load(const sf_bytes *b, size_t off, void *dst, size_t n)
+{
+    size_t held = off < b->fill ? b->fill - off : 0;
+    if (held > n) {
+        held = n;
+    }
+    if (held > 0) {
+        memcpy(dst, b->data + off, held);
+    }
+    if (n > held) {
+        memset((uint8_t *)dst + held, 0, n - held);
+    }
+}
+
+/* Sets the size; bytes past a shrunk size are gone, a grown one reads zeros. */
+static void sf_set_len(sf_bytes *b, size_t len)
+{
+    b->len = len;
+    if (b->fill > len) {
+        b->fill = len;
+    }
+}
+
+/* Copies src's bytes [lo, hi) over dst's at the same offsets. */
+static void sf_copy_range(sf_bytes *dst, const sf_bytes *src, size_t lo, size_t hi)
+{
+    size_t held = hi < src->fill ? hi : src->fill;
+    if (held > lo) {
+        sf_store(dst, lo, src->data + lo, held - lo);
+        lo = held;
+    }
+    if (hi > lo) {
+        sf_store(dst, lo, NULL, hi - lo);
+    }
 }
 
 static void sf_entry_free(sf_entry *e)
@@ -217,23 +287,19 @@ static void sf_crash_torn(sim_fs *fs, sf_entry *e, weir_prng *torn)
     size_t keep = (size_t)weir_prng_below(torn, (uint64_t)(e->cur.len - from) + 1);
     bool zeros = weir_prng_below(torn, 2) == 0;
     fs->bytes_used -= e->cur.len;
-    sf_bytes_reserve(&e->cur, e->dur.len > from + keep ? e->dur.len : from + keep);
     /* cur[0, from) already equals dur; the torn part overwrites or extends it. */
     if (zeros && keep > 0) {
-        memset(e->cur.data + from, 0, keep);
+        sf_store(&e->cur, from, NULL, keep);
     }
     size_t len = e->dur.len > from + keep ? e->dur.len : from + keep;
     if (e->dur.len > from + keep) {
-        memcpy(e->cur.data + from + keep, e->dur.data + from + keep, e->dur.len - from - keep);
+        sf_copy_range(&e->cur, &e->dur, from + keep, e->dur.len);
     }
-    e->cur.len = len;
+    sf_set_len(&e->cur, len);
     fs->bytes_used += e->cur.len;
     /* What survived is on disk now. */
-    sf_bytes_reserve(&e->dur, len);
-    if (len > 0) {
-        memcpy(e->dur.data, e->cur.data, len);
-    }
-    e->dur.len = len;
+    sf_set_len(&e->dur, 0);
+    sf_copy_range(&e->dur, &e->cur, 0, len);
     e->dirty_lo = SIZE_MAX;
 }
 
@@ -250,11 +316,8 @@ void sim_fs_crash(sim_fs *fs, weir_prng *torn)
             continue;
         }
         fs->bytes_used -= e->cur.len;
-        sf_bytes_reserve(&e->cur, e->dur.len);
-        if (e->dur.len > 0) {
-            memcpy(e->cur.data, e->dur.data, e->dur.len);
-        }
-        e->cur.len = e->dur.len;
+        sf_set_len(&e->cur, 0);
+        sf_copy_range(&e->cur, &e->dur, 0, e->dur.len);
         e->dirty_lo = SIZE_MAX;
         fs->bytes_used += e->cur.len;
     }
@@ -285,9 +348,14 @@ int sim_fs_bit_flip(sim_fs *fs, weir_prng *prng, const char *prefix, const char 
         }
         size_t at = (size_t)weir_prng_below(prng, e->dur.len);
         int bit = (int)weir_prng_below(prng, 8);
-        e->dur.data[at] ^= (uint8_t)(1u << bit);
+        uint8_t byte;
+        sf_load(&e->dur, at, &byte, 1);
+        byte ^= (uint8_t)(1u << bit);
+        sf_store(&e->dur, at, &byte, 1);
         if (at < e->cur.len) {
-            e->cur.data[at] ^= (uint8_t)(1u << bit); /* the page cache reads the disk's byte */
+            sf_load(&e->cur, at, &byte, 1);
+            byte ^= (uint8_t)(1u << bit);
+            sf_store(&e->cur, at, &byte, 1); /* the page cache reads the disk's byte */
         }
         if (what != NULL) {
             snprintf(what, what_size, "%s @ %zu bit %d", e->path, at, bit);
@@ -327,7 +395,7 @@ int sim_fs_open(weir_env *env, const char *path, int flags, weir_file **out)
     }
     if ((flags & WEIR_F_TRUNC) && e->cur.len > 0) {
         fs->bytes_used -= e->cur.len;
-        e->cur.len = 0;
+        sf_set_len(&e->cur, 0);
         e->dirty_lo = 0;
     }
     weir_file *f = calloc(1, sizeof *f);
@@ -360,7 +428,7 @@ int sim_fs_pread(weir_file *f, void *buf, size_t len, uint64_t offset, size_t *g
         if (got > len) {
             got = len;
         }
-        memcpy(buf, b->data + offset, got);
+        sf_load(b, (size_t)offset, buf, got);
     }
     *got_out = got;
     sf_charge(f->inc, got, false);
@@ -381,14 +449,9 @@ int sim_fs_pwrite(weir_file *f, const void *buf, size_t len, uint64_t offset)
             (fs->bytes_max != 0 && fs->bytes_used + grow > fs->bytes_max)) {
             return WEIR_E_NOSPC;
         }
-        sf_bytes_reserve(&e->cur, end);
-        memset(e->cur.data + e->cur.len, 0, (size_t)offset > e->cur.len ? offset - e->cur.len : 0);
         fs->bytes_used += grow;
-        e->cur.len = end;
     }
-    if (len > 0) {
-        memcpy(e->cur.data + offset, buf, len);
-    }
+    sf_store(&e->cur, (size_t)offset, len > 0 ? buf : NULL, len);
     size_t lo = (size_t)offset;
     if (lo < e->dirty_lo) {
         e->dirty_lo = lo;
@@ -417,11 +480,8 @@ int sim_fs_sync(weir_file *f)
         if (lo > e->dur.len) {
             lo = e->dur.len; /* bytes between dur.len and lo are new too */
         }
-        sf_bytes_reserve(&e->dur, e->cur.len);
-        if (e->cur.len > lo) {
-            memcpy(e->dur.data + lo, e->cur.data + lo, e->cur.len - lo);
-        }
-        e->dur.len = e->cur.len;
+        sf_set_len(&e->dur, lo);
+        sf_copy_range(&e->dur, &e->cur, lo, e->cur.len);
         e->dirty_lo = SIZE_MAX;
     }
     sim_charge_ns(f->inc->node->faults.disk_sync_ns);
@@ -438,7 +498,7 @@ int sim_fs_truncate(weir_file *f, uint64_t size)
         return size == e->cur.len ? 0 : sim_fs_pwrite(f, "", 0, size);
     }
     f->inc->node->fs->bytes_used -= e->cur.len - size;
-    e->cur.len = (size_t)size;
+    sf_set_len(&e->cur, (size_t)size);
     if ((size_t)size < e->dirty_lo) {
         e->dirty_lo = (size_t)size;
     }

@@ -1,8 +1,10 @@
 /* The trace: every event the sim delivers to a node, folded into one hash.
  *
  * A record is (time ns, node index, incarnation, kind, size, connection id),
- * hashed as explicit little-endian integers, so the hash depends only on what
- * happened and when: never on pointers, allocation order or the machine.
+ * hashed with FNV-1a as four explicit little-endian 64-bit words (node index
+ * and incarnation share one, as do kind and size: kind in the top byte), so
+ * the hash depends only on what happened and when: never on pointers,
+ * allocation order or the machine.
  */
 #include "core/hash.h"
 #include "sim_internal.h"
@@ -28,10 +30,8 @@ void sim_trace_event(sim_world *w, const sim_node *node, sim_event_kind kind, ui
     uint32_t inc = node->inc != NULL ? node->inc->number : node->inc_count;
     uint64_t h = w->trace_hash;
     h = weir_fnv1a_u64(h, (uint64_t)now);
-    h = weir_fnv1a_u64(h, node->index);
-    h = weir_fnv1a_u64(h, inc);
-    h = weir_fnv1a_u64(h, (uint64_t)kind);
-    h = weir_fnv1a_u64(h, size);
+    h = weir_fnv1a_u64(h, (uint64_t)node->index << 32 | inc);
+    h = weir_fnv1a_u64(h, (uint64_t)kind << 56 ^ size);
     h = weir_fnv1a_u64(h, conn_id);
     w->trace_hash = h;
     w->event_count++;

@@ -249,22 +249,48 @@ static void on_attempt_error(void *ctx, const char *topic, int32_t partition, in
     }
 }
 
+/* Reads a decimal integer with an optional sign at *p, as %d / %lld would
+ * (leading blanks skipped); false without digits. */
+static bool parse_int(const uint8_t **p, const uint8_t *end, long long *out)
+{
+    const uint8_t *q = *p;
+    while (q < end && (*q == ' ' || (*q >= '\t' && *q <= '\r'))) {
+        q++;
+    }
+    bool neg = false;
+    if (q < end && (*q == '-' || *q == '+')) {
+        neg = *q == '-';
+        q++;
+    }
+    const uint8_t *digits = q;
+    unsigned long long v = 0;
+    while (q < end && *q >= '0' && *q <= '9') {
+        v = v * 10 + (unsigned)(*q - '0');
+        q++;
+    }
+    if (q == digits) {
+        return false;
+    }
+    *out = neg ? -(long long)v : (long long)v;
+    *p = q;
+    return true;
+}
+
+/* A message's id from the start of its value: "P<producer>:<seq>|...". */
 static bool parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
 {
-    char buf[48];
-    int32_t n = len < (int32_t)sizeof buf - 1 ? len : (int32_t)sizeof buf - 1;
-    if (v == NULL || n <= 0) {
+    if (v == NULL || len <= 0) {
         return false;
     }
-    memcpy(buf, v, (size_t)n);
-    buf[n] = '\0';
-    int p;
-    long long s;
-    if (sscanf(buf, "P%d:%lld|", &p, &s) != 2) {
+    const uint8_t *end = v + (len < 47 ? len : 47);
+    const uint8_t *p = v;
+    long long prod, seq;
+    if (*p++ != 'P' || !parse_int(&p, end, &prod) || p == end || *p++ != ':' ||
+        !parse_int(&p, end, &seq)) {
         return false;
     }
-    id->producer = p;
-    id->seq = s;
+    id->producer = (int32_t)prod;
+    id->seq = seq;
     return true;
 }
 
@@ -297,6 +323,31 @@ static void on_record(void *ctx, const weir_consumer_record *rec)
     }
 }
 
+/* Writes v in decimal at out (room for 20 digits), no terminator; returns the length. */
+static int fmt_udec(char *out, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (int i = 0; i < n; i++) {
+        out[i] = tmp[n - 1 - i];
+    }
+    return n;
+}
+
+/* Same for a signed value (room for 21 bytes). */
+static int fmt_dec(char *out, int64_t v)
+{
+    if (v < 0) {
+        out[0] = '-';
+        return 1 + fmt_udec(out + 1, (uint64_t)0 - (uint64_t)v);
+    }
+    return fmt_udec(out, (uint64_t)v);
+}
+
 static void producer_tick(weir_env *env, void *arg)
 {
     producer_state *ps = arg;
@@ -308,7 +359,13 @@ static void producer_tick(weir_env *env, void *arg)
         char val[4096];
         size_t vlen = sp->message_bytes < sizeof val ? sp->message_bytes : sizeof val;
         for (int k = 0; ps->seq < due && k < 10000; k++) {
-            int n = snprintf(val, sizeof val, "P%d:%lld|", ps->index, (long long)ps->seq);
+            /* "P<index>:<seq>|" then 'x' up to the message size */
+            int n = 0;
+            val[n++] = 'P';
+            n += fmt_dec(val + n, ps->index);
+            val[n++] = ':';
+            n += fmt_dec(val + n, ps->seq);
+            val[n++] = '|';
             if ((size_t)n < vlen) {
                 memset(val + n, 'x', vlen - (size_t)n);
             }
@@ -316,11 +373,12 @@ static void producer_tick(weir_env *env, void *arg)
             int klen = 0;
             const char *kp = NULL;
             if (sp->keys == WEIR_SCN_KEYS_RANDOM) {
-                klen = snprintf(key, sizeof key, "k%llu",
-                                (unsigned long long)weir_random_below(env, sp->key_count ? sp->key_count : 1));
+                key[0] = 'k';
+                klen = 1 + fmt_udec(key + 1, weir_random_below(env, sp->key_count ? sp->key_count : 1));
                 kp = key;
             } else if (sp->keys == WEIR_SCN_KEYS_SEQUENCE) {
-                klen = snprintf(key, sizeof key, "k%lld", (long long)ps->seq);
+                key[0] = 'k';
+                klen = 1 + fmt_dec(key + 1, ps->seq);
                 kp = key;
             }
             if (weir_producer_send(ps->p, t->name, sp->partition, kp, klen, val,
