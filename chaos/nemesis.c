@@ -329,9 +329,17 @@ static bool make(gen *g, weir_chaos_kind kind, weir_scn_fault *f)
         who[n->n_brokers] = n->controller;
         f->kind = WEIR_SCN_CLOCK;
         f->a = host_target(pick(g, who, n->n_brokers + 1));
-        f->wall_ns = dur_ms(g, 1000, 120000) * (weir_prng_below(&g->prng, 2) ? 1 : -1);
-        if (weir_prng_below(&g->prng, 2) == 0) {
-            f->monotonic_ns = dur_ms(g, 100, 10000) * (weir_prng_below(&g->prng, 2) ? 1 : -1);
+        /* a jump, a skew (the clock runs 2-20 % fast or slow), or both */
+        int how = (int)weir_prng_below(&g->prng, 3);
+        if (how != 1) {
+            f->wall_ns = dur_ms(g, 1000, 120000) * (weir_prng_below(&g->prng, 2) ? 1 : -1);
+            if (weir_prng_below(&g->prng, 2) == 0) {
+                f->monotonic_ns = dur_ms(g, 100, 10000) * (weir_prng_below(&g->prng, 2) ? 1 : -1);
+            }
+        }
+        if (how != 0) {
+            int permille = 20 + (int)weir_prng_below(&g->prng, 181); /* 2 .. 20 % */
+            f->rate = 1.0 + (weir_prng_below(&g->prng, 2) ? 1 : -1) * permille / 1000.0;
         }
         return true;
     }

@@ -117,6 +117,9 @@ void weir_chaos_fault_yaml(const weir_scenario *sc, const weir_scn_fault *f, cha
             fmt_jump(t, sizeof t, f->monotonic_ns);
             e += (size_t)snprintf(extra + e, sizeof extra - e, ", monotonic: %s", t);
         }
+        if (f->rate > 0) {
+            e += (size_t)snprintf(extra + e, sizeof extra - e, ", rate: %.3f", f->rate);
+        }
     }
     if (f->kind == WEIR_SCN_BIT_FLIP) {
         static const char *const files[] = {"any", "log", "index"};

@@ -95,6 +95,12 @@ int weir_sim_pause(weir_world *w, const char *node, int64_t duration_ns);
 int weir_sim_clock_set(weir_world *w, const char *node, int64_t wall_offset_ns,
                        int64_t mono_offset_ns);
 
+/* Skews the node's clocks: from now on both run `rate` times as fast as
+ * true time (1.01: 1 % fast), and its timers, measured by its own clock,
+ * fire that much sooner. What it gained before stays (the clock goes on
+ * from where it is); weir_sim_clock_set steps it back. 0 < rate <= 10. */
+int weir_sim_clock_rate(weir_world *w, const char *node, double rate);
+
 /* Resets every open connection between nodes a and b: both ends see a
  * connection reset, as after a TCP RST. The nodes stay up. */
 int weir_sim_reset(weir_world *w, const char *a, const char *b);

@@ -11,21 +11,33 @@
 #include "sim_internal.h"
 #include "sim_wait.h"
 
+/* What a skewed clock has gained (or lost) since its rate was set. */
+static int64_t se_drift_ns(const sim_node_faults *f, int64_t now)
+{
+    return f->clock_rate == 1.0 ? 0 : (int64_t)((f->clock_rate - 1.0) * (double)(now - f->rate_since_ns));
+}
+
 static int64_t se_now_ns(weir_env *env)
 {
-    return sim_now_ns() + sim_inc_of(env)->node->faults.mono_offset_ns;
+    const sim_node_faults *f = &sim_inc_of(env)->node->faults;
+    int64_t now = sim_now_ns();
+    return now + f->mono_offset_ns + se_drift_ns(f, now);
 }
 
 static int64_t se_wall_ms(weir_env *env)
 {
-    return sim_world_of(env)->cfg.wall_epoch_ms +
-           (sim_now_ns() + sim_inc_of(env)->node->faults.wall_offset_ns) / 1000000;
+    const sim_node_faults *f = &sim_inc_of(env)->node->faults;
+    int64_t now = sim_now_ns();
+    return sim_world_of(env)->cfg.wall_epoch_ms + (now + f->wall_offset_ns + se_drift_ns(f, now)) / 1000000;
 }
 
+/* A delay is measured by the node's own clock: a fast clock fires early. */
 static weir_timer *se_timer_start(weir_env *env, int64_t delay_ns, weir_timer_cb cb, void *arg)
 {
     sim_inc *inc = sim_inc_of(env);
-    return weir_timer_heap_add(&inc->timers, sim_now_ns() + delay_ns, cb, arg);
+    double rate = inc->node->faults.clock_rate;
+    int64_t true_delay = rate == 1.0 ? delay_ns : (int64_t)((double)delay_ns / rate);
+    return weir_timer_heap_add(&inc->timers, sim_now_ns() + true_delay, cb, arg);
 }
 
 static void se_timer_cancel(weir_env *env, weir_timer *timer)

@@ -164,6 +164,8 @@ typedef struct sim_node_faults {
     int64_t paused_until_ns; /* 0: running */
     int64_t wall_offset_ns;
     int64_t mono_offset_ns;
+    double clock_rate;     /* the node's clocks run this fast (skew); 1 by default */
+    int64_t rate_since_ns; /* when clock_rate took effect (its drift counts from here) */
     bool fsync_eio;
     bool disk_full;
     bool tear_next_crash;

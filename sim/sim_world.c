@@ -248,6 +248,7 @@ static int sw_node_add(weir_world *ww, const char *name, const weir_node_type *t
     node->type = type;
     node->arg = arg;
     node->fs = sim_fs_new(w->cfg.disk_bytes_max);
+    node->faults.clock_rate = 1.0;
     node->faults.disk_write_bps = w->cfg.disk_write_bps;
     node->faults.disk_read_bps = w->cfg.disk_read_bps;
     node->faults.disk_sync_ns = w->cfg.disk_sync_ns;
@@ -519,6 +520,27 @@ int weir_sim_clock_set(weir_world *ww, const char *name, int64_t wall_offset_ns,
     }
     node->faults.wall_offset_ns = wall_offset_ns;
     node->faults.mono_offset_ns = mono_offset_ns;
+    node->faults.rate_since_ns = sim_now_ns(); /* the drift so far is stepped away too */
+    return 0;
+}
+
+int weir_sim_clock_rate(weir_world *ww, const char *name, double rate)
+{
+    sim_node *node = sim_world_node_by_name(ww->impl, name);
+    if (node == NULL) {
+        return WEIR_E_NOENT;
+    }
+    if (!(rate > 0.0 && rate <= 10.0)) {
+        return WEIR_E_INVAL;
+    }
+    /* what the old rate gained so far stays in the offsets: the clock goes on from there */
+    sim_node_faults *f = &node->faults;
+    int64_t now = sim_now_ns();
+    int64_t gained = f->clock_rate == 1.0 ? 0 : (int64_t)((f->clock_rate - 1.0) * (double)(now - f->rate_since_ns));
+    f->wall_offset_ns += gained;
+    f->mono_offset_ns += gained;
+    f->clock_rate = rate;
+    f->rate_since_ns = now;
     return 0;
 }
 

@@ -205,6 +205,7 @@ typedef struct weir_scn_fault {
     bool torn;            /* crash: a random part of the unsynced appends survives */
     int64_t wall_ns;      /* clock: jump of the wall clock (negative: back) */
     int64_t monotonic_ns; /* clock: jump of the monotonic clock */
+    double rate;          /* clock: skew, both clocks run this fast (1.01: 1 % fast); 0 unchanged */
     weir_scn_flip_files files;                 /* bit_flip */
     uint64_t groups[WEIR_SCN_GROUPS_MAX];      /* partition: host index bit masks */
     int group_count;

@@ -13,6 +13,7 @@
  * failed run later.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/units.h"
@@ -182,6 +183,7 @@ static const struct {
     {"write", WEIR_SCN_SLOW_DISK},   {"read", WEIR_SCN_SLOW_DISK},
     {"fsync", WEIR_SCN_SLOW_DISK},   {"torn", WEIR_SCN_CRASH},
     {"wall", WEIR_SCN_CLOCK},        {"monotonic", WEIR_SCN_CLOCK},
+    {"rate", WEIR_SCN_CLOCK},
     {"files", WEIR_SCN_BIT_FLIP},
 };
 
@@ -216,8 +218,20 @@ static int scn_fault_params(scn_ctx *ctx, const yaml_node_t *item, weir_scn_faul
             scn_path_pop(ctx, back);
         }
     }
-    if (rc == 0 && f->kind == WEIR_SCN_CLOCK && f->wall_ns == 0 && f->monotonic_ns == 0) {
-        return scn_fail_key(ctx, item, "clock", "say how far the clock jumps: wall and/or monotonic");
+    yaml_node_t *rate = scn_map_get(ctx, item, "rate");
+    if (rc == 0 && rate != NULL) {
+        const char *text;
+        char *end = NULL;
+        rc = scn_scalar(ctx, rate, &text);
+        f->rate = rc == 0 ? strtod(text, &end) : 0;
+        if (rc == 0 && (end == text || *end != '\0' || !(f->rate >= 0.5 && f->rate <= 2.0))) {
+            return scn_fail_key(ctx, item, "rate",
+                                "expected a clock rate from 0.5 to 2 (1.01 runs 1%% fast), got \"%s\"", text);
+        }
+    }
+    if (rc == 0 && f->kind == WEIR_SCN_CLOCK && f->wall_ns == 0 && f->monotonic_ns == 0 && f->rate == 0) {
+        return scn_fail_key(ctx, item, "clock",
+                            "say how the clock goes wrong: a jump (wall, monotonic) and/or a rate");
     }
     if (rc == 0) {
         rc = scn_opt_duration(ctx, item, "latency", &f->latency_ns);
@@ -495,7 +509,7 @@ static int scn_parse_fault(scn_ctx *ctx, const yaml_node_t *item, weir_scn_fault
         "latency", "bandwidth", "write",       "read",      "fsync",
         "pause",   "reset",     "partition",   "clock",     "disk_full",
         "fsync_error", "bit_flip", "torn",     "wall",      "monotonic",
-        "files",
+        "files",   "rate",
     };
     static const scn_keyset ks = {keys, sizeof keys / sizeof keys[0], 0};
     *f = (weir_scn_fault){.latency_ns = -1,

@@ -750,9 +750,15 @@ static void fault_fire(weir_env *env, void *arg)
         fault_note(ev, a, "reset connections %s <-> %s", a, b != NULL ? b : "every peer");
         break;
     case WEIR_SCN_CLOCK:
-        weir_ignore(weir_sim_clock_set(RS->w, a, ev->undo ? 0 : f->wall_ns, ev->undo ? 0 : f->monotonic_ns));
-        fault_note(ev, a, "%s clock of %s: wall %+.3fs, monotonic %+.3fs", ev->undo ? "correct" : "jump", a,
-                   ev->undo ? 0.0 : (double)f->wall_ns / 1e9, ev->undo ? 0.0 : (double)f->monotonic_ns / 1e9);
+        if (ev->undo || f->rate > 0) {
+            weir_ignore(weir_sim_clock_rate(RS->w, a, ev->undo ? 1.0 : f->rate));
+        }
+        if (ev->undo || f->wall_ns != 0 || f->monotonic_ns != 0) {
+            weir_ignore(weir_sim_clock_set(RS->w, a, ev->undo ? 0 : f->wall_ns, ev->undo ? 0 : f->monotonic_ns));
+        }
+        fault_note(ev, a, "%s clock of %s: wall %+.3fs, monotonic %+.3fs, rate %.3f", ev->undo ? "correct" : "skew",
+                   a, ev->undo ? 0.0 : (double)f->wall_ns / 1e9, ev->undo ? 0.0 : (double)f->monotonic_ns / 1e9,
+                   ev->undo || f->rate == 0 ? 1.0 : f->rate);
         break;
     case WEIR_SCN_DISK_FULL:
     case WEIR_SCN_FSYNC_ERROR: {

@@ -126,6 +126,7 @@ static void test_chaos_schedules_are_valid_scenarios(void **state)
             assert_memory_equal(x->groups, y->groups, sizeof x->groups);
             assert_int_equal(x->latency_ns, y->latency_ns);
             assert_true(x->bandwidth_bps == y->bandwidth_bps);
+            assert_true(x->rate - y->rate < 1e-9 && y->rate - x->rate < 1e-9);
         }
         /* the file's own expectations that are about its schedule are gone */
         assert_int_equal(back.expect.leader_changes_min, 0);

@@ -443,7 +443,9 @@ static void test_scenario_impossible_fault_schedules_are_errors(void **state)
     expect_error("crash: b1, duration: 5s", "pause: b1",
                  "t.yaml:16:23: faults[0].pause: a pause needs a duration (how long the node stalls)");
     expect_error("crash: b1, duration: 5s", "clock: b1, duration: 5s",
-                 "t.yaml:16:23: faults[0].clock: say how far the clock jumps: wall and/or monotonic");
+                 "t.yaml:16:23: faults[0].clock: say how the clock goes wrong: a jump (wall, monotonic) and/or a rate");
+    expect_error("crash: b1, duration: 5s", "clock: b1, rate: 3",
+                 "t.yaml:16:33: faults[0].rate: expected a clock rate from 0.5 to 2 (1.01 runs 1% fast), got \"3\"");
     expect_error("crash: b1, duration: 5s", "clock: b1, wall: ahead",
                  "t.yaml:16:33: faults[0].wall: expected a jump such as 30s (forward) or -30s "
                  "(back), got \"ahead\"");
@@ -487,7 +489,7 @@ static void test_scenario_chaos_fault_kinds_read_back(void **state)
                       "  - { at: 4s, pause: leader(events/0), duration: 3s }\n"
                       "  - { at: 5s, reset: b2 <-> b3 }\n"
                       "  - { at: 6s, partition: [[b1, b2], [b2, b3, ctl]], duration: 2s }\n"
-                      "  - { at: 9s, clock: b3, wall: -30s, monotonic: +2s, duration: 4s }\n"
+                      "  - { at: 9s, clock: b3, wall: -30s, monotonic: +2s, rate: 1.05, duration: 4s }\n"
                       "  - { at: 14s, disk_full: b2, duration: 1s }\n"
                       "  - { at: 16s, fsync_error: b1, duration: 1s }\n"
                       "  - { at: 18s, bit_flip: b3, files: log }\n");
@@ -512,6 +514,7 @@ static void test_scenario_chaos_fault_kinds_read_back(void **state)
     assert_int_equal(sc.faults[3].groups[1], 0xe);  /* b2 (the bridge), b3, ctl */
     assert_int_equal(sc.faults[4].wall_ns, -30000000000LL);
     assert_int_equal(sc.faults[4].monotonic_ns, 2000000000LL);
+    assert_true(sc.faults[4].rate == 1.05);
     assert_int_equal(sc.faults[5].kind, WEIR_SCN_DISK_FULL);
     assert_int_equal(sc.faults[6].kind, WEIR_SCN_FSYNC_ERROR);
     assert_int_equal(sc.faults[7].kind, WEIR_SCN_BIT_FLIP);

@@ -22,7 +22,7 @@
 #define S 1000000000LL
 #define FRAMES_MAX 400
 
-typedef enum fault { F_NONE, F_PAUSE, F_CUT, F_RESET, F_CLOCK, F_DISK, F_POST } fault;
+typedef enum fault { F_NONE, F_PAUSE, F_CUT, F_RESET, F_CLOCK, F_SKEW, F_DISK, F_POST } fault;
 
 /* What the child reports. */
 typedef struct result {
@@ -37,6 +37,8 @@ typedef struct result {
     int echo_close_reason;
     int64_t clock_wall_delta_ms; /* echo's wall clock minus the true one, after the jump */
     int64_t clock_mono_delta_ns;
+    int64_t skew_mono_gain_ns;  /* what echo's clock read over 500 ms of true time at rate 2 */
+    int64_t skew_timer_true_ns; /* true time a 100 ms echo timer took at rate 2 */
     int sync_rc;
     int full_rc;
     uint64_t after_crash_size;
@@ -141,6 +143,15 @@ static weir_env *echo_env(void)
     return weir_world_node_state(W, "echo");
 }
 
+static int64_t skew_started_true, skew_started_mono;
+
+static void skew_timer(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    R.skew_timer_true_ns = weir_sim_now_ns(W) - skew_started_true;
+}
+
 static void on_echo_node(weir_env *env, void *arg)
 {
     (void)arg;
@@ -209,6 +220,18 @@ static void chaos_step(weir_env *env, void *arg)
         R.clock_mono_delta_ns = weir_now_ns(e) - mono0;
         break;
     }
+    case F_SKEW:
+        if (step == 0) {
+            assert_int_equal(weir_sim_clock_rate(W, "echo", 2.0), 0);
+            assert_int_equal(weir_sim_clock_rate(W, "echo", 0.0), WEIR_E_INVAL);
+            skew_started_true = weir_sim_now_ns(W);
+            skew_started_mono = weir_now_ns(echo_env());
+            weir_timer_start(echo_env(), 100 * MS, skew_timer, NULL); /* by echo's own clock */
+            weir_timer_start(env, 500 * MS, chaos_step, (void *)1);
+        } else {
+            R.skew_mono_gain_ns = weir_now_ns(echo_env()) - skew_started_mono;
+        }
+        break;
     case F_DISK:
         if (step == 0) {
             disk_test();
@@ -336,6 +359,15 @@ static void test_sim_clock_jumps_move_what_a_node_reads(void **state)
     assert_all_echoed_in_order(&r); /* the node's timers and traffic go on */
 }
 
+static void test_sim_a_skewed_clock_runs_fast_and_fires_timers_early(void **state)
+{
+    (void)state;
+    result r = run(F_SKEW, 2 * S);
+    assert_int_equal(r.skew_mono_gain_ns, 1 * S); /* 500 ms of true time read as 1 s */
+    assert_int_equal(r.skew_timer_true_ns, 50 * MS);
+    assert_all_echoed_in_order(&r);
+}
+
 static void test_sim_disk_faults_fsync_eio_full_disk_and_bit_flips(void **state)
 {
     (void)state;
@@ -361,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_sim_a_cut_holds_frames_and_delivers_them_after_the_heal),
         cmocka_unit_test(test_sim_reset_closes_both_ends_of_a_connection),
         cmocka_unit_test(test_sim_clock_jumps_move_what_a_node_reads),
+        cmocka_unit_test(test_sim_a_skewed_clock_runs_fast_and_fires_timers_early),
         cmocka_unit_test(test_sim_disk_faults_fsync_eio_full_disk_and_bit_flips),
         cmocka_unit_test(test_sim_post_runs_work_on_the_nodes_own_actor),
     };
