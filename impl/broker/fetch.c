@@ -100,12 +100,15 @@ static int fetch_collect(weir_broker *b, const weir_fetch_request *req, fetch_re
             out->high_watermark = p->high_watermark;
             out->last_stable_offset = p->high_watermark;
             out->log_start_offset = start;
-            if (fp->fetch_offset < start || fp->fetch_offset > hw) {
+            /* Out of range means outside the log, not past the HW: a new
+             * leader's HW can lag what consumers already read from the old
+             * one, and they must wait for it, not be reset past messages. */
+            if (fp->fetch_offset < start || fp->fetch_offset > weir_plog_end_offset(p->log)) {
                 out->error_code = WEIR_KERR_OFFSET_OUT_OF_RANGE;
                 *any_error = true;
                 continue;
             }
-            if (fp->fetch_offset == hw || fp->partition_max_bytes <= 0 ||
+            if (fp->fetch_offset >= hw || fp->partition_max_bytes <= 0 ||
                 (total >= budget && total > 0)) {
                 continue;
             }
