@@ -17,15 +17,16 @@ cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
+scripted=" bench_cluster bench_sim_scenario bench_chaos "
 if [ $# -gt 0 ]; then
   benches=()
   for name in "$@"; do
-    benches+=("build/tests/$name")
+    [[ "$scripted" == *" $name "* ]] || benches+=("build/tests/$name")
   done
 else
   benches=(build/tests/bench_*)
 fi
-for b in "${benches[@]}"; do
+for b in "${benches[@]+"${benches[@]}"}"; do
   if [ ! -x "$b" ]; then
     [ $# -gt 0 ] && { echo "bench.sh: no benchmark $b" >&2; exit 2; }
     continue

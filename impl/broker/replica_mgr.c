@@ -143,6 +143,11 @@ static void truncate_follower(weir_broker *b, weir_partition *p, bk_follower *f,
                               const char *rule)
 {
     int64_t leo = weir_plog_end_offset(p->log);
+#ifdef WEIR_PLANTED_BUG_TRUNCATION
+    /* A deliberate bug for testing the chaos engine (cmake -DWEIR_PLANTED_BUG=ON):
+     * a follower keeps its divergent tail instead of cutting it. */
+    to = leo;
+#endif
     if (to < leo) {
         int err = weir_plog_truncate_to(p->log, to);
         if (err != 0) {

@@ -136,13 +136,6 @@ int64_t weir_follower_truncate_by_epoch(const weir_epoch_cache *own, int64_t leo
                                         int64_t hw_checkpoint, int32_t asked_epoch,
                                         int32_t leader_epoch, int64_t leader_end)
 {
-#ifdef WEIR_PLANTED_BUG_TRUNCATION
-    /* A deliberate bug for testing the chaos engine (cmake -DWEIR_PLANTED_BUG=ON):
-     * a follower keeps its divergent tail instead of cutting it. */
-    if (leo >= 0) {
-        return leo;
-    }
-#endif
     if (leader_epoch < 0 || leader_end < 0) {
         return weir_follower_truncate_to_hw(hw_checkpoint, leo);
     }

@@ -880,7 +880,10 @@ static uint64_t batch_sums(struct weir_plog *log, int64_t below, bool into_histo
             weir_batch_header_decode(rr.data + at, &h);
             size_t total = (size_t)weir_batch_total_bytes(&h);
             if (weir_batch_last_offset(&h) < below) {
+                /* a follower holds the leader's batches byte for byte: the CRC
+                 * covers the records, the epoch and offset are outside it */
                 sum = (sum ^ h.crc) * 1099511628211ULL ^ (uint64_t)h.base_offset;
+                sum = (sum ^ (uint32_t)h.leader_epoch) * 1099511628211ULL;
             }
             if (h.base_offset != expect) {
                 RS->out->offset_gaps++; /* offsets must be dense and increasing */

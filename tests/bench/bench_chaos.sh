@@ -38,7 +38,7 @@ awk -v s="$seeds" -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
   chaos = s / (b - a) * 60; plain = s / (c - b) * 60;
   printf "  chaos, every fault kind   %7.1f seeds/min  (%.1f s)\n", chaos, b - a;
   printf "  baseline, plain runs      %7.1f seeds/min  (%.1f s)\n", plain, c - b;
-  printf "  ratio %.2f; aim >= 100 seeds/min: %s\n", chaos / plain, chaos >= 100 ? "met" : "not met" }'
+  printf "  ratio %.2f; aim >= 100 seeds/min: %s\n", chaos / plain, (chaos >= 100 ? "met" : "not met") }'
 grep -E "^  [0-9]+ seeds," "$tmp/chaos.log" | sed 's/^/  /'
 
 [ -n "$planted" ] || { echo "shrinking: skipped (no planted-bug build given)"; exit 0; }
