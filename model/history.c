@@ -5,6 +5,78 @@
 
 #include "core/assert.h"
 
+/* Decimal digits of v at out, no terminator; returns how many. */
+static size_t id_digits(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = tmp[n - 1 - i];
+    }
+    return n;
+}
+
+static size_t id_signed(char *out, int64_t v)
+{
+    if (v < 0) {
+        out[0] = '-';
+        return 1 + id_digits(out + 1, (uint64_t)0 - (uint64_t)v);
+    }
+    return id_digits(out, (uint64_t)v);
+}
+
+size_t weir_msg_id_write(char *out, weir_msg_id id)
+{
+    size_t n = 0;
+    out[n++] = 'P';
+    n += id_signed(out + n, id.producer);
+    out[n++] = ':';
+    n += id_signed(out + n, id.seq);
+    out[n++] = '|';
+    return n;
+}
+
+/* A signed decimal at *p (before end); advances *p past it. */
+static bool id_parse_int(const uint8_t **p, const uint8_t *end, long long *out)
+{
+    const uint8_t *q = *p;
+    bool neg = q < end && *q == '-';
+    q += neg;
+    const uint8_t *digits = q;
+    unsigned long long v = 0;
+    while (q < end && *q >= '0' && *q <= '9') {
+        v = v * 10 + (unsigned)(*q - '0');
+        q++;
+    }
+    if (q == digits) {
+        return false;
+    }
+    *out = neg ? -(long long)v : (long long)v;
+    *p = q;
+    return true;
+}
+
+bool weir_msg_id_read(const uint8_t *v, size_t len, weir_msg_id *id)
+{
+    if (v == NULL || len == 0) {
+        return false;
+    }
+    const uint8_t *end = v + (len < WEIR_MSG_ID_MAX ? len : WEIR_MSG_ID_MAX);
+    const uint8_t *p = v;
+    long long prod, seq;
+    if (*p++ != 'P' || !id_parse_int(&p, end, &prod) || p == end || *p++ != ':' ||
+        !id_parse_int(&p, end, &seq) || p == end || *p != '|') {
+        return false;
+    }
+    id->producer = (int32_t)prod;
+    id->seq = seq;
+    return true;
+}
+
 void weir_history_init(weir_history *h)
 {
     memset(h, 0, sizeof *h);

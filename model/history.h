@@ -61,6 +61,14 @@ typedef struct weir_history {
     size_t n_reads, cap_reads;
 } weir_history;
 
+/* A message carries its id at the start of its value: "P<producer>:<seq>|".
+ * Writes it at out (room for WEIR_MSG_ID_MAX bytes, no NUL) and returns its
+ * length. */
+#define WEIR_MSG_ID_MAX 40
+size_t weir_msg_id_write(char *out, weir_msg_id id);
+/* The id at the start of a value written by weir_msg_id_write; false if none. */
+bool weir_msg_id_read(const uint8_t *v, size_t len, weir_msg_id *id);
+
 void weir_history_init(weir_history *h);
 void weir_history_free(weir_history *h);
 

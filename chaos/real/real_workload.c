@@ -343,7 +343,7 @@ static void wl_produce(weir_real_run *run)
         char val[8192];
         size_t vlen = sp->message_bytes < sizeof val ? sp->message_bytes : sizeof val;
         for (int k = 0; wp->seq < due && k < 10000; k++) {
-            int n = snprintf(val, sizeof val, "P%d:%lld|", wp->index, (long long)wp->seq);
+            int n = (int)weir_msg_id_write(val, (weir_msg_id){wp->index, wp->seq});
             if ((size_t)n < vlen) {
                 memset(val + n, 'x', vlen - (size_t)n);
             }
@@ -392,31 +392,12 @@ int64_t weir_real_workload_in_flight(const weir_real_run *run)
 
 /* ---- the final read ---- */
 
-static bool wl_parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
-{
-    char buf[48];
-    int32_t n = len < (int32_t)sizeof buf - 1 ? len : (int32_t)sizeof buf - 1;
-    if (v == NULL || n <= 0) {
-        return false;
-    }
-    memcpy(buf, v, (size_t)n);
-    buf[n] = '\0';
-    int p;
-    long long s;
-    if (sscanf(buf, "P%d:%lld|", &p, &s) != 2) {
-        return false;
-    }
-    id->producer = p;
-    id->seq = s;
-    return true;
-}
-
 static void wl_on_record(void *ctx, const weir_consumer_record *rec)
 {
     weir_real_run *run = ctx;
     weir_msg_id id;
     int ti = wl_topic_index(run, rec->topic);
-    if (ti < 0 || !wl_parse_id(rec->value, rec->value_len, &id)) {
+    if (ti < 0 || !weir_msg_id_read(rec->value, (size_t)rec->value_len, &id)) {
         run->foreign++;
         return;
     }

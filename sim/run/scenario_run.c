@@ -249,51 +249,6 @@ static void on_attempt_error(void *ctx, const char *topic, int32_t partition, in
     }
 }
 
-/* Reads a decimal integer with an optional sign at *p, as %d / %lld would
- * (leading blanks skipped); false without digits. */
-static bool parse_int(const uint8_t **p, const uint8_t *end, long long *out)
-{
-    const uint8_t *q = *p;
-    while (q < end && (*q == ' ' || (*q >= '\t' && *q <= '\r'))) {
-        q++;
-    }
-    bool neg = false;
-    if (q < end && (*q == '-' || *q == '+')) {
-        neg = *q == '-';
-        q++;
-    }
-    const uint8_t *digits = q;
-    unsigned long long v = 0;
-    while (q < end && *q >= '0' && *q <= '9') {
-        v = v * 10 + (unsigned)(*q - '0');
-        q++;
-    }
-    if (q == digits) {
-        return false;
-    }
-    *out = neg ? -(long long)v : (long long)v;
-    *p = q;
-    return true;
-}
-
-/* A message's id from the start of its value: "P<producer>:<seq>|...". */
-static bool parse_id(const uint8_t *v, int32_t len, weir_msg_id *id)
-{
-    if (v == NULL || len <= 0) {
-        return false;
-    }
-    const uint8_t *end = v + (len < 47 ? len : 47);
-    const uint8_t *p = v;
-    long long prod, seq;
-    if (*p++ != 'P' || !parse_int(&p, end, &prod) || p == end || *p++ != ':' ||
-        !parse_int(&p, end, &seq)) {
-        return false;
-    }
-    id->producer = (int32_t)prod;
-    id->seq = seq;
-    return true;
-}
-
 /* Reads are held to the final log only where every producer used acks=all:
  * with acks 0 or 1, committed data can vanish with its only in-sync copy.
  * Decided once per topic at setup (RS->reads_checked). */
@@ -317,7 +272,7 @@ static void on_record(void *ctx, const weir_consumer_record *rec)
     weir_msg_id id;
     RS->out->reads++;
     int ti = topic_index(rec->topic);
-    if (ti >= 0 && RS->reads_checked[ti] && parse_id(rec->value, rec->value_len, &id)) {
+    if (ti >= 0 && RS->reads_checked[ti] && weir_msg_id_read(rec->value, (size_t)rec->value_len, &id)) {
         weir_history_read(&RS->hist, id, PART_KEY(topic_index(rec->topic), rec->partition),
                           rec->offset);
     }
@@ -359,13 +314,8 @@ static void producer_tick(weir_env *env, void *arg)
         char val[4096];
         size_t vlen = sp->message_bytes < sizeof val ? sp->message_bytes : sizeof val;
         for (int k = 0; ps->seq < due && k < 10000; k++) {
-            /* "P<index>:<seq>|" then 'x' up to the message size */
-            int n = 0;
-            val[n++] = 'P';
-            n += fmt_dec(val + n, ps->index);
-            val[n++] = ':';
-            n += fmt_dec(val + n, ps->seq);
-            val[n++] = '|';
+            /* the message's id, then 'x' up to the message size */
+            int n = (int)weir_msg_id_write(val, (weir_msg_id){ps->index, ps->seq});
             if ((size_t)n < vlen) {
                 memset(val + n, 'x', vlen - (size_t)n);
             }
@@ -894,7 +844,7 @@ static uint64_t batch_sums(struct weir_plog *log, int64_t below, bool into_histo
             if (into_history && weir_record_iter_init(&it, rr.data + at, total) == 0) {
                 while (weir_record_next(&it, &rec) == 1) {
                     weir_msg_id id;
-                    if (parse_id(rec.value, rec.value_len, &id)) {
+                    if (weir_msg_id_read(rec.value, (size_t)rec.value_len, &id)) {
                         weir_history_logged(&RS->hist, id, part_key, h.base_offset + rec.offset_delta);
                     }
                 }

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -84,9 +85,33 @@ static void findings_beyond_the_limit_are_counted_not_kept(void **state)
     weir_history_free(&h);
 }
 
+/* Message ids round-trip through the start of a value; other values have none. */
+static void message_ids_round_trip_through_values(void **state)
+{
+    (void)state;
+    const weir_msg_id ids[] = {{0, 0}, {7, 123456789012LL}, {63, -1}, {2147483647, 9223372036854775807LL}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char val[WEIR_MSG_ID_MAX + 8];
+        size_t n = weir_msg_id_write(val, ids[i]);
+        assert_true(n <= WEIR_MSG_ID_MAX);
+        memcpy(val + n, "xxxx", 4);
+        weir_msg_id back = {-5, -5};
+        assert_true(weir_msg_id_read((const uint8_t *)val, n + 4, &back));
+        assert_int_equal(back.producer, ids[i].producer);
+        assert_int_equal(back.seq, ids[i].seq);
+        assert_false(weir_msg_id_read((const uint8_t *)val, n - 1, &back)); /* cut before the '|' */
+    }
+    weir_msg_id id;
+    assert_false(weir_msg_id_read((const uint8_t *)"Q1:2|", 5, &id));
+    assert_false(weir_msg_id_read((const uint8_t *)"P1;2|", 5, &id));
+    assert_false(weir_msg_id_read((const uint8_t *)"P:2|", 4, &id));
+    assert_false(weir_msg_id_read(NULL, 0, &id));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(message_ids_round_trip_through_values),
         cmocka_unit_test(a_clean_history_passes),
         cmocka_unit_test(lost_moved_duplicated_reordered_and_dirty_reads_are_each_found),
         cmocka_unit_test(findings_beyond_the_limit_are_counted_not_kept),
