@@ -47,13 +47,7 @@ static void child_run(chaos_job *job, int fd)
         out.trace_hash = 0;
     } else if (job->out_dir != NULL) {
         weir_scn_print_summary(rf.report, &out);
-        char path[WEIR_RUN_PATH_MAX + 16];
-        snprintf(path, sizeof path, "%s/meta.tsv", rf.dir);
-        FILE *meta = fopen(path, "w");
-        if (meta != NULL) {
-            weir_rundir_meta(meta, &sc, job->seed, &out, job->replay);
-            fclose(meta);
-        }
+        weir_ignore(weir_rundir_meta(&rf, &sc, job->seed, &out, job->replay));
     }
     weir_rundir_end(&rf);
     /* the outcome is far smaller than a pipe's buffer: one write, no deadlock */

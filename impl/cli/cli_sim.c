@@ -267,22 +267,17 @@ static int sim_file(const sim_opts *o)
     if (o->out_dir != NULL) {
         fwrite(rbuf, 1, rlen, rf.report);
         weir_rundir_end(&rf);
-        char path[WEIR_RUN_PATH_MAX + 16], replay[WEIR_RUN_PATH_MAX * 2];
-        snprintf(path, sizeof path, "%s/meta.tsv", rf.dir);
+        char replay[WEIR_RUN_PATH_MAX * 2];
         snprintf(replay, sizeof replay, "weir sim %s/scenario.yaml --seed %" PRIu64 "%s%s", rf.dir, seed,
                  sc.variant_index >= 0 ? " --variant " : "",
                  sc.variant_index >= 0 ? sc.variants[sc.variant_index].name : "");
-        FILE *meta = fopen(path, "w");
+        int meta = weir_rundir_meta(&rf, &sc, seed, &out, replay);
         FILE *index = weir_rundir_index_open(o->out_dir);
-        if (meta != NULL) {
-            weir_rundir_meta(meta, &sc, seed, &out, replay);
-            fclose(meta);
-        }
         if (index != NULL) {
             weir_rundir_index_row(index, run_id, &sc, seed, out.pass ? "PASS" : "FAIL", &out, sc.fault_count);
             fclose(index);
         }
-        if (meta == NULL || index == NULL) {
+        if (meta != 0 || index == NULL) {
             fprintf(stderr, "weir sim: cannot write the run folder %s\n", o->out_dir);
         }
     }

@@ -112,9 +112,15 @@ void weir_rundir_fault_kinds(char *buf, size_t size, const weir_scenario *sc)
     }
 }
 
-void weir_rundir_meta(FILE *f, const weir_scenario *sc, uint64_t seed, const weir_scn_outcome *o,
-                      const char *replay)
+int weir_rundir_meta(const weir_run_files *rf, const weir_scenario *sc, uint64_t seed,
+                     const weir_scn_outcome *o, const char *replay)
 {
+    char path[WEIR_RUN_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/meta.tsv", rf->dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        return -1;
+    }
     char kinds[256];
     weir_rundir_fault_kinds(kinds, sizeof kinds, sc);
     fprintf(f, "scenario\t%s\nvariant\t%s\nseed\t%" PRIu64 "\nverdict\t%s\ntrace_hash\t%016" PRIx64 "\n",
@@ -152,6 +158,7 @@ void weir_rundir_meta(FILE *f, const weir_scenario *sc, uint64_t seed, const wei
     for (int i = 0; i < o->n_failures; i++) {
         fprintf(f, "failure\t%s\n", o->failures[i]);
     }
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 FILE *weir_rundir_index_open(const char *root)

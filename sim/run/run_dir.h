@@ -40,9 +40,10 @@ int weir_rundir_begin(const char *root, const char *run_id, const char *text, si
 /* Closes what begin opened (safe on a zeroed or half-opened one). */
 void weir_rundir_end(weir_run_files *rf);
 
-/* Writes meta.tsv's standard keys to f (open on DIR/<run>/meta.tsv). */
-void weir_rundir_meta(FILE *f, const weir_scenario *sc, uint64_t seed, const weir_scn_outcome *o,
-                      const char *replay);
+/* Writes the run's meta.tsv (its standard keys) in rf->dir; -1 if it
+ * cannot. Callers may append their own keys afterwards. */
+int weir_rundir_meta(const weir_run_files *rf, const weir_scenario *sc, uint64_t seed,
+                     const weir_scn_outcome *o, const char *replay);
 
 /* Opens root/index.tsv for appending, writing the header line if it is new. */
 FILE *weir_rundir_index_open(const char *root);
