@@ -16,6 +16,7 @@
 #include "core/assert.h"
 #include "core/units.h"
 #include "real.h"
+#include "run_dir.h"
 
 static const char real_usage[] =
     "usage: weir chaos SCENARIO --real [--seeds A..B] [--faults KINDS] [--duration T]\n"
@@ -51,8 +52,7 @@ typedef struct real_index {
     size_t n_rows;
 } real_index;
 
-static const char real_index_header[] =
-    "run\tscenario\tvariant\tseed\tverdict\ttrace_hash\tevents\tsim_s\twall_s\tfaults\tfailure\n";
+static const char real_index_header[] = WEIR_RUNDIR_INDEX_HEADER;
 
 static uint64_t real_assert_seed;
 static bool real_plan_only; /* --plan */

@@ -30,6 +30,7 @@
 
 #include "core/assert.h"
 #include "real.h"
+#include "run_dir.h"
 
 extern char **environ;
 
@@ -381,24 +382,8 @@ const char *weir_real_faketime_lib(void)
 
 int weir_real_mkdirs(const char *path)
 {
-    char buf[WEIR_REAL_PATH_MAX];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof buf) {
-        return WEIR_E_INVAL;
-    }
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-                return WEIR_E_IO;
-            }
-            buf[i] = c;
-        }
-    }
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : WEIR_E_NOTDIR;
+    char why[256];
+    return weir_rundir_create(path, why, sizeof why) == 0 ? 0 : WEIR_E_IO;
 }
 
 int weir_real_rmtree(const char *path)

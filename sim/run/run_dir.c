@@ -22,6 +22,11 @@ static int rd_mkdirs(const char *path, char *why, size_t why_size)
             }
             *p = c;
             if (c == '\0') {
+                struct stat st;
+                if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                    snprintf(why, why_size, "%s exists and is not a folder", buf);
+                    return -1;
+                }
                 return 0;
             }
         }
@@ -167,7 +172,7 @@ FILE *weir_rundir_index_open(const char *root)
     snprintf(path, sizeof path, "%s/index.tsv", root);
     FILE *f = fopen(path, "a");
     if (f != NULL && ftell(f) == 0) {
-        fputs("run\tscenario\tvariant\tseed\tverdict\ttrace_hash\tevents\tsim_s\twall_s\tfaults\tfailure\n", f);
+        fputs(WEIR_RUNDIR_INDEX_HEADER, f);
     }
     return f;
 }

@@ -19,6 +19,10 @@
 
 #define WEIR_RUN_PATH_MAX 1024
 
+/* index.tsv's first line (weir chaos --real writes the same format). */
+#define WEIR_RUNDIR_INDEX_HEADER \
+    "run\tscenario\tvariant\tseed\tverdict\ttrace_hash\tevents\tsim_s\twall_s\tfaults\tfailure\n"
+
 typedef struct weir_run_files {
     char dir[WEIR_RUN_PATH_MAX]; /* DIR/<run> */
     FILE *report;                /* report.txt */
