@@ -419,7 +419,7 @@ static void wl_read_start(weir_real_run *run)
     cc.allow_auto_create_topics = false;
     cc.fetch_wait_ms_max = 200;
     cc.request_timeout_ms = 5000;
-    weir_consumer_callbacks cb = {wl_on_record, NULL, run};
+    weir_consumer_callbacks cb = {.on_record = wl_on_record, .ctx = run};
     const char *why = NULL;
     run->consumer = weir_consumer_new(run->env, &cc, &cb, &why);
     if (run->consumer == NULL) {

@@ -117,6 +117,15 @@ typedef enum weir_scn_keys {
     WEIR_SCN_KEYS_SEQUENCE, /* key i for the i-th message: every key distinct */
 } weir_scn_keys;
 
+/* Transactions of a producer or a pipeline (transactional_id: + transaction:). */
+typedef struct weir_scn_txn {
+    const char *id;          /* transactional.id; NULL: not transactional */
+    int32_t messages;        /* records per transaction: 100 */
+    int32_t abort_every;     /* every Nth transaction is aborted on purpose; 0: none */
+    int64_t timeout_ns;      /* transaction.timeout.ms: 60 s */
+    bool epoch_bump;         /* KIP-890 epoch bump per transaction (EndTxn v5): true */
+} weir_scn_txn;
+
 typedef struct weir_scn_producer {
     const char *name;
     int host_index;
@@ -137,6 +146,7 @@ typedef struct weir_scn_producer {
     int64_t delivery_timeout_ns; /* delivery.timeout.ms: 120 s */
     int32_t max_in_flight;       /* max.in.flight.requests.per.connection: 5 */
     bool idempotent;             /* enable.idempotence: false */
+    weir_scn_txn txn;            /* transactional_id and transaction: */
     weir_scn_mark mark;
 } weir_scn_producer;
 
@@ -148,6 +158,13 @@ typedef struct weir_scn_consumer {
     size_t partition_count;
     bool from_earliest; /* from: earliest (default) or latest */
     int64_t start_ns;   /* 0 */
+    bool read_committed;        /* isolation: read_committed (default read_uncommitted) */
+    const char *group;          /* group.id; NULL: manual assignment */
+    int64_t commit_every_ns;    /* group: commit positions this often; 0: auto-commit (5 s) */
+    int64_t session_timeout_ns; /* session.timeout.ms: 10 s */
+    int64_t heartbeat_ns;       /* heartbeat.interval.ms: 1 s */
+    int output_topic_index;     /* pipeline: consume, transform, produce here; -1: none */
+    weir_scn_txn txn;           /* pipeline: its transactions */
     weir_scn_mark mark;
 } weir_scn_consumer;
 

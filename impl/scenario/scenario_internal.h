@@ -78,6 +78,9 @@ typedef struct scn_keyset {
     unsigned kafka_scope; /* SCN_SCOPE_* bits of Kafka settings also allowed here, or 0 */
 } scn_keyset;
 
+/* A keyset from a static array of key names. */
+#define KEYSET(arr, scope) {arr, sizeof arr / sizeof arr[0], scope}
+
 /* Checks that node is a mapping whose keys are plain scalars, each once,
  * each in the keyset. */
 WEIR_MUST_CHECK int scn_map_check(scn_ctx *ctx, const yaml_node_t *node, const scn_keyset *ks);
@@ -135,6 +138,15 @@ int scn_parse_size(const char *text, uint64_t *bytes_out);
 int scn_parse_bandwidth(const char *text, double *bps_out);
 /* "10s" -> "10s"; for messages: a duration in the most readable unit. */
 void scn_format_ns(char *buf, size_t size, int64_t ns);
+
+/* ---- transactions and groups (scenario_txn.c) ---- */
+
+/* transactional_id: and transaction: of item into txn (defaults when absent). */
+WEIR_MUST_CHECK int scn_parse_txn(scn_ctx *ctx, const yaml_node_t *item, weir_scn_txn *txn);
+/* A consumer's isolation:, group:, commit_every:, session_timeout:,
+ * heartbeat:, transactional_id: and transaction:. */
+WEIR_MUST_CHECK int scn_parse_consumer_group(scn_ctx *ctx, const yaml_node_t *item,
+                                             weir_scn_consumer *c);
 
 /* ---- Kafka settings (scenario_settings.c) ---- */
 

@@ -11,11 +11,6 @@
 #include "core/units.h"
 #include "scenario/scenario_internal.h"
 
-#define KEYSET(arr, scope)                                                                         \
-    {                                                                                              \
-        arr, sizeof arr / sizeof arr[0], scope                                                     \
-    }
-
 /* ---- references ---- */
 
 int scn_host_ref(scn_ctx *ctx, const yaml_node_t *node, const char *name, int *index)
@@ -703,6 +698,14 @@ static int scn_parse_producer_times(scn_ctx *ctx, const yaml_node_t *item, weir_
     if (rc == 0) {
         rc = scn_opt_bool(ctx, item, "idempotent", &p->idempotent);
     }
+    if (rc == 0) {
+        rc = scn_parse_txn(ctx, item, &p->txn);
+    }
+    if (rc == 0 && p->txn.id != NULL && scn_map_get(ctx, item, "idempotent") != NULL &&
+        !p->idempotent) {
+        rc = scn_fail_key(ctx, item, "idempotent", "a transactional producer is idempotent");
+    }
+    p->idempotent = p->idempotent || p->txn.id != NULL;
     if (rc == 0 && p->idempotent && (p->acks != -1 || p->max_in_flight > 5)) {
         rc = scn_fail_key(ctx, item, "idempotent",
                           "an idempotent producer needs acks: all and max_in_flight <= 5");
@@ -735,6 +738,8 @@ static int scn_parse_producer(scn_ctx *ctx, const yaml_node_t *item, size_t inde
         "delivery_timeout",
         "max_in_flight",
         "idempotent",
+        "transactional_id",
+        "transaction",
     };
     static const scn_keyset ks = KEYSET(keys, 0);
     *p = (weir_scn_producer){.partition = -1,
@@ -819,13 +824,45 @@ static int scn_parse_consumer_partitions(scn_ctx *ctx, const yaml_node_t *item,
     return 0;
 }
 
+/* A pipeline: output: names the topic a consumer writes its transformed
+ * records to, in transactions, with its offsets in the same transactions. */
+static int scn_parse_pipeline_output(scn_ctx *ctx, const yaml_node_t *item, weir_scn_consumer *c)
+{
+    yaml_node_t *v = scn_map_get(ctx, item, "output");
+    if (v == NULL) {
+        return c->txn.id == NULL ? 0
+                                 : scn_fail_key(ctx, item, "transactional_id",
+                                                "only for a pipeline (add output: TOPIC)");
+    }
+    size_t back = scn_path_key(ctx, "output");
+    const char *name;
+    int rc = scn_scalar(ctx, v, &name);
+    if (rc == 0) {
+        rc = scn_topic_ref(ctx, v, name, &c->output_topic_index);
+    }
+    scn_path_pop(ctx, back);
+    if (rc == 0 && c->output_topic_index == c->topic_index) {
+        rc = scn_fail_key(ctx, item, "output", "must differ from topic:");
+    }
+    if (rc == 0 && (c->group == NULL || c->txn.id == NULL)) {
+        rc = scn_fail_key(ctx, item, "output",
+                          "a pipeline needs group: and transactional_id: (exactly-once "
+                          "consume-transform-produce)");
+    }
+    return rc;
+}
+
 static int scn_parse_consumer(scn_ctx *ctx, const yaml_node_t *item, size_t index,
                               weir_scn_consumer *c)
 {
-    static const char *const keys[] = {"name", "host", "topic", "partitions", "from", "start"};
+    static const char *const keys[] = {
+        "name",         "host",      "topic",           "partitions", "from",
+        "start",        "isolation", "group",           "commit_every", "session_timeout",
+        "heartbeat",    "output",    "transactional_id", "transaction",
+    };
     static const char *const from[] = {"earliest", "latest"};
     static const scn_keyset ks = KEYSET(keys, 0);
-    *c = (weir_scn_consumer){.from_earliest = true, .mark = scn_mark(item)};
+    *c = (weir_scn_consumer){.from_earliest = true, .output_topic_index = -1, .mark = scn_mark(item)};
     int rc = scn_map_check(ctx, item, &ks);
     if (rc == 0) {
         rc = scn_client_name(ctx, item, "consumer", index, &c->name);
@@ -855,7 +892,10 @@ static int scn_parse_consumer(scn_ctx *ctx, const yaml_node_t *item, size_t inde
         scn_format_ns(a, sizeof a, ctx->sc->duration_ns);
         rc = scn_fail_key(ctx, item, "start", "not before the end of the run (%s)", a);
     }
-    return rc;
+    if (rc == 0) {
+        rc = scn_parse_consumer_group(ctx, item, c);
+    }
+    return rc == 0 ? scn_parse_pipeline_output(ctx, item, c) : rc;
 }
 
 static int scn_parse_clients(scn_ctx *ctx, const yaml_node_t *root, bool producers)

@@ -51,6 +51,18 @@ static const scn_setting_def scn_settings[] = {
     {"replication.truncation.rule", SCN_T_ENUM, 0, 1, false, false, BROKER, NULL},
     {"log.flush.interval.messages", SCN_T_INT, 1, INT64_MAX, true, false, BROKER, NULL},
     {"log.flush.interval.ms", SCN_T_MS, 1, INT64_MAX, true, false, BROKER, NULL},
+    /* group and transaction coordinators, per broker */
+    {"offsets.topic.num.partitions", SCN_T_INT, 1, 1000, false, false, BROKER, NULL},
+    {"offsets.topic.replication.factor", SCN_T_INT, 1, WEIR_SCN_RF_MAX, false, false, BROKER, NULL},
+    {"offsets.commit.timeout.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
+    {"group.initial.rebalance.delay.ms", SCN_T_MS, 0, I32, false, false, BROKER, NULL},
+    {"group.min.session.timeout.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
+    {"group.max.session.timeout.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
+    {"transaction.state.log.num.partitions", SCN_T_INT, 1, 1000, false, false, BROKER, NULL},
+    {"transaction.state.log.replication.factor", SCN_T_INT, 1, WEIR_SCN_RF_MAX, false, false, BROKER,
+     NULL},
+    {"transaction.max.timeout.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
+    {"transactional.id.expiration.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
     /* log defaults, per broker */
     {"log.segment.bytes", SCN_T_BYTES, 1, INT64_MAX, false, true, BROKER, "segment.bytes"},
     {"log.roll.ms", SCN_T_MS, 1, INT64_MAX, false, true, BROKER, "segment.ms"},

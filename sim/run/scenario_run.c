@@ -1,4 +1,5 @@
 #include "scenario_run.h"
+#include "run_internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -16,92 +17,29 @@
 #include "proto/kafka.h"
 #include "sim.h"
 
-#define MS 1000000LL
-#define TIMELINE_MAX 4000
-#define TICK_NS (1 * MS)
-#define PART_KEY(topic, partition) ((int32_t)((topic) * 100000 + (partition)))
 #define SAMPLE_TICKS 5       /* replicas.tsv: every 5th liveness tick (500 ms) */
-#define LAT_BUCKETS 40       /* log2 microsecond buckets: up to ~12 days */
 
-/* ---- run state (one run per process) ---- */
-
-typedef struct producer_state {
-    const weir_scn_producer *spec;
-    int index;
-    weir_producer *p; /* of the current incarnation of its host */
-    int64_t seq;      /* next sequence number */
-    int64_t *sent_ns; /* send time by sequence number, for latency */
-    size_t sent_cap;
-    uint64_t latency[LAT_BUCKETS]; /* acknowledgements by log2(latency in us) */
-} producer_state;
-
-typedef struct consumer_state {
-    const weir_scn_consumer *spec;
-    weir_consumer *c;
-} consumer_state;
-
-typedef struct host_state {
-    int role; /* 0 idle, 1 broker, 2 controller, 3 clients */
-    int broker_index;
-} host_state;
-
-typedef struct run_state {
-    weir_scenario *sc;
-    weir_world *w;
-    const weir_scn_record *rec; /* NULL: no records */
-    host_state hosts[WEIR_SCN_HOSTS_MAX];
-    weir_broker_config bcfg[WEIR_SCN_BROKERS_MAX];
-    weir_controller_config ccfg;
-    producer_state producers[WEIR_SCN_CLIENTS_MAX];
-    consumer_state consumers[WEIR_SCN_CLIENTS_MAX];
-    weir_history hist;
-    char bootstrap[1024];
-    char controller_host[64];
-    /* timeline */
-    char *lines[TIMELINE_MAX];
-    int n_lines;
-    /* observed */
-    weir_scn_outcome *out;
-    bool errors_seen[128];
-    int isr_size[WEIR_SCN_TOPICS_MAX][64];
-    bool offline_seen;
-    bool disk_full[WEIR_SCN_HOSTS_MAX]; /* disk faults in force, per host */
-    bool stopping[WEIR_SCN_HOSTS_MAX];  /* clean shutdown under way */
-    bool stopped[WEIR_SCN_HOSTS_MAX];   /* ... and the broker has stopped */
-    bool restart_after_stop[WEIR_SCN_HOSTS_MAX];
-    bool fsync_eio[WEIR_SCN_HOSTS_MAX];
-    uint64_t ticks;                     /* liveness ticks so far */
-    int64_t last_ack_ns;                /* the latest acknowledgement: producers make progress */
-    bool producers_after_faults;        /* some producer sends after the last fault ends */
-    int64_t last_fault_end_ns;
-    int64_t recovered_ns;
-    bool reads_checked[WEIR_SCN_TOPICS_MAX]; /* every producer of the topic uses acks=all */
-} run_state;
-
-static run_state *RS;
-static weir_log_level run_log_level = WEIR_LOG_ERROR;
-#define RUN_LOG_LEVEL run_log_level
+run_state *RS;
+weir_log_level run_log_level = WEIR_LOG_ERROR;
 
 void weir_scn_set_log_level(weir_log_level level)
 {
     run_log_level = level;
 }
 
-static int64_t now_ns(void)
+int64_t run_now_ns(void)
 {
     return weir_sim_now_ns(RS->w);
 }
 
-static void timeline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void record(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* One events.tsv line: the time, the kind, then tab-separated fields. */
-static void record(const char *kind, const char *fmt, ...)
+void run_record(const char *kind, const char *fmt, ...)
 {
     if (RS->rec == NULL || RS->rec->events == NULL) {
         return;
     }
-    fprintf(RS->rec->events, "%lld\t%s\t", (long long)now_ns(), kind);
+    fprintf(RS->rec->events, "%lld\t%s\t", (long long)run_now_ns(), kind);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(RS->rec->events, fmt, ap);
@@ -109,13 +47,13 @@ static void record(const char *kind, const char *fmt, ...)
     fputc('\n', RS->rec->events);
 }
 
-static void timeline(const char *fmt, ...)
+void run_timeline(const char *fmt, ...)
 {
     if (RS->n_lines == TIMELINE_MAX) {
         return;
     }
     char buf[320];
-    int64_t t = now_ns();
+    int64_t t = run_now_ns();
     int n = snprintf(buf, sizeof buf, "%8lld.%03llds  ", (long long)(t / 1000000000),
                      (long long)(t / 1000000 % 1000));
     va_list ap;
@@ -131,7 +69,7 @@ static const char *host_of_broker(int32_t id)
     return bi >= 0 ? RS->sc->hosts[RS->sc->brokers[bi].host_index].name : NULL;
 }
 
-static int topic_index(const char *name)
+int run_topic_index(const char *name)
 {
     return weir_scenario_topic_find(RS->sc, name);
 }
@@ -143,12 +81,12 @@ static void obs_leader(void *arg, const char *topic, int32_t partition, int32_t 
 {
     (void)arg;
     if (old_leader == -1 && epoch == 0) {
-        int ti = topic_index(topic);
+        int ti = run_topic_index(topic);
         if (ti >= 0 && partition < 64) {
             RS->isr_size[ti][partition] = RS->sc->topics[ti].replication_factor; /* all in sync */
         }
-        timeline("%s/%d created, leader %d", topic, partition, new_leader);
-        record("leader", "%s\t%d\t%d\t%d\t%d\t0", topic, partition, old_leader, new_leader, epoch);
+        run_timeline("%s/%d created, leader %d", topic, partition, new_leader);
+        run_record("leader", "%s\t%d\t%d\t%d\t%d\t0", topic, partition, old_leader, new_leader, epoch);
         return;
     }
     RS->out->leader_changes++;
@@ -158,16 +96,16 @@ static void obs_leader(void *arg, const char *topic, int32_t partition, int32_t 
     if (new_leader < 0) {
         RS->offline_seen = true;
     }
-    timeline("%s/%d leader %d -> %d (epoch %d)%s%s", topic, partition, old_leader, new_leader, epoch,
+    run_timeline("%s/%d leader %d -> %d (epoch %d)%s%s", topic, partition, old_leader, new_leader, epoch,
              unclean ? ", UNCLEAN election" : "", new_leader < 0 ? ": OFFLINE" : "");
-    record("leader", "%s\t%d\t%d\t%d\t%d\t%d", topic, partition, old_leader, new_leader, epoch,
+    run_record("leader", "%s\t%d\t%d\t%d\t%d\t%d", topic, partition, old_leader, new_leader, epoch,
            unclean ? 1 : 0);
 }
 
 static void obs_isr(void *arg, const char *topic, int32_t partition, const int32_t *isr, int n)
 {
     (void)arg;
-    int ti = topic_index(topic);
+    int ti = run_topic_index(topic);
     if (ti < 0 || partition >= 64) {
         return;
     }
@@ -183,16 +121,16 @@ static void obs_isr(void *arg, const char *topic, int32_t partition, const int32
     for (int i = 0; i < n && at < sizeof list - 8; i++) {
         at += (size_t)snprintf(list + at, sizeof list - at, "%s%d", i ? "," : "", isr[i]);
     }
-    record("isr", "%s\t%d\t%s", topic, partition, list);
-    timeline("%s/%d ISR {%s}%s", topic, partition, list,
+    run_record("isr", "%s\t%d\t%s", topic, partition, list);
+    run_timeline("%s/%d ISR {%s}%s", topic, partition, list,
              before > 0 && n < before ? " (shrink)" : before > 0 && n > before ? " (expand)" : "");
 }
 
 static void obs_fenced(void *arg, int32_t broker)
 {
     (void)arg;
-    timeline("controller fenced broker %d (missed its session timeout)", broker);
-    record("fenced", "%d", broker);
+    run_timeline("controller fenced broker %d (missed its session timeout)", broker);
+    run_record("fenced", "%d", broker);
 }
 
 static void obs_truncate(void *arg, int32_t broker, const char *topic, int32_t partition,
@@ -200,237 +138,11 @@ static void obs_truncate(void *arg, int32_t broker, const char *topic, int32_t p
 {
     (void)arg;
     RS->out->truncations++;
-    timeline("broker %d truncated %s/%d from offset %lld to %lld (%s)", broker, topic, partition,
+    run_timeline("broker %d truncated %s/%d from offset %lld to %lld (%s)", broker, topic, partition,
              (long long)from, (long long)to, rule);
-    record("truncate", "%d\t%s\t%d\t%lld\t%lld\t%s", broker, topic, partition, (long long)from,
+    run_record("truncate", "%d\t%s\t%d\t%lld\t%lld\t%s", broker, topic, partition, (long long)from,
            (long long)to, rule);
 }
-
-/* ---- clients ---- */
-
-static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t offset,
-                        int16_t error, void *opaque)
-{
-    producer_state *ps = ctx;
-    int64_t seq = (int64_t)(intptr_t)opaque;
-    int ti = topic_index(topic);
-    if (error != WEIR_KERR_NONE) {
-        RS->out->produce_errors++;
-        if (error >= 0 && error < 128) {
-            RS->errors_seen[error] = true;
-        }
-        return;
-    }
-    RS->out->acked++;
-    RS->last_ack_ns = now_ns();
-    if (seq >= 0 && (size_t)seq < ps->sent_cap) {
-        int64_t us = (now_ns() - ps->sent_ns[seq]) / 1000;
-        int b = 0;
-        while (b < LAT_BUCKETS - 1 && (1LL << (b + 1)) <= us) {
-            b++;
-        }
-        ps->latency[b]++;
-    }
-    bool all = ps->spec->acks == -1;
-    RS->out->acked_all += all;
-    if (offset >= 0) { /* acks=0 is fire and forget: no offset to hold it to */
-        weir_history_ack(&RS->hist, (weir_msg_id){ps->index, seq}, PART_KEY(ti, partition), offset, all);
-    }
-}
-
-static void on_attempt_error(void *ctx, const char *topic, int32_t partition, int16_t error)
-{
-    (void)ctx;
-    (void)topic;
-    (void)partition;
-    RS->out->produce_errors++;
-    if (error >= 0 && error < 128) {
-        RS->errors_seen[error] = true;
-    }
-}
-
-/* Reads are held to the final log only where every producer used acks=all:
- * with acks 0 or 1, committed data can vanish with its only in-sync copy.
- * Decided once per topic at setup (RS->reads_checked). */
-static bool topic_all_acks_all(int ti)
-{
-    bool any = false;
-    for (size_t i = 0; i < RS->sc->producer_count; i++) {
-        if (RS->sc->producers[i].topic_index == ti) {
-            any = true;
-            if (RS->sc->producers[i].acks != -1) {
-                return false;
-            }
-        }
-    }
-    return any;
-}
-
-static void on_record(void *ctx, const weir_consumer_record *rec)
-{
-    (void)ctx;
-    weir_msg_id id;
-    RS->out->reads++;
-    int ti = topic_index(rec->topic);
-    if (ti >= 0 && RS->reads_checked[ti] && weir_msg_id_read(rec->value, (size_t)rec->value_len, &id)) {
-        weir_history_read(&RS->hist, id, PART_KEY(topic_index(rec->topic), rec->partition),
-                          rec->offset);
-    }
-}
-
-/* Writes v in decimal at out (room for 20 digits), no terminator; returns the length. */
-static int fmt_udec(char *out, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (int i = 0; i < n; i++) {
-        out[i] = tmp[n - 1 - i];
-    }
-    return n;
-}
-
-/* Same for a signed value (room for 21 bytes). */
-static int fmt_dec(char *out, int64_t v)
-{
-    if (v < 0) {
-        out[0] = '-';
-        return 1 + fmt_udec(out + 1, (uint64_t)0 - (uint64_t)v);
-    }
-    return fmt_udec(out, (uint64_t)v);
-}
-
-static void producer_tick(weir_env *env, void *arg)
-{
-    producer_state *ps = arg;
-    const weir_scn_producer *sp = ps->spec;
-    int64_t now = weir_sim_now_ns(RS->w);
-    if (ps->p != NULL && now >= sp->start_ns && now < sp->stop_ns) {
-        int64_t due = (int64_t)((double)(now - sp->start_ns) / 1e9 * sp->rate_per_s);
-        const weir_scn_topic *t = &RS->sc->topics[sp->topic_index];
-        char val[4096];
-        size_t vlen = sp->message_bytes < sizeof val ? sp->message_bytes : sizeof val;
-        for (int k = 0; ps->seq < due && k < 10000; k++) {
-            /* the message's id, then 'x' up to the message size */
-            int n = (int)weir_msg_id_write(val, (weir_msg_id){ps->index, ps->seq});
-            if ((size_t)n < vlen) {
-                memset(val + n, 'x', vlen - (size_t)n);
-            }
-            char key[32];
-            int klen = 0;
-            const char *kp = NULL;
-            if (sp->keys == WEIR_SCN_KEYS_RANDOM) {
-                key[0] = 'k';
-                klen = 1 + fmt_udec(key + 1, weir_random_below(env, sp->key_count ? sp->key_count : 1));
-                kp = key;
-            } else if (sp->keys == WEIR_SCN_KEYS_SEQUENCE) {
-                key[0] = 'k';
-                klen = 1 + fmt_dec(key + 1, ps->seq);
-                kp = key;
-            }
-            if (weir_producer_send(ps->p, t->name, sp->partition, kp, klen, val,
-                                   (int32_t)((size_t)n > vlen ? (size_t)n : vlen), -1,
-                                   (void *)(intptr_t)ps->seq) != 0) {
-                break;
-            }
-            if ((size_t)ps->seq >= ps->sent_cap) {
-                size_t cap = ps->sent_cap ? ps->sent_cap * 2 : 4096;
-                int64_t *grown = realloc(ps->sent_ns, cap * sizeof *grown);
-                WEIR_ASSERT(grown != NULL);
-                ps->sent_ns = grown;
-                ps->sent_cap = cap;
-            }
-            ps->sent_ns[ps->seq] = now;
-            ps->seq++;
-            RS->out->sent++;
-        }
-    }
-    weir_timer_start(env, TICK_NS, producer_tick, ps);
-}
-
-static void *client_start(weir_env *env, void *arg)
-{
-    int host = (int)(intptr_t)arg;
-    env->log_level = RUN_LOG_LEVEL;
-    for (size_t i = 0; i < RS->sc->producer_count; i++) {
-        producer_state *ps = &RS->producers[i];
-        if (ps->spec->host_index != host) {
-            continue;
-        }
-        weir_producer_config pc;
-        weir_producer_config_default(&pc);
-        pc.bootstrap = RS->bootstrap;
-        pc.acks = (int16_t)ps->spec->acks;
-        pc.linger_ms = (int32_t)(ps->spec->linger_ns / MS);
-        pc.batch_size = (int32_t)ps->spec->batch_bytes;
-        pc.retries = ps->spec->retries;
-        pc.retry_backoff_ms = (int32_t)(ps->spec->retry_backoff_ns / MS);
-        pc.request_timeout_ms = (int32_t)(ps->spec->request_timeout_ns / MS);
-        pc.delivery_timeout_ms = (int32_t)(ps->spec->delivery_timeout_ns / MS);
-        pc.in_flight_max = ps->spec->max_in_flight;
-        pc.on_attempt_error = on_attempt_error;
-        const char *why = NULL;
-        ps->p = weir_producer_new(env, &pc, on_delivery, ps, &why);
-        if (ps->p == NULL) {
-            timeline("producer %s: %s", ps->spec->name, why ? why : "cannot start");
-        }
-        weir_timer_start(env, TICK_NS, producer_tick, ps);
-    }
-    for (size_t i = 0; i < RS->sc->consumer_count; i++) {
-        consumer_state *cs = &RS->consumers[i];
-        const weir_scn_consumer *sp = cs->spec;
-        if (sp->host_index != host) {
-            continue;
-        }
-        weir_consumer_config cc;
-        weir_consumer_config_default(&cc);
-        cc.bootstrap = RS->bootstrap;
-        weir_consumer_callbacks cb = {on_record, NULL, cs};
-        const char *why = NULL;
-        cs->c = weir_consumer_new(env, &cc, &cb, &why);
-        if (cs->c == NULL) {
-            continue;
-        }
-        const weir_scn_topic *t = &RS->sc->topics[sp->topic_index];
-        int32_t n = sp->partitions ? (int32_t)sp->partition_count : t->partitions;
-        weir_topic_partition *tps = calloc((size_t)n, sizeof *tps);
-        for (int32_t k = 0; k < n; k++) {
-            tps[k].topic = t->name;
-            tps[k].partition = sp->partitions ? sp->partitions[k] : k;
-        }
-        if (weir_consumer_assign(cs->c, tps, n) == 0) {
-            for (int32_t k = 0; k < n; k++) {
-                weir_ignore(weir_consumer_seek(cs->c, t->name, tps[k].partition,
-                                               sp->from_earliest ? WEIR_LOG_TS_EARLIEST
-                                                                 : WEIR_LOG_TS_LATEST));
-            }
-        }
-        free(tps);
-    }
-    return arg;
-}
-
-static void client_destroy(void *state)
-{
-    int host = (int)(intptr_t)state;
-    for (size_t i = 0; i < RS->sc->producer_count; i++) {
-        if (RS->producers[i].spec->host_index == host && RS->producers[i].p != NULL) {
-            weir_producer_abandon(RS->producers[i].p);
-            RS->producers[i].p = NULL;
-        }
-    }
-    for (size_t i = 0; i < RS->sc->consumer_count; i++) {
-        if (RS->consumers[i].spec->host_index == host && RS->consumers[i].c != NULL) {
-            weir_consumer_abandon(RS->consumers[i].c);
-            RS->consumers[i].c = NULL;
-        }
-    }
-}
-
-static const weir_node_type client_type = {"clients", client_start, client_destroy};
 
 /* ---- faults ---- */
 
@@ -478,8 +190,8 @@ static void fault_note(const fault_event *ev, const char *target, const char *fm
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    timeline("%s", text);
-    record("fault", "%s\t%s\t%s\t%s", weir_scn_fault_kind_name(ev->f->kind), target,
+    run_timeline("%s", text);
+    run_record("fault", "%s\t%s\t%s\t%s", weir_scn_fault_kind_name(ev->f->kind), target,
            ev->undo ? "end" : "start", text);
 }
 
@@ -594,8 +306,8 @@ static void shutdown_poll(weir_env *env, void *arg)
     if (RS->restart_after_stop[hi]) {
         RS->restart_after_stop[hi] = false;
         int err = weir_world_restart(RS->w, a);
-        timeline("restart %s%s", a, err ? " (failed)" : "");
-        record("fault", "clean_shutdown\t%s\tend\trestart %s", a, a);
+        run_timeline("restart %s%s", a, err ? " (failed)" : "");
+        run_record("fault", "clean_shutdown\t%s\tend\trestart %s", a, a);
     }
 }
 
@@ -739,7 +451,7 @@ static void fault_fire(weir_env *env, void *arg)
 static void liveness_tick(weir_env *env, void *arg)
 {
     (void)arg;
-    int64_t now = now_ns();
+    int64_t now = run_now_ns();
     if (RS->rec != NULL && RS->rec->replicas != NULL && RS->ticks++ % SAMPLE_TICKS == 0) {
         sample_replicas();
     }
@@ -759,9 +471,9 @@ static void liveness_tick(weir_env *env, void *arg)
         if (all) {
             RS->recovered_ns = now;
             if (RS->last_fault_end_ns > 0) {
-                timeline("every partition has a leader and a full ISR again%s",
+                run_timeline("every partition has a leader and a full ISR again%s",
                          RS->producers_after_faults ? ", and producers make progress" : "");
-                record("note", "recovered: every partition has a leader and a full ISR");
+                run_record("note", "recovered: every partition has a leader and a full ISR");
             }
         }
     }
@@ -780,10 +492,10 @@ static void sample_replicas(void)
                 weir_broker *b = weir_world_node_state(RS->w, sc->hosts[sc->brokers[i].host_index].name);
                 weir_broker_partition_info info;
                 if (b == NULL) {
-                    fprintf(f, "%lld\t%s\t%d\t%d\t0\t-1\t-1\n", (long long)now_ns(), sc->topics[t].name, p,
+                    fprintf(f, "%lld\t%s\t%d\t%d\t0\t-1\t-1\n", (long long)run_now_ns(), sc->topics[t].name, p,
                             sc->brokers[i].id);
                 } else if (weir_broker_partition(b, sc->topics[t].name, p, &info) && info.hosted) {
-                    fprintf(f, "%lld\t%s\t%d\t%d\t1\t%lld\t%lld\n", (long long)now_ns(), sc->topics[t].name,
+                    fprintf(f, "%lld\t%s\t%d\t%d\t1\t%lld\t%lld\n", (long long)run_now_ns(), sc->topics[t].name,
                             p, sc->brokers[i].id, (long long)info.log_end, (long long)info.high_watermark);
                 }
             }
@@ -881,7 +593,7 @@ static void check_replicas(void)
                 }
                 if (info.high_watermark > info.log_end) {
                     RS->out->hw_above_leo++;
-                    timeline("ORACLE: broker %d %s/%d HW %lld above its log end %lld", sc->brokers[bi].id,
+                    run_timeline("ORACLE: broker %d %s/%d HW %lld above its log end %lld", sc->brokers[bi].id,
                              sc->topics[t].name, p, (long long)info.high_watermark, (long long)info.log_end);
                 }
                 if (info.high_watermark < hw_min) {
@@ -914,9 +626,9 @@ static void check_replicas(void)
             }
             if (diverged) {
                 RS->out->divergent++;
-                timeline("ORACLE: the replicas of %s/%d disagree below HW %lld", sc->topics[t].name, p,
+                run_timeline("ORACLE: the replicas of %s/%d disagree below HW %lld", sc->topics[t].name, p,
                          (long long)hw_min);
-                record("oracle", "divergence: the replicas of %s/%d disagree below HW %lld", sc->topics[t].name,
+                run_record("oracle", "divergence: the replicas of %s/%d disagree below HW %lld", sc->topics[t].name,
                        p, (long long)hw_min);
             }
         }
@@ -951,7 +663,7 @@ static void judge(void)
 {
     const weir_scn_expect *e = &RS->sc->expect;
     weir_scn_outcome *o = RS->out;
-    double t = (double)now_ns() / 1e9;
+    double t = (double)run_now_ns() / 1e9;
     bool found[WEIR_SCN_V_COUNT_] = {false};
     found[WEIR_SCN_V_ACKED_LOSS] = o->lost_all > 0;
     found[WEIR_SCN_V_DIVERGENCE] = o->divergent > 0;
@@ -1180,7 +892,7 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
         rs.hosts[sc->producers[i].host_index].role = rs.hosts[sc->producers[i].host_index].role ? rs.hosts[sc->producers[i].host_index].role : 3;
     }
     for (size_t t = 0; t < sc->topic_count && t < WEIR_SCN_TOPICS_MAX; t++) {
-        rs.reads_checked[t] = topic_all_acks_all((int)t);
+        rs.reads_checked[t] = run_topic_all_acks_all((int)t);
     }
     for (size_t i = 0; i < sc->consumer_count; i++) {
         rs.consumers[i].spec = &sc->consumers[i];
@@ -1188,7 +900,7 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
     }
     for (size_t h = 0; err == 0 && h < sc->host_count; h++) {
         if (rs.hosts[h].role == 3) {
-            err = weir_world_node_add(rs.w, sc->hosts[h].name, &client_type, (void *)(intptr_t)h);
+            err = weir_world_node_add(rs.w, sc->hosts[h].name, &run_client_type, (void *)(intptr_t)h);
         }
     }
     if (err == 0) {
@@ -1219,10 +931,10 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
     out->dirty_reads = (int64_t)hr.counts[WEIR_FINDING_DIRTY_READ];
     for (size_t i = 0; i < hr.n_findings && report != NULL; i++) {
         const weir_finding *f = &hr.findings[i];
-        timeline("ORACLE: %s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind),
+        run_timeline("ORACLE: %s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind),
                  f->id.producer, (long long)f->id.seq, sc->topics[f->partition / 100000].name,
                  f->partition % 100000, (long long)f->offset);
-        record("oracle", "%s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind), f->id.producer,
+        run_record("oracle", "%s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind), f->id.producer,
                (long long)f->id.seq, sc->topics[f->partition / 100000].name, f->partition % 100000,
                (long long)f->offset);
     }

@@ -530,7 +530,7 @@ static void raw_on_produce(weir_cluster *cl, int err, const weir_response *resp,
     weir_consumer_config_default(&cc);
     cc.bootstrap = "broker:9092";
     cc.client_id = "late";
-    weir_consumer_callbacks cbs = {late_on_record, late_on_error, r};
+    weir_consumer_callbacks cbs = {.on_record = late_on_record, .on_error = late_on_error, .ctx = r};
     r->late = weir_consumer_new(r->env, &cc, &cbs, NULL);
     weir_topic_partition tps[PARTITIONS];
     for (int p = 0; p < PARTITIONS; p++) {
@@ -611,7 +611,7 @@ static void *client_start(weir_env *env, void *arg)
     weir_consumer_config_default(&cc);
     cc.bootstrap = "broker:9092";
     cc.auto_offset_reset = WEIR_OFFSET_RESET_EARLIEST;
-    weir_consumer_callbacks cbs = {on_record, on_consumer_error, r};
+    weir_consumer_callbacks cbs = {.on_record = on_record, .on_error = on_consumer_error, .ctx = r};
     r->c = weir_consumer_new(env, &cc, &cbs, &why);
     if (r->p == NULL || r->c == NULL) {
         run_fail(r, "client setup: %s", why ? why : "?");
@@ -1082,7 +1082,7 @@ static void test_bad_configs_are_refused_with_a_reason(void **state)
     weir_consumer_config cc;
     weir_consumer_config_default(&cc);
     cc.bootstrap = "broker:9092";
-    weir_consumer_callbacks cbs = {NULL, NULL, NULL};
+    weir_consumer_callbacks cbs = {0};
     assert_null(weir_consumer_new(NULL, &cc, &cbs, &why));
     assert_string_equal(why, "no on_record callback");
     cbs.on_record = on_record;
