@@ -342,6 +342,13 @@ const char *weir_scn_violation_name(weir_scn_violation_kind kind)
         [WEIR_SCN_V_DUPLICATE] = "duplicate",         [WEIR_SCN_V_REORDER] = "reorder",
         [WEIR_SCN_V_READ_ABOVE_HW] = "read_above_hw", [WEIR_SCN_V_HW_ABOVE_LEO] = "hw_above_leo",
         [WEIR_SCN_V_OFFSET_GAP] = "offset_gap",
+        [WEIR_SCN_V_INCONSISTENT_OFFSETS] = "inconsistent_offsets",
+        [WEIR_SCN_V_POLL_SKIP] = "poll_skip",
+        [WEIR_SCN_V_NONMONOTONIC_POLL] = "nonmonotonic_poll",
+        [WEIR_SCN_V_REREAD_BEYOND_COMMIT] = "reread_beyond_commit",
+        [WEIR_SCN_V_ABORTED_READ] = "aborted_read",
+        [WEIR_SCN_V_TORN_TRANSACTION] = "torn_transaction",
+        [WEIR_SCN_V_NOT_EXACTLY_ONCE] = "not_exactly_once",
     };
     return (unsigned)kind < WEIR_SCN_V_COUNT_ ? names[kind] : "?";
 }

@@ -238,6 +238,14 @@ typedef enum weir_scn_violation_kind {
     WEIR_SCN_V_READ_ABOVE_HW, /* a consumer read at or above the HW of that moment */
     WEIR_SCN_V_HW_ABOVE_LEO,  /* a replica's HW above its log end */
     WEIR_SCN_V_OFFSET_GAP,    /* offsets not dense and increasing */
+    /* Jepsen's names (model/history.h has the definitions) */
+    WEIR_SCN_V_INCONSISTENT_OFFSETS, /* one offset, two messages */
+    WEIR_SCN_V_POLL_SKIP,            /* a consumer jumped over data */
+    WEIR_SCN_V_NONMONOTONIC_POLL,    /* a consumer went backwards */
+    WEIR_SCN_V_REREAD_BEYOND_COMMIT, /* a new owner re-read what the group had committed */
+    WEIR_SCN_V_ABORTED_READ,         /* G1a: read_committed read aborted data */
+    WEIR_SCN_V_TORN_TRANSACTION,     /* a transaction partly visible */
+    WEIR_SCN_V_NOT_EXACTLY_ONCE,     /* a pipeline's input not exactly once in its output */
     WEIR_SCN_V_COUNT_,
 } weir_scn_violation_kind;
 

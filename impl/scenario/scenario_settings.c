@@ -63,6 +63,7 @@ static const scn_setting_def scn_settings[] = {
      NULL},
     {"transaction.max.timeout.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
     {"transactional.id.expiration.ms", SCN_T_MS, 1, I32, false, false, BROKER, NULL},
+    {"transaction.version", SCN_T_INT, 1, 2, false, false, BROKER, NULL},
     /* log defaults, per broker */
     {"log.segment.bytes", SCN_T_BYTES, 1, INT64_MAX, false, true, BROKER, "segment.bytes"},
     {"log.roll.ms", SCN_T_MS, 1, INT64_MAX, false, true, BROKER, "segment.ms"},

@@ -558,7 +558,9 @@ static void test_scenario_expectations_that_cannot_hold_are_errors(void **state)
                  "\"NOT_ENOUGH_REPLICA\" (did you mean \"NOT_ENOUGH_REPLICAS\"?)");
     expect_error("  no_acked_loss: true", "  expect_violation: [divergance]",
                  "t.yaml:18:22: expect.expect_violation[0]: expected one of acked_loss, "
-                 "divergence, duplicate, reorder, read_above_hw, hw_above_leo or offset_gap, "
+                 "divergence, duplicate, reorder, read_above_hw, hw_above_leo, offset_gap, "
+                 "inconsistent_offsets, poll_skip, nonmonotonic_poll, reread_beyond_commit, "
+                 "aborted_read, torn_transaction or not_exactly_once, "
                  "optionally with a topic: acked_loss(events); got \"divergance\" (did you mean "
                  "\"divergence\"?)");
     expect_error("  no_acked_loss: true", "  expect_violation: divergence(evnts)",
@@ -1006,6 +1008,94 @@ static void test_scenario_every_prefix_and_random_damage_fail_cleanly(void **sta
     assert_int_equal(weir_scenario_parse("x: [", 4, NULL, &sc, NULL, 0), WEIR_E_INVAL);
 }
 
+/* ---- transactions, groups and pipelines ---- */
+
+static const char TXN_BASE[] =
+    "name: t\n"
+    "duration: 30s\n"
+    "platform:\n"
+    "  hosts: [b1, b2, b3, ctl, client]\n"
+    "brokers:\n"
+    "  - { id: 1, host: b1 }\n"
+    "  - { id: 2, host: b2 }\n"
+    "  - { id: 3, host: b3 }\n"
+    "controller: { host: ctl }\n"
+    "topics:\n"
+    "  - { name: in, partitions: 2 }\n"
+    "  - { name: out, partitions: 2 }\n"
+    "producers:\n"
+    "  - { name: w, host: client, topic: in, rate: 100/s, transactional_id: tx-w, transaction: { messages: 20, abort_every: 3, timeout: 5s, epoch_bump: false } }\n"
+    "consumers:\n"
+    "  - { name: m, host: client, topic: in, group: g, isolation: read_committed, commit_every: 250ms, session_timeout: 6s, heartbeat: 500ms }\n"
+    "  - { name: p, host: client, topic: in, group: g, output: out, transactional_id: tx-p }\n";
+
+static void test_scenario_transactions_groups_and_pipelines_read_back(void **state)
+{
+    (void)state;
+    weir_scenario sc;
+    char why[1024];
+    assert_int_equal(weir_scenario_parse(TXN_BASE, strlen(TXN_BASE), "t.yaml", &sc, why, sizeof why), 0);
+    const weir_scn_producer *w = &sc.producers[0];
+    assert_string_equal(w->txn.id, "tx-w");
+    assert_true(w->idempotent); /* a transactional producer is idempotent */
+    assert_int_equal(w->txn.messages, 20);
+    assert_int_equal(w->txn.abort_every, 3);
+    assert_int_equal(w->txn.timeout_ns, 5000000000LL);
+    assert_false(w->txn.epoch_bump);
+    const weir_scn_consumer *m = &sc.consumers[0];
+    assert_string_equal(m->group, "g");
+    assert_true(m->read_committed);
+    assert_int_equal(m->commit_every_ns, 250000000LL);
+    assert_int_equal(m->session_timeout_ns, 6000000000LL);
+    assert_int_equal(m->heartbeat_ns, 500000000LL);
+    assert_int_equal(m->output_topic_index, -1);
+    assert_null(m->txn.id);
+    const weir_scn_consumer *p = &sc.consumers[1];
+    assert_int_equal(p->output_topic_index, 1);
+    assert_string_equal(p->txn.id, "tx-p");
+    assert_int_equal(p->txn.messages, 100); /* defaults */
+    assert_true(p->txn.epoch_bump);
+    assert_false(p->read_committed);
+    weir_scenario_free(&sc);
+}
+
+static void txn_error(const char *old, const char *repl, const char *message)
+{
+    char *text = with(TXN_BASE, old, repl);
+    expect_error_text(text, message);
+    free(text);
+}
+
+static void test_scenario_transaction_and_group_mistakes_are_named(void **state)
+{
+    (void)state;
+    txn_error("transactional_id: tx-w, ", "", 
+              "t.yaml:14:67: producers[0].transaction: needs transactional_id: (the producer's "
+              "transactional.id)");
+    txn_error("abort_every: 3", "abort_every: -1",
+              "t.yaml:14:120: producers[0].transaction.abort_every: expected an integer from 0 to "
+              "1000000, got \"-1\"");
+    txn_error("timeout: 5s", "timeout: 16m",
+              "t.yaml:14:132: producers[0].transaction.timeout: must be 1ms to 15min "
+              "(transaction.max.timeout.ms is 900000)");
+    txn_error("group: g, isolation", "group: g, partitions: [0], isolation",
+              "t.yaml:16:63: consumers[0].partitions: a group member gets its partitions from the "
+              "group: drop partitions: or group:");
+    txn_error("isolation: read_committed", "isolation: serializable",
+              "t.yaml:16:62: consumers[0].isolation: expected read_uncommitted or read_committed, got "
+              "\"serializable\"");
+    txn_error("heartbeat: 500ms", "heartbeat: 6s",
+              "t.yaml:16:131: consumers[0].heartbeat: must be shorter than session_timeout");
+    txn_error("group: g, output: out", "output: out",
+              "t.yaml:17:49: consumers[1].output: a pipeline needs group: and transactional_id: "
+              "(exactly-once consume-transform-produce)");
+    txn_error("output: out", "output: in", "t.yaml:17:59: consumers[1].output: must differ from topic:");
+    txn_error("output: out, ", "",
+              "t.yaml:17:69: consumers[1].transactional_id: only for a pipeline (add output: TOPIC)");
+    txn_error("  - { name: m, host: client, topic: in, group: g,", "  - { name: m, host: client, topic: in,",
+              "t.yaml:16:82: consumers[0].commit_every: only for a group member (add group:)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1029,6 +1119,8 @@ int main(void)
         cmocka_unit_test(test_scenario_round_trip_reads_back_every_field),
         cmocka_unit_test(test_scenario_units_and_kafka_values_are_normalised),
         cmocka_unit_test(test_scenario_every_prefix_and_random_damage_fail_cleanly),
+        cmocka_unit_test(test_scenario_transactions_groups_and_pipelines_read_back),
+        cmocka_unit_test(test_scenario_transaction_and_group_mistakes_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
