@@ -1,6 +1,7 @@
 /* Headers and bodies of the Kafka client messages in weir_api_table, and the
- * request dispatch for every API in it (the inter-broker bodies are in
- * messages_cluster.c).
+ * request dispatch for every API in it (the other bodies are in
+ * messages_cluster.c: inter-broker, messages_group.c: consumer groups, and
+ * messages_txn.c: idempotence and transactions).
  *
  * Each decoder reads with the sticky weir_rd: it reads the fields the version
  * has, enters arrays with a path element so an error names its place
@@ -1062,6 +1063,37 @@ int weir_decode_request(weir_rd *rd, weir_arena *a, weir_request *out)
         return weir_decode_broker_registration_request(rd, v, a, &out->body.broker_registration);
     case WEIR_API_BROKER_HEARTBEAT:
         return weir_decode_broker_heartbeat_request(rd, v, a, &out->body.broker_heartbeat);
+    case WEIR_API_OFFSET_COMMIT:
+        return weir_decode_offset_commit_request(rd, v, a, &out->body.offset_commit);
+    case WEIR_API_OFFSET_FETCH:
+        return weir_decode_offset_fetch_request(rd, v, a, &out->body.offset_fetch);
+    case WEIR_API_FIND_COORDINATOR:
+        return weir_decode_find_coordinator_request(rd, v, a, &out->body.find_coordinator);
+    case WEIR_API_JOIN_GROUP:
+        return weir_decode_join_group_request(rd, v, a, &out->body.join_group);
+    case WEIR_API_HEARTBEAT:
+        return weir_decode_heartbeat_request(rd, v, a, &out->body.heartbeat);
+    case WEIR_API_LEAVE_GROUP:
+        return weir_decode_leave_group_request(rd, v, a, &out->body.leave_group);
+    case WEIR_API_SYNC_GROUP:
+        return weir_decode_sync_group_request(rd, v, a, &out->body.sync_group);
+    case WEIR_API_DESCRIBE_GROUPS:
+        return weir_decode_describe_groups_request(rd, v, a, &out->body.describe_groups);
+    case WEIR_API_LIST_GROUPS:
+        return weir_decode_list_groups_request(rd, v, a, &out->body.list_groups);
+    case WEIR_API_INIT_PRODUCER_ID:
+        return weir_decode_init_producer_id_request(rd, v, a, &out->body.init_producer_id);
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        return weir_decode_add_partitions_to_txn_request(rd, v, a,
+                                                         &out->body.add_partitions_to_txn);
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        return weir_decode_add_offsets_to_txn_request(rd, v, a, &out->body.add_offsets_to_txn);
+    case WEIR_API_END_TXN:
+        return weir_decode_end_txn_request(rd, v, a, &out->body.end_txn);
+    case WEIR_API_WRITE_TXN_MARKERS:
+        return weir_decode_write_txn_markers_request(rd, v, a, &out->body.write_txn_markers);
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        return weir_decode_txn_offset_commit_request(rd, v, a, &out->body.txn_offset_commit);
     default:
         return WEIR_E_UNSUPPORTED; /* in the table but without a codec: cannot happen */
     }
@@ -1102,6 +1134,36 @@ int weir_encode_request(weir_wr *w, const weir_request *r)
         return weir_encode_broker_registration_request(w, v, &r->body.broker_registration);
     case WEIR_API_BROKER_HEARTBEAT:
         return weir_encode_broker_heartbeat_request(w, v, &r->body.broker_heartbeat);
+    case WEIR_API_OFFSET_COMMIT:
+        return weir_encode_offset_commit_request(w, v, &r->body.offset_commit);
+    case WEIR_API_OFFSET_FETCH:
+        return weir_encode_offset_fetch_request(w, v, &r->body.offset_fetch);
+    case WEIR_API_FIND_COORDINATOR:
+        return weir_encode_find_coordinator_request(w, v, &r->body.find_coordinator);
+    case WEIR_API_JOIN_GROUP:
+        return weir_encode_join_group_request(w, v, &r->body.join_group);
+    case WEIR_API_HEARTBEAT:
+        return weir_encode_heartbeat_request(w, v, &r->body.heartbeat);
+    case WEIR_API_LEAVE_GROUP:
+        return weir_encode_leave_group_request(w, v, &r->body.leave_group);
+    case WEIR_API_SYNC_GROUP:
+        return weir_encode_sync_group_request(w, v, &r->body.sync_group);
+    case WEIR_API_DESCRIBE_GROUPS:
+        return weir_encode_describe_groups_request(w, v, &r->body.describe_groups);
+    case WEIR_API_LIST_GROUPS:
+        return weir_encode_list_groups_request(w, v, &r->body.list_groups);
+    case WEIR_API_INIT_PRODUCER_ID:
+        return weir_encode_init_producer_id_request(w, v, &r->body.init_producer_id);
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        return weir_encode_add_partitions_to_txn_request(w, v, &r->body.add_partitions_to_txn);
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        return weir_encode_add_offsets_to_txn_request(w, v, &r->body.add_offsets_to_txn);
+    case WEIR_API_END_TXN:
+        return weir_encode_end_txn_request(w, v, &r->body.end_txn);
+    case WEIR_API_WRITE_TXN_MARKERS:
+        return weir_encode_write_txn_markers_request(w, v, &r->body.write_txn_markers);
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        return weir_encode_txn_offset_commit_request(w, v, &r->body.txn_offset_commit);
     default:
         return WEIR_E_INVAL;
     }

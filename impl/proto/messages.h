@@ -1,8 +1,13 @@
 /* Kafka request/response headers and message bodies for the APIs in
  * weir_api_table (kafka.h), every version of every advertised range. The
- * client APIs are declared here; the inter-broker ones (LeaderAndIsr,
- * OffsetForLeaderEpoch, AlterPartition, BrokerRegistration, BrokerHeartbeat)
- * in messages_cluster.h, included below, with the same conventions.
+ * produce/consume/admin APIs are declared here; the others, included below
+ * with the same conventions, in messages_cluster.h (inter-broker: LeaderAndIsr,
+ * OffsetForLeaderEpoch, AlterPartition, BrokerRegistration, BrokerHeartbeat),
+ * messages_group.h (consumer groups: OffsetCommit, OffsetFetch,
+ * FindCoordinator, JoinGroup, Heartbeat, LeaveGroup, SyncGroup,
+ * DescribeGroups, ListGroups) and messages_txn.h (InitProducerId,
+ * AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, WriteTxnMarkers,
+ * TxnOffsetCommit).
  *
  * For each API there are plain structs and four functions:
  *
@@ -38,6 +43,8 @@
 #include "core/err.h"
 #include "proto/kafka.h"
 #include "proto/messages_cluster.h" /* the inter-broker APIs, same conventions */
+#include "proto/messages_group.h"   /* the consumer-group APIs, same conventions */
+#include "proto/messages_txn.h"     /* idempotence and transactions, same conventions */
 #include "proto/wire.h"
 
 /* ---- headers ---- */
@@ -422,6 +429,23 @@ typedef struct weir_request {
         weir_list_offsets_request list_offsets;
         weir_create_topics_request create_topics;
         weir_delete_topics_request delete_topics;
+        /* consumer groups (messages_group.h) */
+        weir_offset_commit_request offset_commit;
+        weir_offset_fetch_request offset_fetch;
+        weir_find_coordinator_request find_coordinator;
+        weir_join_group_request join_group;
+        weir_heartbeat_request heartbeat;
+        weir_leave_group_request leave_group;
+        weir_sync_group_request sync_group;
+        weir_describe_groups_request describe_groups;
+        weir_list_groups_request list_groups;
+        /* idempotence and transactions (messages_txn.h) */
+        weir_init_producer_id_request init_producer_id;
+        weir_add_partitions_to_txn_request add_partitions_to_txn;
+        weir_add_offsets_to_txn_request add_offsets_to_txn;
+        weir_end_txn_request end_txn;
+        weir_write_txn_markers_request write_txn_markers;
+        weir_txn_offset_commit_request txn_offset_commit;
         /* inter-broker (messages_cluster.h) */
         weir_leader_and_isr_request leader_and_isr;
         weir_offset_for_leader_epoch_request offset_for_leader_epoch;

@@ -235,6 +235,188 @@ static void fz_build_alter_partition_response(const weir_alter_partition_request
     *out = (weir_alter_partition_response){0, 0, r->topic_count, ts};
 }
 
+/* The consumer-group and transaction APIs: what a coordinator or a partition
+ * leader would answer, one entry per requested topic and partition. False for
+ * other keys. */
+static void fz_build_offset_commit_response(const weir_offset_commit_request *r, weir_arena *a,
+                                            weir_offset_commit_response *out)
+{
+    weir_offset_commit_topic_response *ts = fz_alloc(a, r->topic_count, sizeof *ts);
+    for (int32_t i = 0; i < r->topic_count; i++) {
+        const weir_offset_commit_topic *t = &r->topics[i];
+        weir_offset_commit_partition_response *ps = fz_alloc(a, t->partition_count, sizeof *ps);
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            ps[j] = (weir_offset_commit_partition_response){t->partitions[j].partition_index, 0};
+        }
+        ts[i] = (weir_offset_commit_topic_response){t->name, t->partition_count, ps};
+    }
+    *out = (weir_offset_commit_response){0, r->topic_count, ts};
+}
+
+static void fz_build_offset_fetch_response(const weir_offset_fetch_request *r, int16_t v,
+                                           weir_arena *a, weir_offset_fetch_response *out)
+{
+    int32_t n = r->topic_count < 0 ? 0 : r->topic_count;
+    weir_offset_fetch_topic_response *ts = fz_alloc(a, n, sizeof *ts);
+    for (int32_t i = 0; i < n; i++) {
+        const weir_offset_fetch_topic *t = &r->topics[i];
+        weir_offset_fetch_partition_response *ps =
+            fz_alloc(a, t->partition_index_count, sizeof *ps);
+        for (int32_t j = 0; j < t->partition_index_count; j++) {
+            ps[j] =
+                (weir_offset_fetch_partition_response){t->partition_indexes[j], -1, -1, {"", 0}, 0};
+        }
+        ts[i] = (weir_offset_fetch_topic_response){t->name, t->partition_index_count, ps};
+    }
+    (void)v;
+    *out = (weir_offset_fetch_response){0, n, ts, 0};
+}
+
+static void fz_build_txn_offset_commit_response(const weir_txn_offset_commit_request *r,
+                                                weir_arena *a, weir_txn_offset_commit_response *out)
+{
+    weir_txn_offset_commit_topic_response *ts = fz_alloc(a, r->topic_count, sizeof *ts);
+    for (int32_t i = 0; i < r->topic_count; i++) {
+        const weir_txn_offset_commit_topic *t = &r->topics[i];
+        weir_txn_offset_commit_partition_response *ps = fz_alloc(a, t->partition_count, sizeof *ps);
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            ps[j] =
+                (weir_txn_offset_commit_partition_response){t->partitions[j].partition_index, 0};
+        }
+        ts[i] = (weir_txn_offset_commit_topic_response){t->name, t->partition_count, ps};
+    }
+    *out = (weir_txn_offset_commit_response){0, r->topic_count, ts};
+}
+
+static void fz_build_add_partitions_response(const weir_add_partitions_to_txn_request *r,
+                                             weir_arena *a,
+                                             weir_add_partitions_to_txn_response *out)
+{
+    weir_add_partitions_to_txn_topic_result *ts = fz_alloc(a, r->topic_count, sizeof *ts);
+    for (int32_t i = 0; i < r->topic_count; i++) {
+        const weir_add_partitions_to_txn_topic *t = &r->topics[i];
+        weir_add_partitions_to_txn_partition_result *ps =
+            fz_alloc(a, t->partition_count, sizeof *ps);
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            ps[j] = (weir_add_partitions_to_txn_partition_result){t->partitions[j], 0};
+        }
+        ts[i] = (weir_add_partitions_to_txn_topic_result){t->name, t->partition_count, ps};
+    }
+    *out = (weir_add_partitions_to_txn_response){0, r->topic_count, ts};
+}
+
+static void fz_build_write_txn_markers_response(const weir_write_txn_markers_request *r,
+                                                weir_arena *a, weir_write_txn_markers_response *out)
+{
+    weir_write_txn_markers_marker_result *ms = fz_alloc(a, r->marker_count, sizeof *ms);
+    for (int32_t i = 0; i < r->marker_count; i++) {
+        const weir_write_txn_markers_marker *m = &r->markers[i];
+        weir_write_txn_markers_topic_result *ts = fz_alloc(a, m->topic_count, sizeof *ts);
+        for (int32_t j = 0; j < m->topic_count; j++) {
+            const weir_write_txn_markers_topic *t = &m->topics[j];
+            weir_write_txn_markers_partition_result *ps =
+                fz_alloc(a, t->partition_index_count, sizeof *ps);
+            for (int32_t k = 0; k < t->partition_index_count; k++) {
+                ps[k] = (weir_write_txn_markers_partition_result){t->partition_indexes[k], 0};
+            }
+            ts[j] = (weir_write_txn_markers_topic_result){t->name, t->partition_index_count, ps};
+        }
+        ms[i] = (weir_write_txn_markers_marker_result){m->producer_id, m->topic_count, ts};
+    }
+    *out = (weir_write_txn_markers_response){r->marker_count, ms};
+}
+
+static bool fz_build_group_txn_response(const weir_request *req, weir_arena *a, proto_response *out)
+{
+    int16_t v = req->header.api_version;
+    static const weir_str none = {"", 0};
+    switch (req->header.api_key) {
+    case WEIR_API_OFFSET_COMMIT:
+        fz_build_offset_commit_response(&req->body.offset_commit, a, &out->body.offset_commit);
+        return true;
+    case WEIR_API_OFFSET_FETCH:
+        fz_build_offset_fetch_response(&req->body.offset_fetch, v, a, &out->body.offset_fetch);
+        return true;
+    case WEIR_API_FIND_COORDINATOR:
+        out->body.find_coordinator =
+            (weir_find_coordinator_response){0, 0, {NULL, -1}, 1, {"127.0.0.1", 9}, 9092};
+        return true;
+    case WEIR_API_JOIN_GROUP: {
+        const weir_join_group_request *j = &req->body.join_group;
+        weir_join_group_member *ms = fz_alloc(a, 1, sizeof *ms);
+        ms[0] = (weir_join_group_member){
+            j->member_id, v >= 5 ? j->group_instance_id : (weir_str){NULL, -1},
+            j->protocol_count > 0 ? j->protocols[0].metadata : (weir_bytes){NULL, 0}};
+        if (ms[0].metadata.p == NULL) {
+            ms[0].metadata = (weir_bytes){(const uint8_t *)"", 0};
+        }
+        weir_str proto = j->protocol_count > 0 ? j->protocols[0].name : none;
+        out->body.join_group =
+            (weir_join_group_response){0, 0, 1, proto, j->member_id, j->member_id, 1, ms};
+        return true;
+    }
+    case WEIR_API_HEARTBEAT:
+        out->body.heartbeat = (weir_heartbeat_response){0, 0};
+        return true;
+    case WEIR_API_LEAVE_GROUP:
+        out->body.leave_group = (weir_leave_group_response){0, 0};
+        return true;
+    case WEIR_API_SYNC_GROUP: {
+        const weir_sync_group_request *s = &req->body.sync_group;
+        weir_bytes mine = {(const uint8_t *)"", 0};
+        for (int32_t i = 0; i < s->assignment_count; i++) {
+            if (weir_str_eq(s->assignments[i].member_id, s->member_id)) {
+                mine = s->assignments[i].assignment;
+            }
+        }
+        out->body.sync_group = (weir_sync_group_response){0, 0, mine};
+        return true;
+    }
+    case WEIR_API_DESCRIBE_GROUPS: {
+        const weir_describe_groups_request *d = &req->body.describe_groups;
+        weir_describe_groups_group *gs = fz_alloc(a, d->group_count, sizeof *gs);
+        for (int32_t i = 0; i < d->group_count; i++) {
+            gs[i] = (weir_describe_groups_group){
+                69,          d->groups[i],
+                {"Dead", 4}, none,
+                none,        0,
+                NULL,        v >= 3 ? 0 : WEIR_AUTHORIZED_OPERATIONS_UNKNOWN};
+        }
+        out->body.describe_groups = (weir_describe_groups_response){0, d->group_count, gs};
+        return true;
+    }
+    case WEIR_API_LIST_GROUPS:
+        out->body.list_groups = (weir_list_groups_response){0, 0, 0, NULL};
+        return true;
+    case WEIR_API_INIT_PRODUCER_ID:
+        out->body.init_producer_id = (weir_init_producer_id_response){0, 0, 1000, 0};
+        return true;
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        fz_build_add_partitions_response(&req->body.add_partitions_to_txn, a,
+                                         &out->body.add_partitions_to_txn);
+        return true;
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        out->body.add_offsets_to_txn = (weir_add_offsets_to_txn_response){0, 0};
+        return true;
+    case WEIR_API_END_TXN: {
+        const weir_end_txn_request *e = &req->body.end_txn;
+        out->body.end_txn = (weir_end_txn_response){0, 0, v >= 5 ? e->producer_id : -1,
+                                                    v >= 5 ? (int16_t)(e->producer_epoch + 1) : -1};
+        return true;
+    }
+    case WEIR_API_WRITE_TXN_MARKERS:
+        fz_build_write_txn_markers_response(&req->body.write_txn_markers, a,
+                                            &out->body.write_txn_markers);
+        return true;
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        fz_build_txn_offset_commit_response(&req->body.txn_offset_commit, a,
+                                            &out->body.txn_offset_commit);
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void fz_build_cluster_response(const weir_request *req, weir_arena *a, proto_response *out)
 {
     int16_t v = req->header.api_version;
@@ -260,7 +442,8 @@ static void fz_build_cluster_response(const weir_request *req, weir_arena *a, pr
         break;
     }
     default:
-        FZ_CHECK(false, "decoded an unknown key %d", req->header.api_key);
+        FZ_CHECK(fz_build_group_txn_response(req, a, out), "decoded an unknown key %d",
+                 req->header.api_key);
     }
 }
 
@@ -391,6 +574,17 @@ static const weir_str *fz_first_name(const proto_response *r)
     case WEIR_API_ALTER_PARTITION:
         return r->body.alter_partition.topic_count > 0 ? &r->body.alter_partition.topics[0].name
                                                        : NULL;
+    case WEIR_API_OFFSET_COMMIT:
+        return r->body.offset_commit.topic_count > 0 ? &r->body.offset_commit.topics[0].name : NULL;
+    case WEIR_API_OFFSET_FETCH:
+        return r->body.offset_fetch.topic_count > 0 ? &r->body.offset_fetch.topics[0].name : NULL;
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        return r->body.add_partitions_to_txn.result_count > 0
+                   ? &r->body.add_partitions_to_txn.results[0].name
+                   : NULL;
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        return r->body.txn_offset_commit.topic_count > 0 ? &r->body.txn_offset_commit.topics[0].name
+                                                         : NULL;
     default:
         return NULL;
     }

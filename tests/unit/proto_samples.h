@@ -7,7 +7,8 @@
  * every array with several entries; variant 1 uses empty and null arrays and
  * null strings where the version allows them. The samples point into static
  * storage, valid until the next call. The inter-broker APIs
- * (messages_cluster.h) are sampled the same way.
+ * (messages_cluster.h), the consumer-group APIs (messages_group.h) and the
+ * transaction APIs (messages_txn.h) are sampled the same way.
  */
 #ifndef WEIR_TEST_PROTO_SAMPLES_H
 #define WEIR_TEST_PROTO_SAMPLES_H
@@ -38,6 +39,21 @@ typedef struct proto_response {
         weir_alter_partition_response alter_partition;
         weir_broker_registration_response broker_registration;
         weir_broker_heartbeat_response broker_heartbeat;
+        weir_offset_commit_response offset_commit;
+        weir_offset_fetch_response offset_fetch;
+        weir_find_coordinator_response find_coordinator;
+        weir_join_group_response join_group;
+        weir_heartbeat_response heartbeat;
+        weir_leave_group_response leave_group;
+        weir_sync_group_response sync_group;
+        weir_describe_groups_response describe_groups;
+        weir_list_groups_response list_groups;
+        weir_init_producer_id_response init_producer_id;
+        weir_add_partitions_to_txn_response add_partitions_to_txn;
+        weir_add_offsets_to_txn_response add_offsets_to_txn;
+        weir_end_txn_response end_txn;
+        weir_write_txn_markers_response write_txn_markers;
+        weir_txn_offset_commit_response txn_offset_commit;
     } body;
 } proto_response;
 
@@ -243,6 +259,182 @@ static inline void ps_request_broker_heartbeat(int16_t v, int variant,
     r->want_shut_down = variant == 1;
 }
 
+/* ---- consumer-group requests ---- */
+
+static inline void ps_request_offset_commit(int16_t v, int variant, weir_offset_commit_request *r)
+{
+    static weir_offset_commit_partition parts[2];
+    static weir_offset_commit_topic topics[2];
+    parts[0] = (weir_offset_commit_partition){0, 0x123456789aLL, v >= 6 ? 9 : -1,
+                                              v == 1 ? 1700000000123LL : -1, S("meta-0")};
+    parts[1] =
+        (weir_offset_commit_partition){3, 0, v >= 6 ? 2 : -1, v == 1 ? 5 : -1, WEIR_STR_NULL};
+    topics[0] = (weir_offset_commit_topic){S("t1"), 2, parts};
+    topics[1] = (weir_offset_commit_topic){S("t-empty"), 0, parts};
+    r->group_id = S("grp");
+    r->generation_id = v >= 1 ? (variant == 0 ? 7 : -1) : -1;
+    r->member_id = v >= 1 && variant == 0 ? S("rdkafka-5f3e") : S("");
+    r->group_instance_id = v >= 7 && variant == 0 ? S("static-1") : WEIR_STR_NULL;
+    r->retention_time_ms = v >= 2 && v <= 4 ? (variant == 0 ? 86400000 : -1) : -1;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_request_offset_fetch(int16_t v, int variant, weir_offset_fetch_request *r)
+{
+    static int32_t parts[3] = {0, 1, 5};
+    static weir_offset_fetch_topic topics[2];
+    topics[0] = (weir_offset_fetch_topic){S("t1"), 3, parts};
+    topics[1] = (weir_offset_fetch_topic){S("t2"), 0, parts};
+    r->group_id = variant == 0 ? S("grp") : S("");
+    r->topic_count = variant == 0 ? 2 : (v >= 2 ? -1 : 0);
+    r->topics = variant == 0 ? topics : NULL;
+}
+
+static inline void ps_request_find_coordinator(int16_t v, int variant,
+                                               weir_find_coordinator_request *r)
+{
+    r->key = variant == 0 ? S("txn-1") : S("grp");
+    r->key_type = v >= 1 && variant == 0 ? WEIR_COORDINATOR_TRANSACTION : WEIR_COORDINATOR_GROUP;
+}
+
+static inline void ps_request_join_group(int16_t v, int variant, weir_join_group_request *r)
+{
+    static weir_join_group_protocol protocols[2];
+    protocols[0] = (weir_join_group_protocol){S("range"), B("\x00\x01\x00\x00\x00\x01\x00\x02t1")};
+    protocols[1] = (weir_join_group_protocol){S("roundrobin"), B("")};
+    r->group_id = S("grp");
+    r->session_timeout_ms = 45000;
+    r->rebalance_timeout_ms = v >= 1 ? 300000 : -1;
+    r->member_id = variant == 0 ? S("member-1") : S("");
+    r->group_instance_id = v >= 5 && variant == 0 ? S("static-1") : WEIR_STR_NULL;
+    r->protocol_type = S("consumer");
+    r->protocol_count = variant == 0 ? 2 : 0;
+    r->protocols = protocols;
+}
+
+static inline void ps_request_heartbeat(int16_t v, int variant, weir_heartbeat_request *r)
+{
+    r->group_id = S("grp");
+    r->generation_id = variant == 0 ? 12 : -1;
+    r->member_id = variant == 0 ? S("member-1") : S("");
+    r->group_instance_id = v >= 3 && variant == 0 ? S("static-1") : WEIR_STR_NULL;
+}
+
+static inline void ps_request_leave_group(int16_t v, int variant, weir_leave_group_request *r)
+{
+    (void)v;
+    r->group_id = S("grp");
+    r->member_id = variant == 0 ? S("member-1") : S("");
+}
+
+static inline void ps_request_sync_group(int16_t v, int variant, weir_sync_group_request *r)
+{
+    static weir_sync_group_assignment assignments[2];
+    assignments[0] = (weir_sync_group_assignment){S("member-1"), B("\x00\x01 assignment")};
+    assignments[1] = (weir_sync_group_assignment){S("member-2"), B("")};
+    r->group_id = S("grp");
+    r->generation_id = variant == 0 ? 12 : 1;
+    r->member_id = S("member-1");
+    r->group_instance_id = v >= 3 && variant == 0 ? S("static-1") : WEIR_STR_NULL;
+    r->assignment_count = variant == 0 ? 2 : 0;
+    r->assignments = assignments;
+}
+
+static inline void ps_request_describe_groups(int16_t v, int variant,
+                                              weir_describe_groups_request *r)
+{
+    static weir_str groups[2];
+    groups[0] = S("grp");
+    groups[1] = S("other-group");
+    r->group_count = variant == 0 ? 2 : 0;
+    r->groups = groups;
+    r->include_authorized_operations = v >= 3 && variant == 0;
+}
+
+static inline void ps_request_list_groups(int16_t v, int variant, weir_list_groups_request *r)
+{
+    (void)v;
+    (void)variant;
+    r->unused = 0;
+}
+
+/* ---- transaction requests ---- */
+
+static inline void ps_request_init_producer_id(int16_t v, int variant,
+                                               weir_init_producer_id_request *r)
+{
+    (void)v;
+    r->transactional_id = variant == 0 ? S("txn-1") : WEIR_STR_NULL;
+    r->transaction_timeout_ms = variant == 0 ? 60000 : 2147483647;
+}
+
+static inline void ps_request_add_partitions_to_txn(int16_t v, int variant,
+                                                    weir_add_partitions_to_txn_request *r)
+{
+    (void)v;
+    static int32_t parts[3] = {0, 2, 4};
+    static weir_add_partitions_to_txn_topic topics[2];
+    topics[0] = (weir_add_partitions_to_txn_topic){S("t1"), 3, parts};
+    topics[1] = (weir_add_partitions_to_txn_topic){S("t2"), 0, parts};
+    r->transactional_id = S("txn-1");
+    r->producer_id = variant == 0 ? 0x100000001LL : 0;
+    r->producer_epoch = variant == 0 ? 3 : 0;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_request_add_offsets_to_txn(int16_t v, int variant,
+                                                 weir_add_offsets_to_txn_request *r)
+{
+    (void)v;
+    r->transactional_id = S("txn-1");
+    r->producer_id = variant == 0 ? 4000 : 0;
+    r->producer_epoch = variant == 0 ? 32767 : 0;
+    r->group_id = variant == 0 ? S("grp") : S("");
+}
+
+static inline void ps_request_end_txn(int16_t v, int variant, weir_end_txn_request *r)
+{
+    (void)v;
+    r->transactional_id = variant == 0 ? S("txn-1") : S("");
+    r->producer_id = variant == 0 ? 0x7fffffff00000001LL : 0;
+    r->producer_epoch = variant == 0 ? 5 : 0;
+    r->committed = variant == 0;
+}
+
+static inline void ps_request_write_txn_markers(int16_t v, int variant,
+                                                weir_write_txn_markers_request *r)
+{
+    (void)v;
+    static int32_t parts[2] = {1, 3};
+    static weir_write_txn_markers_topic topics[2];
+    static weir_write_txn_markers_marker markers[2];
+    topics[0] = (weir_write_txn_markers_topic){S("t1"), 2, parts};
+    topics[1] = (weir_write_txn_markers_topic){S("__consumer_offsets"), 1, parts + 1};
+    markers[0] = (weir_write_txn_markers_marker){4000, 3, true, 2, topics, 11};
+    markers[1] = (weir_write_txn_markers_marker){4001, 0, false, 0, topics, 0};
+    r->marker_count = variant == 0 ? 2 : 0;
+    r->markers = markers;
+}
+
+static inline void ps_request_txn_offset_commit(int16_t v, int variant,
+                                                weir_txn_offset_commit_request *r)
+{
+    static weir_txn_offset_commit_partition parts[2];
+    static weir_txn_offset_commit_topic topics[2];
+    parts[0] = (weir_txn_offset_commit_partition){0, 42, v >= 2 ? 6 : -1, S("m")};
+    parts[1] = (weir_txn_offset_commit_partition){1, 0x1000000000LL, -1, WEIR_STR_NULL};
+    topics[0] = (weir_txn_offset_commit_topic){S("t1"), 2, parts};
+    topics[1] = (weir_txn_offset_commit_topic){S("t2"), 0, parts};
+    r->transactional_id = S("txn-1");
+    r->group_id = S("grp");
+    r->producer_id = variant == 0 ? 4000 : 0;
+    r->producer_epoch = variant == 0 ? 2 : 0;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
 /* A whole request (header + body) of (key, version). */
 static inline void ps_request(int16_t key, int16_t v, int variant, weir_request *out)
 {
@@ -288,6 +480,51 @@ static inline void ps_request(int16_t key, int16_t v, int variant, weir_request 
         break;
     case WEIR_API_BROKER_HEARTBEAT:
         ps_request_broker_heartbeat(v, variant, &out->body.broker_heartbeat);
+        break;
+    case WEIR_API_OFFSET_COMMIT:
+        ps_request_offset_commit(v, variant, &out->body.offset_commit);
+        break;
+    case WEIR_API_OFFSET_FETCH:
+        ps_request_offset_fetch(v, variant, &out->body.offset_fetch);
+        break;
+    case WEIR_API_FIND_COORDINATOR:
+        ps_request_find_coordinator(v, variant, &out->body.find_coordinator);
+        break;
+    case WEIR_API_JOIN_GROUP:
+        ps_request_join_group(v, variant, &out->body.join_group);
+        break;
+    case WEIR_API_HEARTBEAT:
+        ps_request_heartbeat(v, variant, &out->body.heartbeat);
+        break;
+    case WEIR_API_LEAVE_GROUP:
+        ps_request_leave_group(v, variant, &out->body.leave_group);
+        break;
+    case WEIR_API_SYNC_GROUP:
+        ps_request_sync_group(v, variant, &out->body.sync_group);
+        break;
+    case WEIR_API_DESCRIBE_GROUPS:
+        ps_request_describe_groups(v, variant, &out->body.describe_groups);
+        break;
+    case WEIR_API_LIST_GROUPS:
+        ps_request_list_groups(v, variant, &out->body.list_groups);
+        break;
+    case WEIR_API_INIT_PRODUCER_ID:
+        ps_request_init_producer_id(v, variant, &out->body.init_producer_id);
+        break;
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        ps_request_add_partitions_to_txn(v, variant, &out->body.add_partitions_to_txn);
+        break;
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        ps_request_add_offsets_to_txn(v, variant, &out->body.add_offsets_to_txn);
+        break;
+    case WEIR_API_END_TXN:
+        ps_request_end_txn(v, variant, &out->body.end_txn);
+        break;
+    case WEIR_API_WRITE_TXN_MARKERS:
+        ps_request_write_txn_markers(v, variant, &out->body.write_txn_markers);
+        break;
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        ps_request_txn_offset_commit(v, variant, &out->body.txn_offset_commit);
         break;
     default:
         break;
@@ -459,6 +696,190 @@ static inline void ps_response_broker_heartbeat(int16_t v, int variant,
     r->should_shut_down = variant == 1;
 }
 
+/* ---- consumer-group responses ---- */
+
+static inline void ps_response_offset_commit(int16_t v, int variant, weir_offset_commit_response *r)
+{
+    static weir_offset_commit_partition_response parts[2];
+    static weir_offset_commit_topic_response topics[2];
+    parts[0] = (weir_offset_commit_partition_response){0, 0};
+    parts[1] = (weir_offset_commit_partition_response){3, 22}; /* ILLEGAL_GENERATION */
+    topics[0] = (weir_offset_commit_topic_response){S("t1"), 2, parts};
+    topics[1] = (weir_offset_commit_topic_response){S("t2"), 0, parts};
+    r->throttle_time_ms = v >= 3 ? 11 : 0;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
+static inline void ps_response_offset_fetch(int16_t v, int variant, weir_offset_fetch_response *r)
+{
+    static weir_offset_fetch_partition_response parts[2];
+    static weir_offset_fetch_topic_response topics[2];
+    parts[0] =
+        (weir_offset_fetch_partition_response){0, 0x123456789aLL, v >= 5 ? 4 : -1, S("meta"), 0};
+    parts[1] = (weir_offset_fetch_partition_response){1, -1, -1, WEIR_STR_NULL, 3};
+    topics[0] = (weir_offset_fetch_topic_response){S("t1"), 2, parts};
+    topics[1] = (weir_offset_fetch_topic_response){S("t2"), 0, parts};
+    r->throttle_time_ms = v >= 3 ? 12 : 0;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+    r->error_code = v >= 2 && variant == 1 ? 14 : 0; /* COORDINATOR_LOAD_IN_PROGRESS */
+}
+
+static inline void ps_response_find_coordinator(int16_t v, int variant,
+                                                weir_find_coordinator_response *r)
+{
+    r->throttle_time_ms = v >= 1 ? 13 : 0;
+    r->error_code = variant == 0 ? 0 : 15; /* COORDINATOR_NOT_AVAILABLE */
+    r->error_message =
+        v >= 1 && variant == 1 ? S("The coordinator is not available.") : WEIR_STR_NULL;
+    r->node_id = variant == 0 ? 2 : -1;
+    r->host = variant == 0 ? S("127.0.0.1") : S("");
+    r->port = variant == 0 ? 9093 : -1;
+}
+
+static inline void ps_response_join_group(int16_t v, int variant, weir_join_group_response *r)
+{
+    static weir_join_group_member members[2];
+    members[0] = (weir_join_group_member){S("member-1"), v >= 5 ? S("static-1") : WEIR_STR_NULL,
+                                          B("\x00\x01 subscription")};
+    members[1] = (weir_join_group_member){S("member-2"), WEIR_STR_NULL, B("")};
+    r->throttle_time_ms = v >= 2 ? 14 : 0;
+    r->error_code = variant == 0 ? 0 : 79; /* MEMBER_ID_REQUIRED */
+    r->generation_id = variant == 0 ? 3 : -1;
+    r->protocol_name = variant == 0 ? S("range") : S("");
+    r->leader = variant == 0 ? S("member-1") : S("");
+    r->member_id = variant == 0 ? S("member-1") : S("member-new");
+    r->member_count = variant == 0 ? 2 : 0;
+    r->members = members;
+}
+
+static inline void ps_response_heartbeat(int16_t v, int variant, weir_heartbeat_response *r)
+{
+    r->throttle_time_ms = v >= 1 ? 15 : 0;
+    r->error_code = variant == 0 ? 0 : 27; /* REBALANCE_IN_PROGRESS */
+}
+
+static inline void ps_response_leave_group(int16_t v, int variant, weir_leave_group_response *r)
+{
+    r->throttle_time_ms = v >= 1 ? 16 : 0;
+    r->error_code = variant == 0 ? 0 : 25; /* UNKNOWN_MEMBER_ID */
+}
+
+static inline void ps_response_sync_group(int16_t v, int variant, weir_sync_group_response *r)
+{
+    r->throttle_time_ms = v >= 1 ? 17 : 0;
+    r->error_code = variant == 0 ? 0 : 27;
+    r->assignment = variant == 0 ? B("\x00\x01\x00\x00\x00\x01\x00\x02t1") : B("");
+}
+
+static inline void ps_response_describe_groups(int16_t v, int variant,
+                                               weir_describe_groups_response *r)
+{
+    static weir_describe_groups_member members[2];
+    static weir_describe_groups_group groups[2];
+    members[0] =
+        (weir_describe_groups_member){S("member-1"),      v >= 4 ? S("static-1") : WEIR_STR_NULL,
+                                      S("rdkafka"),       S("/127.0.0.1"),
+                                      B("\x00\x01 meta"), B("\x00\x01 assign")};
+    members[1] =
+        (weir_describe_groups_member){S("member-2"), WEIR_STR_NULL, S(""), S(""), B(""), B("")};
+    groups[0] =
+        (weir_describe_groups_group){0,          S("grp"), S("Stable"), S("consumer"),
+                                     S("range"), 2,        members,     v >= 3 ? 0x7f8 : INT32_MIN};
+    groups[1] =
+        (weir_describe_groups_group){69, S("gone"), S("Dead"), S(""), S(""), 0, members, INT32_MIN};
+    r->throttle_time_ms = v >= 1 ? 18 : 0;
+    r->group_count = variant == 0 ? 2 : 0;
+    r->groups = groups;
+}
+
+static inline void ps_response_list_groups(int16_t v, int variant, weir_list_groups_response *r)
+{
+    static weir_list_groups_group groups[2];
+    groups[0] = (weir_list_groups_group){S("grp"), S("consumer")};
+    groups[1] = (weir_list_groups_group){S("empty-group"), S("")};
+    r->throttle_time_ms = v >= 1 ? 19 : 0;
+    r->error_code = variant == 0 ? 0 : 14;
+    r->group_count = variant == 0 ? 2 : 0;
+    r->groups = groups;
+}
+
+/* ---- transaction responses ---- */
+
+static inline void ps_response_init_producer_id(int16_t v, int variant,
+                                                weir_init_producer_id_response *r)
+{
+    (void)v;
+    r->throttle_time_ms = 20;
+    r->error_code = variant == 0 ? 0 : 51; /* CONCURRENT_TRANSACTIONS */
+    r->producer_id = variant == 0 ? 0x100000001LL : -1;
+    r->producer_epoch = variant == 0 ? 7 : -1;
+}
+
+static inline void ps_response_add_partitions_to_txn(int16_t v, int variant,
+                                                     weir_add_partitions_to_txn_response *r)
+{
+    (void)v;
+    static weir_add_partitions_to_txn_partition_result parts[2];
+    static weir_add_partitions_to_txn_topic_result topics[2];
+    parts[0] = (weir_add_partitions_to_txn_partition_result){0, 0};
+    parts[1] = (weir_add_partitions_to_txn_partition_result){2, 48}; /* INVALID_TXN_STATE */
+    topics[0] = (weir_add_partitions_to_txn_topic_result){S("t1"), 2, parts};
+    topics[1] = (weir_add_partitions_to_txn_topic_result){S("t2"), 0, parts};
+    r->throttle_time_ms = 21;
+    r->result_count = variant == 0 ? 2 : 0;
+    r->results = topics;
+}
+
+static inline void ps_response_add_offsets_to_txn(int16_t v, int variant,
+                                                  weir_add_offsets_to_txn_response *r)
+{
+    (void)v;
+    r->throttle_time_ms = 22;
+    r->error_code = variant == 0 ? 0 : 47; /* INVALID_PRODUCER_EPOCH */
+}
+
+static inline void ps_response_end_txn(int16_t v, int variant, weir_end_txn_response *r)
+{
+    r->throttle_time_ms = 23;
+    r->error_code = variant == 0 ? 0 : 120; /* TRANSACTION_ABORTABLE */
+    r->producer_id = v >= 5 && variant == 0 ? 0x100000001LL : -1;
+    r->producer_epoch = v >= 5 && variant == 0 ? 8 : -1;
+}
+
+static inline void ps_response_write_txn_markers(int16_t v, int variant,
+                                                 weir_write_txn_markers_response *r)
+{
+    (void)v;
+    static weir_write_txn_markers_partition_result parts[2];
+    static weir_write_txn_markers_topic_result topics[2];
+    static weir_write_txn_markers_marker_result markers[2];
+    parts[0] = (weir_write_txn_markers_partition_result){1, 0};
+    parts[1] = (weir_write_txn_markers_partition_result){3, 6}; /* NOT_LEADER_OR_FOLLOWER */
+    topics[0] = (weir_write_txn_markers_topic_result){S("t1"), 2, parts};
+    topics[1] = (weir_write_txn_markers_topic_result){S("t2"), 0, parts};
+    markers[0] = (weir_write_txn_markers_marker_result){4000, 2, topics};
+    markers[1] = (weir_write_txn_markers_marker_result){4001, 0, topics};
+    r->marker_count = variant == 0 ? 2 : 0;
+    r->markers = markers;
+}
+
+static inline void ps_response_txn_offset_commit(int16_t v, int variant,
+                                                 weir_txn_offset_commit_response *r)
+{
+    (void)v;
+    static weir_txn_offset_commit_partition_response parts[2];
+    static weir_txn_offset_commit_topic_response topics[2];
+    parts[0] = (weir_txn_offset_commit_partition_response){0, 0};
+    parts[1] = (weir_txn_offset_commit_partition_response){1, 16}; /* NOT_COORDINATOR */
+    topics[0] = (weir_txn_offset_commit_topic_response){S("t1"), 2, parts};
+    topics[1] = (weir_txn_offset_commit_topic_response){S("t2"), 0, parts};
+    r->throttle_time_ms = 24;
+    r->topic_count = variant == 0 ? 2 : 0;
+    r->topics = topics;
+}
+
 static inline void ps_response(int16_t key, int16_t v, int variant, proto_response *out)
 {
     memset(out, 0, sizeof *out);
@@ -502,6 +923,51 @@ static inline void ps_response(int16_t key, int16_t v, int variant, proto_respon
     case WEIR_API_BROKER_HEARTBEAT:
         ps_response_broker_heartbeat(v, variant, &out->body.broker_heartbeat);
         break;
+    case WEIR_API_OFFSET_COMMIT:
+        ps_response_offset_commit(v, variant, &out->body.offset_commit);
+        break;
+    case WEIR_API_OFFSET_FETCH:
+        ps_response_offset_fetch(v, variant, &out->body.offset_fetch);
+        break;
+    case WEIR_API_FIND_COORDINATOR:
+        ps_response_find_coordinator(v, variant, &out->body.find_coordinator);
+        break;
+    case WEIR_API_JOIN_GROUP:
+        ps_response_join_group(v, variant, &out->body.join_group);
+        break;
+    case WEIR_API_HEARTBEAT:
+        ps_response_heartbeat(v, variant, &out->body.heartbeat);
+        break;
+    case WEIR_API_LEAVE_GROUP:
+        ps_response_leave_group(v, variant, &out->body.leave_group);
+        break;
+    case WEIR_API_SYNC_GROUP:
+        ps_response_sync_group(v, variant, &out->body.sync_group);
+        break;
+    case WEIR_API_DESCRIBE_GROUPS:
+        ps_response_describe_groups(v, variant, &out->body.describe_groups);
+        break;
+    case WEIR_API_LIST_GROUPS:
+        ps_response_list_groups(v, variant, &out->body.list_groups);
+        break;
+    case WEIR_API_INIT_PRODUCER_ID:
+        ps_response_init_producer_id(v, variant, &out->body.init_producer_id);
+        break;
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        ps_response_add_partitions_to_txn(v, variant, &out->body.add_partitions_to_txn);
+        break;
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        ps_response_add_offsets_to_txn(v, variant, &out->body.add_offsets_to_txn);
+        break;
+    case WEIR_API_END_TXN:
+        ps_response_end_txn(v, variant, &out->body.end_txn);
+        break;
+    case WEIR_API_WRITE_TXN_MARKERS:
+        ps_response_write_txn_markers(v, variant, &out->body.write_txn_markers);
+        break;
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        ps_response_txn_offset_commit(v, variant, &out->body.txn_offset_commit);
+        break;
     default:
         break;
     }
@@ -540,6 +1006,36 @@ static inline int ps_encode_response(weir_wr *w, const proto_response *r)
         return weir_encode_broker_registration_response(w, v, &r->body.broker_registration);
     case WEIR_API_BROKER_HEARTBEAT:
         return weir_encode_broker_heartbeat_response(w, v, &r->body.broker_heartbeat);
+    case WEIR_API_OFFSET_COMMIT:
+        return weir_encode_offset_commit_response(w, v, &r->body.offset_commit);
+    case WEIR_API_OFFSET_FETCH:
+        return weir_encode_offset_fetch_response(w, v, &r->body.offset_fetch);
+    case WEIR_API_FIND_COORDINATOR:
+        return weir_encode_find_coordinator_response(w, v, &r->body.find_coordinator);
+    case WEIR_API_JOIN_GROUP:
+        return weir_encode_join_group_response(w, v, &r->body.join_group);
+    case WEIR_API_HEARTBEAT:
+        return weir_encode_heartbeat_response(w, v, &r->body.heartbeat);
+    case WEIR_API_LEAVE_GROUP:
+        return weir_encode_leave_group_response(w, v, &r->body.leave_group);
+    case WEIR_API_SYNC_GROUP:
+        return weir_encode_sync_group_response(w, v, &r->body.sync_group);
+    case WEIR_API_DESCRIBE_GROUPS:
+        return weir_encode_describe_groups_response(w, v, &r->body.describe_groups);
+    case WEIR_API_LIST_GROUPS:
+        return weir_encode_list_groups_response(w, v, &r->body.list_groups);
+    case WEIR_API_INIT_PRODUCER_ID:
+        return weir_encode_init_producer_id_response(w, v, &r->body.init_producer_id);
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        return weir_encode_add_partitions_to_txn_response(w, v, &r->body.add_partitions_to_txn);
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        return weir_encode_add_offsets_to_txn_response(w, v, &r->body.add_offsets_to_txn);
+    case WEIR_API_END_TXN:
+        return weir_encode_end_txn_response(w, v, &r->body.end_txn);
+    case WEIR_API_WRITE_TXN_MARKERS:
+        return weir_encode_write_txn_markers_response(w, v, &r->body.write_txn_markers);
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        return weir_encode_txn_offset_commit_response(w, v, &r->body.txn_offset_commit);
     default:
         return WEIR_E_INVAL;
     }
@@ -577,6 +1073,37 @@ static inline int ps_decode_response_body(weir_rd *rd, weir_arena *a, int16_t ke
         return weir_decode_broker_registration_response(rd, v, a, &out->body.broker_registration);
     case WEIR_API_BROKER_HEARTBEAT:
         return weir_decode_broker_heartbeat_response(rd, v, a, &out->body.broker_heartbeat);
+    case WEIR_API_OFFSET_COMMIT:
+        return weir_decode_offset_commit_response(rd, v, a, &out->body.offset_commit);
+    case WEIR_API_OFFSET_FETCH:
+        return weir_decode_offset_fetch_response(rd, v, a, &out->body.offset_fetch);
+    case WEIR_API_FIND_COORDINATOR:
+        return weir_decode_find_coordinator_response(rd, v, a, &out->body.find_coordinator);
+    case WEIR_API_JOIN_GROUP:
+        return weir_decode_join_group_response(rd, v, a, &out->body.join_group);
+    case WEIR_API_HEARTBEAT:
+        return weir_decode_heartbeat_response(rd, v, a, &out->body.heartbeat);
+    case WEIR_API_LEAVE_GROUP:
+        return weir_decode_leave_group_response(rd, v, a, &out->body.leave_group);
+    case WEIR_API_SYNC_GROUP:
+        return weir_decode_sync_group_response(rd, v, a, &out->body.sync_group);
+    case WEIR_API_DESCRIBE_GROUPS:
+        return weir_decode_describe_groups_response(rd, v, a, &out->body.describe_groups);
+    case WEIR_API_LIST_GROUPS:
+        return weir_decode_list_groups_response(rd, v, a, &out->body.list_groups);
+    case WEIR_API_INIT_PRODUCER_ID:
+        return weir_decode_init_producer_id_response(rd, v, a, &out->body.init_producer_id);
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        return weir_decode_add_partitions_to_txn_response(rd, v, a,
+                                                          &out->body.add_partitions_to_txn);
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        return weir_decode_add_offsets_to_txn_response(rd, v, a, &out->body.add_offsets_to_txn);
+    case WEIR_API_END_TXN:
+        return weir_decode_end_txn_response(rd, v, a, &out->body.end_txn);
+    case WEIR_API_WRITE_TXN_MARKERS:
+        return weir_decode_write_txn_markers_response(rd, v, a, &out->body.write_txn_markers);
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        return weir_decode_txn_offset_commit_response(rd, v, a, &out->body.txn_offset_commit);
     default:
         return WEIR_E_INVAL;
     }

@@ -1,7 +1,7 @@
 /* The Kafka wire codec (impl/proto): golden bytes from real clients, round
- * trips of every version of every API in weir_api_table (the inter-broker ones
- * too), truncation at every byte, absurd counts, error paths that name the
- * field, and the table. */
+ * trips of every version of every API in weir_api_table (the inter-broker,
+ * consumer-group and transaction ones too), truncation at every byte, absurd
+ * counts, error paths that name the field, and the table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -249,6 +249,412 @@ static bool eq_cluster_response_body(int16_t key, const proto_response *a, const
     }
 }
 
+/* ---- comparators for the consumer-group and transaction APIs ---- */
+
+static void eq_offset_commit_request(const weir_offset_commit_request *x,
+                                     const weir_offset_commit_request *y)
+{
+    EXPECT_STR(x->group_id, y->group_id);
+    assert_int_equal(x->generation_id, y->generation_id);
+    EXPECT_STR(x->member_id, y->member_id);
+    EXPECT_STR(x->group_instance_id, y->group_instance_id);
+    assert_int_equal(x->retention_time_ms, y->retention_time_ms);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_offset_commit_partition *p = &x->topics[i].partitions[j];
+            const weir_offset_commit_partition *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->committed_offset, q->committed_offset);
+            assert_int_equal(p->committed_leader_epoch, q->committed_leader_epoch);
+            assert_int_equal(p->commit_timestamp, q->commit_timestamp);
+            EXPECT_STR(p->committed_metadata, q->committed_metadata);
+        }
+    }
+}
+
+static void eq_join_group_request(const weir_join_group_request *x,
+                                  const weir_join_group_request *y)
+{
+    EXPECT_STR(x->group_id, y->group_id);
+    assert_int_equal(x->session_timeout_ms, y->session_timeout_ms);
+    assert_int_equal(x->rebalance_timeout_ms, y->rebalance_timeout_ms);
+    EXPECT_STR(x->member_id, y->member_id);
+    EXPECT_STR(x->group_instance_id, y->group_instance_id);
+    EXPECT_STR(x->protocol_type, y->protocol_type);
+    assert_int_equal(x->protocol_count, y->protocol_count);
+    for (int32_t i = 0; i < x->protocol_count; i++) {
+        EXPECT_STR(x->protocols[i].name, y->protocols[i].name);
+        EXPECT_BYTES(x->protocols[i].metadata, y->protocols[i].metadata);
+    }
+}
+
+static void eq_sync_group_request(const weir_sync_group_request *x,
+                                  const weir_sync_group_request *y)
+{
+    EXPECT_STR(x->group_id, y->group_id);
+    assert_int_equal(x->generation_id, y->generation_id);
+    EXPECT_STR(x->member_id, y->member_id);
+    EXPECT_STR(x->group_instance_id, y->group_instance_id);
+    assert_int_equal(x->assignment_count, y->assignment_count);
+    for (int32_t i = 0; i < x->assignment_count; i++) {
+        EXPECT_STR(x->assignments[i].member_id, y->assignments[i].member_id);
+        EXPECT_BYTES(x->assignments[i].assignment, y->assignments[i].assignment);
+    }
+}
+
+static void eq_write_txn_markers_request(const weir_write_txn_markers_request *x,
+                                         const weir_write_txn_markers_request *y)
+{
+    assert_int_equal(x->marker_count, y->marker_count);
+    for (int32_t i = 0; i < x->marker_count; i++) {
+        const weir_write_txn_markers_marker *m = &x->markers[i], *n = &y->markers[i];
+        assert_int_equal(m->producer_id, n->producer_id);
+        assert_int_equal(m->producer_epoch, n->producer_epoch);
+        assert_int_equal(m->transaction_result, n->transaction_result);
+        assert_int_equal(m->topic_count, n->topic_count);
+        for (int32_t j = 0; j < m->topic_count; j++) {
+            EXPECT_STR(m->topics[j].name, n->topics[j].name);
+            eq_i32s(m->topics[j].partition_index_count, m->topics[j].partition_indexes,
+                    n->topics[j].partition_index_count, n->topics[j].partition_indexes);
+        }
+        assert_int_equal(m->coordinator_epoch, n->coordinator_epoch);
+    }
+}
+
+static void eq_txn_offset_commit_request(const weir_txn_offset_commit_request *x,
+                                         const weir_txn_offset_commit_request *y)
+{
+    EXPECT_STR(x->transactional_id, y->transactional_id);
+    EXPECT_STR(x->group_id, y->group_id);
+    assert_int_equal(x->producer_id, y->producer_id);
+    assert_int_equal(x->producer_epoch, y->producer_epoch);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_txn_offset_commit_partition *p = &x->topics[i].partitions[j];
+            const weir_txn_offset_commit_partition *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->committed_offset, q->committed_offset);
+            assert_int_equal(p->committed_leader_epoch, q->committed_leader_epoch);
+            EXPECT_STR(p->committed_metadata, q->committed_metadata);
+        }
+    }
+}
+
+/* Compares the group and transaction request bodies; false for other keys. */
+static bool eq_group_txn_request_body(int16_t key, const weir_request *a, const weir_request *b)
+{
+    switch (key) {
+    case WEIR_API_OFFSET_COMMIT:
+        eq_offset_commit_request(&a->body.offset_commit, &b->body.offset_commit);
+        return true;
+    case WEIR_API_OFFSET_FETCH: {
+        const weir_offset_fetch_request *x = &a->body.offset_fetch, *y = &b->body.offset_fetch;
+        EXPECT_STR(x->group_id, y->group_id);
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            eq_i32s(x->topics[i].partition_index_count, x->topics[i].partition_indexes,
+                    y->topics[i].partition_index_count, y->topics[i].partition_indexes);
+        }
+        return true;
+    }
+    case WEIR_API_FIND_COORDINATOR:
+        EXPECT_STR(a->body.find_coordinator.key, b->body.find_coordinator.key);
+        assert_int_equal(a->body.find_coordinator.key_type, b->body.find_coordinator.key_type);
+        return true;
+    case WEIR_API_JOIN_GROUP:
+        eq_join_group_request(&a->body.join_group, &b->body.join_group);
+        return true;
+    case WEIR_API_HEARTBEAT: {
+        const weir_heartbeat_request *x = &a->body.heartbeat, *y = &b->body.heartbeat;
+        EXPECT_STR(x->group_id, y->group_id);
+        assert_int_equal(x->generation_id, y->generation_id);
+        EXPECT_STR(x->member_id, y->member_id);
+        EXPECT_STR(x->group_instance_id, y->group_instance_id);
+        return true;
+    }
+    case WEIR_API_LEAVE_GROUP:
+        EXPECT_STR(a->body.leave_group.group_id, b->body.leave_group.group_id);
+        EXPECT_STR(a->body.leave_group.member_id, b->body.leave_group.member_id);
+        return true;
+    case WEIR_API_SYNC_GROUP:
+        eq_sync_group_request(&a->body.sync_group, &b->body.sync_group);
+        return true;
+    case WEIR_API_DESCRIBE_GROUPS: {
+        const weir_describe_groups_request *x = &a->body.describe_groups;
+        const weir_describe_groups_request *y = &b->body.describe_groups;
+        assert_int_equal(x->group_count, y->group_count);
+        for (int32_t i = 0; i < x->group_count; i++) {
+            EXPECT_STR(x->groups[i], y->groups[i]);
+        }
+        assert_int_equal(x->include_authorized_operations, y->include_authorized_operations);
+        return true;
+    }
+    case WEIR_API_LIST_GROUPS:
+        return true; /* an empty body */
+    case WEIR_API_INIT_PRODUCER_ID: {
+        const weir_init_producer_id_request *x = &a->body.init_producer_id;
+        const weir_init_producer_id_request *y = &b->body.init_producer_id;
+        EXPECT_STR(x->transactional_id, y->transactional_id);
+        assert_int_equal(x->transaction_timeout_ms, y->transaction_timeout_ms);
+        return true;
+    }
+    case WEIR_API_ADD_PARTITIONS_TO_TXN: {
+        const weir_add_partitions_to_txn_request *x = &a->body.add_partitions_to_txn;
+        const weir_add_partitions_to_txn_request *y = &b->body.add_partitions_to_txn;
+        EXPECT_STR(x->transactional_id, y->transactional_id);
+        assert_int_equal(x->producer_id, y->producer_id);
+        assert_int_equal(x->producer_epoch, y->producer_epoch);
+        assert_int_equal(x->topic_count, y->topic_count);
+        for (int32_t i = 0; i < x->topic_count; i++) {
+            EXPECT_STR(x->topics[i].name, y->topics[i].name);
+            eq_i32s(x->topics[i].partition_count, x->topics[i].partitions,
+                    y->topics[i].partition_count, y->topics[i].partitions);
+        }
+        return true;
+    }
+    case WEIR_API_ADD_OFFSETS_TO_TXN: {
+        const weir_add_offsets_to_txn_request *x = &a->body.add_offsets_to_txn;
+        const weir_add_offsets_to_txn_request *y = &b->body.add_offsets_to_txn;
+        EXPECT_STR(x->transactional_id, y->transactional_id);
+        assert_int_equal(x->producer_id, y->producer_id);
+        assert_int_equal(x->producer_epoch, y->producer_epoch);
+        EXPECT_STR(x->group_id, y->group_id);
+        return true;
+    }
+    case WEIR_API_END_TXN: {
+        const weir_end_txn_request *x = &a->body.end_txn, *y = &b->body.end_txn;
+        EXPECT_STR(x->transactional_id, y->transactional_id);
+        assert_int_equal(x->producer_id, y->producer_id);
+        assert_int_equal(x->producer_epoch, y->producer_epoch);
+        assert_int_equal(x->committed, y->committed);
+        return true;
+    }
+    case WEIR_API_WRITE_TXN_MARKERS:
+        eq_write_txn_markers_request(&a->body.write_txn_markers, &b->body.write_txn_markers);
+        return true;
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        eq_txn_offset_commit_request(&a->body.txn_offset_commit, &b->body.txn_offset_commit);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* [Name, Partitions[PartitionIndex, ErrorCode]]: OffsetCommit, AddPartitionsToTxn,
+ * WriteTxnMarkers and TxnOffsetCommit responses share this shape (not the type). */
+#define EQ_TOPIC_ERRORS(xs, ys, n, parts, count)                                                   \
+    do {                                                                                           \
+        for (int32_t i_ = 0; i_ < (n); i_++) {                                                     \
+            EXPECT_STR((xs)[i_].name, (ys)[i_].name);                                              \
+            assert_int_equal((xs)[i_].count, (ys)[i_].count);                                      \
+            for (int32_t j_ = 0; j_ < (xs)[i_].count; j_++) {                                      \
+                assert_int_equal((xs)[i_].parts[j_].partition_index,                               \
+                                 (ys)[i_].parts[j_].partition_index);                              \
+                assert_int_equal((xs)[i_].parts[j_].error_code, (ys)[i_].parts[j_].error_code);    \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+static void eq_offset_fetch_response(const weir_offset_fetch_response *x,
+                                     const weir_offset_fetch_response *y)
+{
+    assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+    assert_int_equal(x->topic_count, y->topic_count);
+    for (int32_t i = 0; i < x->topic_count; i++) {
+        EXPECT_STR(x->topics[i].name, y->topics[i].name);
+        assert_int_equal(x->topics[i].partition_count, y->topics[i].partition_count);
+        for (int32_t j = 0; j < x->topics[i].partition_count; j++) {
+            const weir_offset_fetch_partition_response *p = &x->topics[i].partitions[j];
+            const weir_offset_fetch_partition_response *q = &y->topics[i].partitions[j];
+            assert_int_equal(p->partition_index, q->partition_index);
+            assert_int_equal(p->committed_offset, q->committed_offset);
+            assert_int_equal(p->committed_leader_epoch, q->committed_leader_epoch);
+            EXPECT_STR(p->metadata, q->metadata);
+            assert_int_equal(p->error_code, q->error_code);
+        }
+    }
+    assert_int_equal(x->error_code, y->error_code);
+}
+
+static void eq_join_group_response(const weir_join_group_response *x,
+                                   const weir_join_group_response *y)
+{
+    assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+    assert_int_equal(x->error_code, y->error_code);
+    assert_int_equal(x->generation_id, y->generation_id);
+    EXPECT_STR(x->protocol_name, y->protocol_name);
+    EXPECT_STR(x->leader, y->leader);
+    EXPECT_STR(x->member_id, y->member_id);
+    assert_int_equal(x->member_count, y->member_count);
+    for (int32_t i = 0; i < x->member_count; i++) {
+        EXPECT_STR(x->members[i].member_id, y->members[i].member_id);
+        EXPECT_STR(x->members[i].group_instance_id, y->members[i].group_instance_id);
+        EXPECT_BYTES(x->members[i].metadata, y->members[i].metadata);
+    }
+}
+
+static void eq_describe_groups_response(const weir_describe_groups_response *x,
+                                        const weir_describe_groups_response *y)
+{
+    assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+    assert_int_equal(x->group_count, y->group_count);
+    for (int32_t i = 0; i < x->group_count; i++) {
+        const weir_describe_groups_group *g = &x->groups[i], *h = &y->groups[i];
+        assert_int_equal(g->error_code, h->error_code);
+        EXPECT_STR(g->group_id, h->group_id);
+        EXPECT_STR(g->group_state, h->group_state);
+        EXPECT_STR(g->protocol_type, h->protocol_type);
+        EXPECT_STR(g->protocol_data, h->protocol_data);
+        assert_int_equal(g->member_count, h->member_count);
+        for (int32_t j = 0; j < g->member_count; j++) {
+            const weir_describe_groups_member *m = &g->members[j], *n = &h->members[j];
+            EXPECT_STR(m->member_id, n->member_id);
+            EXPECT_STR(m->group_instance_id, n->group_instance_id);
+            EXPECT_STR(m->client_id, n->client_id);
+            EXPECT_STR(m->client_host, n->client_host);
+            EXPECT_BYTES(m->member_metadata, n->member_metadata);
+            EXPECT_BYTES(m->member_assignment, n->member_assignment);
+        }
+        assert_int_equal(g->authorized_operations, h->authorized_operations);
+    }
+}
+
+static void eq_write_txn_markers_response(const weir_write_txn_markers_response *x,
+                                          const weir_write_txn_markers_response *y)
+{
+    assert_int_equal(x->marker_count, y->marker_count);
+    for (int32_t i = 0; i < x->marker_count; i++) {
+        assert_int_equal(x->markers[i].producer_id, y->markers[i].producer_id);
+        assert_int_equal(x->markers[i].topic_count, y->markers[i].topic_count);
+        EQ_TOPIC_ERRORS(x->markers[i].topics, y->markers[i].topics, x->markers[i].topic_count,
+                        partitions, partition_count);
+    }
+}
+
+/* The responses with a throttle time and an error code only. */
+static bool eq_group_txn_small_response(int16_t key, const proto_response *a,
+                                        const proto_response *b)
+{
+    int32_t tx, ty;
+    int16_t ex, ey;
+    switch (key) {
+    case WEIR_API_HEARTBEAT:
+        tx = a->body.heartbeat.throttle_time_ms, ty = b->body.heartbeat.throttle_time_ms;
+        ex = a->body.heartbeat.error_code, ey = b->body.heartbeat.error_code;
+        break;
+    case WEIR_API_LEAVE_GROUP:
+        tx = a->body.leave_group.throttle_time_ms, ty = b->body.leave_group.throttle_time_ms;
+        ex = a->body.leave_group.error_code, ey = b->body.leave_group.error_code;
+        break;
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        tx = a->body.add_offsets_to_txn.throttle_time_ms;
+        ty = b->body.add_offsets_to_txn.throttle_time_ms;
+        ex = a->body.add_offsets_to_txn.error_code, ey = b->body.add_offsets_to_txn.error_code;
+        break;
+    default:
+        return false;
+    }
+    assert_int_equal(tx, ty);
+    assert_int_equal(ex, ey);
+    return true;
+}
+
+/* Compares the group and transaction response bodies; false for other keys. */
+static bool eq_group_txn_response_body(int16_t key, const proto_response *a,
+                                       const proto_response *b)
+{
+    switch (key) {
+    case WEIR_API_OFFSET_COMMIT: {
+        const weir_offset_commit_response *x = &a->body.offset_commit, *y = &b->body.offset_commit;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->topic_count, y->topic_count);
+        EQ_TOPIC_ERRORS(x->topics, y->topics, x->topic_count, partitions, partition_count);
+        return true;
+    }
+    case WEIR_API_OFFSET_FETCH:
+        eq_offset_fetch_response(&a->body.offset_fetch, &b->body.offset_fetch);
+        return true;
+    case WEIR_API_FIND_COORDINATOR: {
+        const weir_find_coordinator_response *x = &a->body.find_coordinator;
+        const weir_find_coordinator_response *y = &b->body.find_coordinator;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->error_code, y->error_code);
+        EXPECT_STR(x->error_message, y->error_message);
+        assert_int_equal(x->node_id, y->node_id);
+        EXPECT_STR(x->host, y->host);
+        assert_int_equal(x->port, y->port);
+        return true;
+    }
+    case WEIR_API_JOIN_GROUP:
+        eq_join_group_response(&a->body.join_group, &b->body.join_group);
+        return true;
+    case WEIR_API_SYNC_GROUP:
+        assert_int_equal(a->body.sync_group.throttle_time_ms, b->body.sync_group.throttle_time_ms);
+        assert_int_equal(a->body.sync_group.error_code, b->body.sync_group.error_code);
+        EXPECT_BYTES(a->body.sync_group.assignment, b->body.sync_group.assignment);
+        return true;
+    case WEIR_API_DESCRIBE_GROUPS:
+        eq_describe_groups_response(&a->body.describe_groups, &b->body.describe_groups);
+        return true;
+    case WEIR_API_LIST_GROUPS: {
+        const weir_list_groups_response *x = &a->body.list_groups, *y = &b->body.list_groups;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->error_code, y->error_code);
+        assert_int_equal(x->group_count, y->group_count);
+        for (int32_t i = 0; i < x->group_count; i++) {
+            EXPECT_STR(x->groups[i].group_id, y->groups[i].group_id);
+            EXPECT_STR(x->groups[i].protocol_type, y->groups[i].protocol_type);
+        }
+        return true;
+    }
+    case WEIR_API_INIT_PRODUCER_ID: {
+        const weir_init_producer_id_response *x = &a->body.init_producer_id;
+        const weir_init_producer_id_response *y = &b->body.init_producer_id;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->error_code, y->error_code);
+        assert_int_equal(x->producer_id, y->producer_id);
+        assert_int_equal(x->producer_epoch, y->producer_epoch);
+        return true;
+    }
+    case WEIR_API_ADD_PARTITIONS_TO_TXN: {
+        const weir_add_partitions_to_txn_response *x = &a->body.add_partitions_to_txn;
+        const weir_add_partitions_to_txn_response *y = &b->body.add_partitions_to_txn;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->result_count, y->result_count);
+        EQ_TOPIC_ERRORS(x->results, y->results, x->result_count, results, result_count);
+        return true;
+    }
+    case WEIR_API_END_TXN: {
+        const weir_end_txn_response *x = &a->body.end_txn, *y = &b->body.end_txn;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->error_code, y->error_code);
+        assert_int_equal(x->producer_id, y->producer_id);
+        assert_int_equal(x->producer_epoch, y->producer_epoch);
+        return true;
+    }
+    case WEIR_API_WRITE_TXN_MARKERS:
+        eq_write_txn_markers_response(&a->body.write_txn_markers, &b->body.write_txn_markers);
+        return true;
+    case WEIR_API_TXN_OFFSET_COMMIT: {
+        const weir_txn_offset_commit_response *x = &a->body.txn_offset_commit;
+        const weir_txn_offset_commit_response *y = &b->body.txn_offset_commit;
+        assert_int_equal(x->throttle_time_ms, y->throttle_time_ms);
+        assert_int_equal(x->topic_count, y->topic_count);
+        EQ_TOPIC_ERRORS(x->topics, y->topics, x->topic_count, partitions, partition_count);
+        return true;
+    }
+    default:
+        return eq_group_txn_small_response(key, a, b);
+    }
+}
+
 static void eq_request_body(int16_t key, const weir_request *a, const weir_request *b)
 {
     switch (key) {
@@ -400,7 +806,9 @@ static void eq_request_body(int16_t key, const weir_request *a, const weir_reque
         break;
     }
     default:
-        fail_msg("no comparator for key %d", key);
+        if (!eq_group_txn_request_body(key, a, b)) {
+            fail_msg("no comparator for key %d", key);
+        }
     }
 }
 
@@ -552,7 +960,7 @@ static void eq_response_body(int16_t key, const proto_response *a, const proto_r
         break;
     }
     default:
-        if (!eq_cluster_response_body(key, a, b)) {
+        if (!eq_cluster_response_body(key, a, b) && !eq_group_txn_response_body(key, a, b)) {
             fail_msg("no comparator for key %d", key);
         }
     }
@@ -564,11 +972,15 @@ static void test_proto_table_advertises_exactly_the_planned_ranges(void **state)
 {
     (void)state;
     static const weir_api_range want[] = {
-        {0, 3, 7, 9},  {1, 4, 11, 12}, {2, 0, 3, 6},  {3, 0, 4, 9},  {4, 2, 3, 4},  {18, 0, 3, 3},
-        {19, 0, 4, 5}, {20, 0, 1, 4},  {23, 0, 3, 4}, {56, 0, 1, 0}, {62, 0, 0, 0}, {63, 0, 0, 0},
+        {0, 3, 7, 9},  {1, 4, 11, 12}, {2, 0, 3, 6},  {3, 0, 4, 9},  {4, 2, 3, 4},  {8, 0, 7, 8},
+        {9, 0, 5, 6},  {10, 0, 2, 3},  {11, 0, 5, 6}, {12, 0, 3, 4}, {13, 0, 1, 4}, {14, 0, 3, 4},
+        {15, 0, 4, 5}, {16, 0, 2, 3},  {18, 0, 3, 3}, {19, 0, 4, 5}, {20, 0, 1, 4}, {22, 0, 1, 2},
+        {23, 0, 3, 4}, {24, 0, 1, 3},  {25, 0, 1, 3}, {26, 0, 5, 3}, {27, 0, 0, 1}, {28, 0, 2, 3},
+        {56, 0, 1, 0}, {62, 0, 0, 0},  {63, 0, 0, 0},
     };
-    assert_int_equal(weir_api_table_count, 12);
-    for (int i = 0; i < 12; i++) {
+    enum { want_count = (int)(sizeof want / sizeof want[0]) };
+    assert_int_equal(weir_api_table_count, want_count);
+    for (int i = 0; i < want_count; i++) {
         /* in api key order */
         assert_int_equal(weir_api_table[i].api_key, want[i].api_key);
         const weir_api_range *r = weir_api_find(want[i].api_key);
@@ -577,7 +989,24 @@ static void test_proto_table_advertises_exactly_the_planned_ranges(void **state)
         assert_int_equal(r->max_version, want[i].max_version);
         assert_int_equal(r->flex_from, want[i].flex_from);
     }
-    assert_null(weir_api_find(10));
+    assert_null(weir_api_find(17)); /* SaslHandshake */
+    assert_null(weir_api_find(21)); /* DeleteRecords */
+    /* Only ApiVersions v3, EndTxn v3-v5 and the controller APIs are flexible. */
+    for (int i = 0; i < want_count; i++) {
+        const weir_api_range *r = &weir_api_table[i];
+        for (int16_t v = r->min_version; v <= r->max_version; v++) {
+            bool expect = (r->api_key == WEIR_API_API_VERSIONS && v == 3) ||
+                          (r->api_key == WEIR_API_END_TXN && v >= 3) || r->api_key >= 56;
+            assert_int_equal(weir_api_flexible(r->api_key, v), expect);
+        }
+    }
+    assert_true(weir_api_response_header_tagged(WEIR_API_END_TXN, 3));
+    assert_false(weir_api_response_header_tagged(WEIR_API_END_TXN, 2));
+    assert_true(weir_api_flexible(WEIR_API_OFFSET_FETCH, 6)); /* above weir's range */
+    assert_string_equal(weir_api_name(WEIR_API_FIND_COORDINATOR), "FindCoordinator");
+    assert_string_equal(weir_api_name(WEIR_API_ADD_PARTITIONS_TO_TXN), "AddPartitionsToTxn");
+    assert_string_equal(weir_api_name(WEIR_API_WRITE_TXN_MARKERS), "WriteTxnMarkers");
+    assert_string_equal(weir_api_name(WEIR_API_TXN_OFFSET_COMMIT), "TxnOffsetCommit");
     assert_false(weir_api_supported(WEIR_API_PRODUCE, 2));
     assert_true(weir_api_supported(WEIR_API_PRODUCE, 3));
     assert_false(weir_api_supported(WEIR_API_FETCH, 12));
@@ -624,6 +1053,51 @@ static void test_proto_kerr_names_match_kafka(void **state)
     assert_string_equal(weir_kerr_name(42), "INVALID_REQUEST");
     assert_string_equal(weir_kerr_name(56), "KAFKA_STORAGE_ERROR");
     assert_string_equal(weir_kerr_name(999), "UNKNOWN_ERROR_CODE");
+    /* group coordinator, idempotent producer and transactions (Kafka's Errors.java) */
+    static const struct {
+        int16_t code;
+        const char *name;
+    } group_txn[] = {
+        {12, "OFFSET_METADATA_TOO_LARGE"},
+        {14, "COORDINATOR_LOAD_IN_PROGRESS"},
+        {15, "COORDINATOR_NOT_AVAILABLE"},
+        {16, "NOT_COORDINATOR"},
+        {22, "ILLEGAL_GENERATION"},
+        {23, "INCONSISTENT_GROUP_PROTOCOL"},
+        {24, "INVALID_GROUP_ID"},
+        {25, "UNKNOWN_MEMBER_ID"},
+        {26, "INVALID_SESSION_TIMEOUT"},
+        {27, "REBALANCE_IN_PROGRESS"},
+        {28, "INVALID_COMMIT_OFFSET_SIZE"},
+        {29, "TOPIC_AUTHORIZATION_FAILED"},
+        {30, "GROUP_AUTHORIZATION_FAILED"},
+        {45, "OUT_OF_ORDER_SEQUENCE_NUMBER"},
+        {46, "DUPLICATE_SEQUENCE_NUMBER"},
+        {47, "INVALID_PRODUCER_EPOCH"},
+        {48, "INVALID_TXN_STATE"},
+        {49, "INVALID_PRODUCER_ID_MAPPING"},
+        {50, "INVALID_TRANSACTION_TIMEOUT"},
+        {51, "CONCURRENT_TRANSACTIONS"},
+        {52, "TRANSACTION_COORDINATOR_FENCED"},
+        {53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"},
+        {59, "UNKNOWN_PRODUCER_ID"},
+        {68, "NON_EMPTY_GROUP"},
+        {69, "GROUP_ID_NOT_FOUND"},
+        {79, "MEMBER_ID_REQUIRED"},
+        {81, "GROUP_MAX_SIZE_REACHED"},
+        {82, "FENCED_INSTANCE_ID"},
+        {88, "UNSTABLE_OFFSET_COMMIT"},
+        {90, "PRODUCER_FENCED"},
+        {105, "TRANSACTIONAL_ID_NOT_FOUND"},
+        {120, "TRANSACTION_ABORTABLE"},
+    };
+    for (size_t i = 0; i < sizeof group_txn / sizeof group_txn[0]; i++) {
+        assert_string_equal(weir_kerr_name(group_txn[i].code), group_txn[i].name);
+    }
+    assert_int_equal(WEIR_KERR_NOT_COORDINATOR, 16);
+    assert_int_equal(WEIR_KERR_MEMBER_ID_REQUIRED, 79);
+    assert_int_equal(WEIR_KERR_PRODUCER_FENCED, 90);
+    assert_int_equal(WEIR_KERR_TRANSACTION_ABORTABLE, 120);
 }
 
 /* ---- golden bytes from WIRE.md (kcat 1.7.1 captures) ---- */
@@ -929,7 +1403,14 @@ static void test_proto_every_version_round_trips(void **state)
     }
     /* client APIs, then LeaderAndIsr, OffsetForLeaderEpoch, AlterPartition,
      * BrokerRegistration, BrokerHeartbeat */
-    assert_int_equal(cases, 2 * (5 + 8 + 4 + 5 + 4 + 5 + 2 + 2 + 4 + 2 + 1 + 1));
+    int base = 5 + 8 + 4 + 5 + 4 + 5 + 2 + 2 + 4 + 2 + 1 + 1;
+    /* OffsetCommit, OffsetFetch, FindCoordinator, JoinGroup, Heartbeat,
+     * LeaveGroup, SyncGroup, DescribeGroups, ListGroups */
+    int group = 8 + 6 + 3 + 6 + 4 + 2 + 4 + 5 + 3;
+    /* InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
+     * WriteTxnMarkers, TxnOffsetCommit */
+    int txn = 2 + 2 + 2 + 6 + 1 + 3;
+    assert_int_equal(cases, 2 * (base + group + txn));
 }
 
 static void test_proto_versions_outside_the_table_are_rejected(void **state)
@@ -1791,6 +2272,543 @@ static void test_proto_uuid_is_sixteen_raw_bytes(void **state)
     weir_wr_free(&w);
 }
 
+/* ---- consumer groups and transactions ---- */
+
+/* FindCoordinator v2 as librdkafka sends it for `kcat -G grp`, written out
+ * from FindCoordinatorRequest.json (Key, KeyType) behind a v1 header. */
+static const uint8_t rdkafka_find_coordinator_v2[] = {
+    0x00, 0x0a, 0x00, 0x02, 0x00, 0x00, 0x00, 0x05,      /* key 10, v2, correlation 5 */
+    0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a', /* client id */
+    0x00, 0x03, 'g',  'r',  'p',                         /* Key */
+    0x00,                                                /* KeyType: group */
+};
+
+/* The consumer protocol's subscription: version 0, ["t1"], null user data. */
+#define SUBSCRIPTION_T1 0, 0, 0, 0, 0, 1, 0, 2, 't', '1', 0xff, 0xff, 0xff, 0xff
+
+/* JoinGroup v5 as librdkafka 2.0.2 sends it, written out from
+ * JoinGroupRequest.json. */
+static const uint8_t rdkafka_join_group_v5[] = {
+    0x00,
+    0x0b,
+    0x00,
+    0x05,
+    0x00,
+    0x00,
+    0x00,
+    0x06, /* key 11, v5, correlation 6 */
+    0x00,
+    0x07,
+    'r',
+    'd',
+    'k',
+    'a',
+    'f',
+    'k',
+    'a', /* client id */
+    0x00,
+    0x03,
+    'g',
+    'r',
+    'p', /* GroupId */
+    0x00,
+    0x00,
+    0xaf,
+    0xc8, /* SessionTimeoutMs 45000 */
+    0x00,
+    0x04,
+    0x93,
+    0xe0, /* RebalanceTimeoutMs 300000 */
+    0x00,
+    0x00, /* MemberId "" */
+    0xff,
+    0xff, /* GroupInstanceId null (v5+) */
+    0x00,
+    0x08,
+    'c',
+    'o',
+    'n',
+    's',
+    'u',
+    'm',
+    'e',
+    'r', /* ProtocolType */
+    0x00,
+    0x00,
+    0x00,
+    0x02, /* Protocols: 2 */
+    0x00,
+    0x05,
+    'r',
+    'a',
+    'n',
+    'g',
+    'e', /* Name */
+    0x00,
+    0x00,
+    0x00,
+    0x0e,
+    SUBSCRIPTION_T1, /* Metadata */
+    0x00,
+    0x0a,
+    'r',
+    'o',
+    'u',
+    'n',
+    'd',
+    'r',
+    'o',
+    'b',
+    'i',
+    'n',
+    0x00,
+    0x00,
+    0x00,
+    0x0e,
+    SUBSCRIPTION_T1,
+};
+
+/* OffsetCommit v2 as kafka-python 2.0.2 sends it (its fixed version):
+ * RetentionTimeMs sits between MemberId and Topics. */
+static const uint8_t kafka_python_offset_commit_v2[] = {
+    0x00, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00, 0x07,           /* key 8, v2, correlation 7 */
+    0x00, 0x0c, 'k',  'a',  'f',  'k',  'a',  '-',  'p', 'y', /* client id */
+    't',  'h',  'o',  'n',                                    /* ... */
+    0x00, 0x03, 'g',  'r',  'p',                              /* GroupId */
+    0x00, 0x00, 0x00, 0x02,                                   /* GenerationId */
+    0x00, 0x02, 'm',  '1',                                    /* MemberId */
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,           /* RetentionTimeMs -1 */
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 't',  '1',            /* Topics: 1, Name */
+    0x00, 0x00, 0x00, 0x01,                                   /* Partitions: 1 */
+    0x00, 0x00, 0x00, 0x00,                                   /* PartitionIndex */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,           /* CommittedOffset 42 */
+    0x00, 0x00,                                               /* CommittedMetadata "" */
+};
+
+static void test_proto_decodes_rdkafka_find_coordinator_v2(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    int err;
+    uint8_t *copy;
+    assert_int_equal(decode_exact(rdkafka_find_coordinator_v2, sizeof rdkafka_find_coordinator_v2,
+                                  &a, &r, &rd, &copy),
+                     0);
+    assert_int_equal(weir_rd_left(&rd), 0);
+    assert_false(r.header.flexible);
+    assert_int_equal(r.header.correlation_id, 5);
+    assert_true(weir_str_eq_cstr(r.body.find_coordinator.key, "grp"));
+    assert_int_equal(r.body.find_coordinator.key_type, WEIR_COORDINATOR_GROUP);
+    expect_request_encodes_to(&r, rdkafka_find_coordinator_v2, sizeof rdkafka_find_coordinator_v2);
+    free(copy);
+
+    /* The transaction coordinator (KeyType 1) needs v1+: v0 would silently
+     * ask for a group coordinator, so the encoder refuses. */
+    weir_wr w;
+    weir_wr_init(&w);
+    weir_find_coordinator_request fc = {{"txn-1", 5}, WEIR_COORDINATOR_TRANSACTION};
+    assert_int_equal(weir_encode_find_coordinator_request(&w, 1, &fc), 0);
+    static const uint8_t v1[] = {0x00, 0x05, 't', 'x', 'n', '-', '1', 0x01};
+    expect_bytes(w.buf, w.len, v1, sizeof v1);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_find_coordinator_request(&w, 0, &fc), WEIR_E_INVAL);
+
+    /* v0 (kafka-python): the key alone, read as a group key. */
+    static const uint8_t v0[] = {0x00, 0x03, 'g', 'r', 'p'};
+    weir_find_coordinator_request got;
+    DECODE_BODY(v0, sizeof v0, weir_decode_find_coordinator_request(&rd, 0, &a, &got));
+    assert_int_equal(err, 0);
+    assert_int_equal(got.key_type, WEIR_COORDINATOR_GROUP);
+
+    /* Responses: v0 is ErrorCode, NodeId, Host, Port; v1 puts ThrottleTimeMs
+     * first and ErrorMessage after the code. */
+    weir_find_coordinator_response fr = {9, 0, WEIR_STR_NULL, 1, {"h", 1}, 9092};
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_find_coordinator_response(&w, 0, &fr), 0);
+    static const uint8_t r0[] = {0, 0, 0, 0, 0, 1, 0, 1, 'h', 0, 0, 0x23, 0x84};
+    expect_bytes(w.buf, w.len, r0, sizeof r0);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_find_coordinator_response(&w, 2, &fr), 0);
+    static const uint8_t r2[] = {0, 0, 0, 9, 0,   0, 0xff, 0xff, 0,   0,
+                                 0, 1, 0, 1, 'h', 0, 0,    0x23, 0x84};
+    expect_bytes(w.buf, w.len, r2, sizeof r2);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_decodes_rdkafka_join_group_v5_with_group_instance_ids(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    uint8_t *copy;
+    assert_int_equal(
+        decode_exact(rdkafka_join_group_v5, sizeof rdkafka_join_group_v5, &a, &r, &rd, &copy), 0);
+    assert_int_equal(weir_rd_left(&rd), 0);
+    const weir_join_group_request *j = &r.body.join_group;
+    assert_true(weir_str_eq_cstr(j->group_id, "grp"));
+    assert_int_equal(j->session_timeout_ms, 45000);
+    assert_int_equal(j->rebalance_timeout_ms, 300000);
+    assert_int_equal(j->member_id.len, 0);
+    assert_int_equal(j->group_instance_id.len, -1);
+    assert_true(weir_str_eq_cstr(j->protocol_type, "consumer"));
+    assert_int_equal(j->protocol_count, 2);
+    assert_true(weir_str_eq_cstr(j->protocols[1].name, "roundrobin"));
+    assert_int_equal(j->protocols[1].metadata.len, 14);
+    expect_request_encodes_to(&r, rdkafka_join_group_v5, sizeof rdkafka_join_group_v5);
+    free(copy);
+
+    /* The same frame cut by one byte: the error names the element. */
+    assert_int_equal(
+        decode_exact(rdkafka_join_group_v5, sizeof rdkafka_join_group_v5 - 1, &a, &r, &rd, &copy),
+        WEIR_E_CORRUPT);
+    assert_string_equal(rd.why,
+                        "JoinGroup.Protocols[1].Metadata: length past the end of the frame");
+    free(copy);
+
+    /* Static membership below v5 cannot be carried: refused, not dropped. */
+    weir_request r4;
+    ps_request(WEIR_API_JOIN_GROUP, 4, 0, &r4);
+    r4.body.join_group.group_instance_id = weir_str_from("static-1");
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_join_group_request(&w, 4, &r4.body.join_group), WEIR_E_INVAL);
+
+    /* The v5 response carries each member's GroupInstanceId between MemberId
+     * and Metadata; v4 has none; v1 has no ThrottleTimeMs. */
+    static const weir_join_group_member m[1] = {{{"m1", 2}, {"s1", 2}, {(const uint8_t *)"xy", 2}}};
+    weir_join_group_response jr = {3, 0, 1, {"range", 5}, {"m1", 2}, {"m1", 2}, 1, m};
+    static const uint8_t v5[] = {
+        0, 0, 0,   3,                       /* ThrottleTimeMs */
+        0, 0, 0,   0,   0,   1,             /* ErrorCode, GenerationId */
+        0, 5, 'r', 'a', 'n', 'g', 'e',      /* ProtocolName */
+        0, 2, 'm', '1', 0,   2,   'm', '1', /* Leader, MemberId */
+        0, 0, 0,   1,   0,   2,   'm', '1', /* Members: 1, MemberId */
+        0, 2, 's', '1',                     /* GroupInstanceId */
+        0, 0, 0,   2,   'x', 'y',           /* Metadata */
+    };
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_join_group_response(&w, 5, &jr), 0);
+    expect_bytes(w.buf, w.len, v5, sizeof v5);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_join_group_response(&w, 4, &jr), 0);
+    assert_int_equal(w.len, sizeof v5 - 4);
+    expect_bytes(w.buf + w.len - 6, 6, v5 + sizeof v5 - 6, 6);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_join_group_response(&w, 1, &jr), 0);
+    assert_int_equal(w.len, sizeof v5 - 4 - 4);
+    expect_bytes(w.buf, w.len - 6, v5 + 4, sizeof v5 - 4 - 4 - 6);
+    expect_bytes(w.buf + w.len - 6, 6, v5 + sizeof v5 - 6, 6);
+    weir_join_group_response got;
+    weir_rd_init(&rd, w.buf, w.len);
+    assert_int_equal(weir_decode_join_group_response(&rd, 1, &a, &got), 0);
+    assert_int_equal(got.throttle_time_ms, 0);
+    assert_int_equal(got.members[0].group_instance_id.len, -1);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_offset_commit_fields_sit_where_each_version_has_them(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    uint8_t *copy;
+    assert_int_equal(decode_exact(kafka_python_offset_commit_v2,
+                                  sizeof kafka_python_offset_commit_v2, &a, &r, &rd, &copy),
+                     0);
+    assert_int_equal(weir_rd_left(&rd), 0);
+    const weir_offset_commit_request *c = &r.body.offset_commit;
+    assert_int_equal(c->generation_id, 2);
+    assert_true(weir_str_eq_cstr(c->member_id, "m1"));
+    assert_int_equal(c->retention_time_ms, -1);
+    assert_int_equal(c->group_instance_id.len, -1);
+    assert_int_equal(c->topics[0].partitions[0].committed_offset, 42);
+    assert_int_equal(c->topics[0].partitions[0].committed_leader_epoch, -1);
+    assert_int_equal(c->topics[0].partitions[0].commit_timestamp, -1);
+    assert_int_equal(c->topics[0].partitions[0].committed_metadata.len, 0);
+    expect_request_encodes_to(&r, kafka_python_offset_commit_v2,
+                              sizeof kafka_python_offset_commit_v2);
+    free(copy);
+
+    /* One partition {0, 42, epoch 9, timestamp 77, null}: v1 has
+     * CommitTimestamp, v5 neither, v6 CommittedLeaderEpoch. */
+    static const weir_offset_commit_partition p[1] = {{0, 42, 9, 77, {NULL, -1}}};
+    static const weir_offset_commit_topic t[1] = {{{"t", 1}, 1, p}};
+    weir_offset_commit_request oc = {{"g", 1}, 2, {"m", 1}, {NULL, -1}, 1000, 1, t};
+    static const uint8_t head[] = {0, 1, 'g', 0, 0, 0, 2, 0, 1, 'm'};
+    static const uint8_t part_v1[] = {0, 0, 0, 1, 0, 1,  't', 0, 0, 0, 1, 0, 0, 0,  0,    0,   0,
+                                      0, 0, 0, 0, 0, 42, 0,   0, 0, 0, 0, 0, 0, 77, 0xff, 0xff};
+    static const uint8_t part_v6[] = {0, 0, 0, 1, 0, 1, 't', 0,  0, 0, 1, 0, 0,    0,   0,
+                                      0, 0, 0, 0, 0, 0, 0,   42, 0, 0, 0, 9, 0xff, 0xff};
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_offset_commit_request(&w, 1, &oc), 0);
+    expect_bytes(w.buf, sizeof head, head, sizeof head);
+    expect_bytes(w.buf + sizeof head, w.len - sizeof head, part_v1, sizeof part_v1);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_commit_request(&w, 5, &oc), 0);
+    assert_int_equal(w.len, sizeof head + sizeof part_v6 - 4);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_commit_request(&w, 6, &oc), 0);
+    expect_bytes(w.buf + sizeof head, w.len - sizeof head, part_v6, sizeof part_v6);
+    /* v7 adds GroupInstanceId after MemberId; below v7 a non-null one is refused. */
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_commit_request(&w, 7, &oc), 0);
+    assert_int_equal(w.buf[sizeof head], 0xff);
+    assert_int_equal(w.buf[sizeof head + 1], 0xff);
+    oc.group_instance_id = weir_str_from("i");
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_commit_request(&w, 6, &oc), WEIR_E_INVAL);
+
+    /* The response: ThrottleTimeMs first from v3. */
+    static const weir_offset_commit_partition_response pr[1] = {{0, 22}};
+    static const weir_offset_commit_topic_response tr[1] = {{{"t", 1}, 1, pr}};
+    weir_offset_commit_response resp = {5, 1, tr};
+    static const uint8_t resp_v2[] = {0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 0, 0, 22};
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_commit_response(&w, 2, &resp), 0);
+    expect_bytes(w.buf, w.len, resp_v2, sizeof resp_v2);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_commit_response(&w, 3, &resp), 0);
+    assert_int_equal(w.len, 4 + sizeof resp_v2);
+    assert_int_equal(w.buf[3], 5);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_offset_fetch_topics_null_from_v2_and_error_code_last(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    int err;
+    weir_wr w;
+    weir_wr_init(&w);
+    /* null Topics (all committed offsets) is v2+ only */
+    weir_offset_fetch_request all = {{"g", 1}, -1, NULL};
+    assert_int_equal(weir_encode_offset_fetch_request(&w, 1, &all), WEIR_E_INVAL);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_fetch_request(&w, 2, &all), 0);
+    static const uint8_t null_topics[] = {0, 1, 'g', 0xff, 0xff, 0xff, 0xff};
+    expect_bytes(w.buf, w.len, null_topics, sizeof null_topics);
+    weir_offset_fetch_request got;
+    DECODE_BODY(null_topics, sizeof null_topics,
+                weir_decode_offset_fetch_request(&rd, 2, &a, &got));
+    assert_int_equal(err, 0);
+    assert_int_equal(got.topic_count, -1);
+    DECODE_BODY(null_topics, sizeof null_topics,
+                weir_decode_offset_fetch_request(&rd, 1, &a, &got));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "OffsetFetch.Topics: null array");
+
+    /* v1 response: Topics only; v2 adds ErrorCode last; v3 ThrottleTimeMs
+     * first; v5 CommittedLeaderEpoch after CommittedOffset. */
+    static const weir_offset_fetch_partition_response p[1] = {{0, 42, 4, {"", 0}, 0}};
+    static const weir_offset_fetch_topic_response t[1] = {{{"t", 1}, 1, p}};
+    weir_offset_fetch_response resp = {6, 1, t, 14};
+    static const uint8_t v1[] = {0, 0, 0, 1, 0, 1, 't', 0, 0,  0, 1, 0, 0, 0,
+                                 0, 0, 0, 0, 0, 0, 0,   0, 42, 0, 0, 0, 0};
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_fetch_response(&w, 1, &resp), 0);
+    expect_bytes(w.buf, w.len, v1, sizeof v1);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_fetch_response(&w, 2, &resp), 0);
+    assert_int_equal(w.len, sizeof v1 + 2);
+    expect_bytes(w.buf, sizeof v1, v1, sizeof v1);
+    assert_int_equal(w.buf[w.len - 1], 14);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_offset_fetch_response(&w, 5, &resp), 0);
+    static const uint8_t v5[] = {0, 0, 0, 6, 0, 0, 0, 1,  0, 1, 't', 0, 0, 0, 1, 0, 0, 0, 0,
+                                 0, 0, 0, 0, 0, 0, 0, 42, 0, 0, 0,   4, 0, 0, 0, 0, 0, 14};
+    expect_bytes(w.buf, w.len, v5, sizeof v5);
+    weir_offset_fetch_response back;
+    DECODE_BODY(v1, sizeof v1, weir_decode_offset_fetch_response(&rd, 1, &a, &back));
+    assert_int_equal(err, 0);
+    assert_int_equal(back.topics[0].partitions[0].committed_leader_epoch, -1);
+    assert_int_equal(back.error_code, 0);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_end_txn_v3_is_flexible_and_v5_returns_the_new_epoch(void **state)
+{
+    (void)state;
+    static const uint8_t req_v3[] = {
+        0x00, 0x1a, 0x00, 0x03, 0x00, 0x00, 0x00, 0x08,      /* key 26, v3, correlation 8 */
+        0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a', /* client id (int16 length) */
+        0x00,                                                /* header tag buffer */
+        0x06, 't',  'x',  'n',  '-',  '1',                   /* TransactionalId (compact) */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0f, 0xa0,      /* ProducerId 4000 */
+        0x00, 0x02,                                          /* ProducerEpoch */
+        0x01,                                                /* Committed */
+        0x00,                                                /* body tag buffer */
+    };
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request r;
+    weir_rd rd;
+    uint8_t *copy;
+    assert_int_equal(decode_exact(req_v3, sizeof req_v3, &a, &r, &rd, &copy), 0);
+    assert_true(r.header.flexible);
+    assert_true(weir_str_eq_cstr(r.body.end_txn.transactional_id, "txn-1"));
+    assert_int_equal(r.body.end_txn.producer_id, 4000);
+    assert_int_equal(r.body.end_txn.producer_epoch, 2);
+    assert_true(r.body.end_txn.committed);
+    expect_request_encodes_to(&r, req_v3, sizeof req_v3);
+    /* v1 (librdkafka): classic string, no tag buffers. */
+    r.header.api_version = 1;
+    weir_wr w;
+    weir_wr_init(&w);
+    assert_int_equal(weir_encode_request(&w, &r), 0);
+    free(copy); /* r's strings pointed into it */
+    assert_int_equal(w.len, sizeof req_v3 - 2 + 1);
+    assert_int_equal(w.buf[17], 0x00);
+    assert_int_equal(w.buf[18], 0x05);
+
+    /* v5 response: header v1 (tag buffer), ProducerId and ProducerEpoch after ErrorCode. */
+    proto_response resp;
+    ps_response(WEIR_API_END_TXN, 5, 0, &resp);
+    resp.correlation_id = 8;
+    weir_wr_reset(&w);
+    assert_int_equal(ps_encode_response(&w, &resp), 0);
+    static const uint8_t resp_v5[] = {
+        0x00, 0x00, 0x00, 0x08, 0x00,                   /* correlation id, header tags */
+        0x00, 0x00, 0x00, 0x17, 0x00, 0x00,             /* ThrottleTimeMs 23, ErrorCode */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, /* ProducerId */
+        0x00, 0x08,                                     /* ProducerEpoch */
+        0x00,                                           /* body tags */
+    };
+    expect_bytes(w.buf, w.len, resp_v5, sizeof resp_v5);
+    /* v4 = v3: no ids; v2: no tag buffers either. */
+    ps_response(WEIR_API_END_TXN, 4, 0, &resp);
+    resp.correlation_id = 8;
+    weir_wr_reset(&w);
+    assert_int_equal(ps_encode_response(&w, &resp), 0);
+    assert_int_equal(w.len, 5 + 6 + 1);
+    weir_end_txn_response back;
+    weir_rd_init(&rd, w.buf + 5, w.len - 5);
+    assert_int_equal(weir_decode_end_txn_response(&rd, 4, &a, &back), 0);
+    assert_int_equal(back.producer_id, -1);
+    assert_int_equal(back.producer_epoch, -1);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_end_txn_response(&w, 2, &back), 0);
+    assert_int_equal(w.len, 6);
+    weir_wr_reset(&w);
+    assert_int_equal(weir_encode_end_txn_response(&w, 6, &back), WEIR_E_INVAL);
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void test_proto_group_and_txn_decoders_name_the_failing_field(void **state)
+{
+    (void)state;
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_rd rd;
+    int err;
+
+    static const uint8_t hb[] = {0, 3, 'g', 'r', 'p', 0, 0};
+    weir_heartbeat_request h;
+    DECODE_BODY(hb, sizeof hb, weir_decode_heartbeat_request(&rd, 3, &a, &h));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "Heartbeat.GenerationId: truncated");
+
+    /* 2 partition indexes announced, 1 present: caught at the count. */
+    static const uint8_t of[] = {0, 1, 'g', 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 2, 0, 0, 0, 0};
+    weir_offset_fetch_request o;
+    DECODE_BODY(of, sizeof of, weir_decode_offset_fetch_request(&rd, 1, &a, &o));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(
+        rd.why, "OffsetFetch.Topics[0].PartitionIndexes: array count past the end of the frame");
+
+    static const uint8_t wm[] = {
+        0,   0,   0,   1,                                     /* Markers: 1 */
+        0,   0,   0,   0,   0,   0,  0x0f, 0xa0, 0,   3,   1, /* ProducerId, Epoch, Result */
+        0,   0,   0,   1,   0,   10, 'a',  'b',  'c', 'd', 'e',
+        'f', 'g', 'h', 'i', 'j', 0,  0,    0,    0,   0,   0, /* CoordinatorEpoch: cut */
+    };
+    weir_write_txn_markers_request m;
+    DECODE_BODY(wm, sizeof wm, weir_decode_write_txn_markers_request(&rd, 0, &a, &m));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "WriteTxnMarkers.Markers[0].CoordinatorEpoch: truncated");
+
+    static const uint8_t sg[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 9, 'x'};
+    weir_sync_group_response s;
+    DECODE_BODY(sg, sizeof sg, weir_decode_sync_group_response(&rd, 1, &a, &s));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "SyncGroupResponse.Assignment: length past the end of the frame");
+
+    /* A null member id in a DescribeGroups response member (v4). */
+    static const uint8_t dg[] = {0, 0, 0, 0, 0,    0,    0,    1, /* throttle, Groups: 1 */
+                                 0, 0, 0, 1, 'g',  0,    0,    0,    0, 0, 0, /* code, id, 3 "" */
+                                 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff,          /* Members: 1, null */
+                                 0, 0, 0, 0, 0,    0,    0,    0,    0, 0, 0, 0, 0, 0};
+    weir_describe_groups_response d;
+    DECODE_BODY(dg, sizeof dg, weir_decode_describe_groups_response(&rd, 4, &a, &d));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why,
+                        "DescribeGroupsResponse.Groups[0].Members[0].MemberId: null string");
+
+    /* An absurd count fails before any allocation. */
+    static const uint8_t tc[] = {0, 1, 't', 0, 1, 'g', 0,    0,    0,    0,
+                                 0, 0, 0,   1, 0, 0,   0x7f, 0xff, 0xff, 0xff};
+    weir_txn_offset_commit_request t;
+    weir_arena_reset(&a);
+    DECODE_BODY(tc, sizeof tc, weir_decode_txn_offset_commit_request(&rd, 2, &a, &t));
+    assert_int_equal(err, WEIR_E_CORRUPT);
+    assert_string_equal(rd.why, "TxnOffsetCommit.Topics: array count past the end of the frame");
+    assert_int_equal(a.used_bytes, 0);
+    weir_arena_free(&a);
+}
+
+static void test_proto_api_versions_advertises_group_and_txn_ranges(void **state)
+{
+    (void)state;
+    static const struct {
+        int16_t key, min, max;
+    } want[] = {{8, 0, 7},  {9, 0, 5},  {10, 0, 2}, {11, 0, 5}, {12, 0, 3},
+                {13, 0, 1}, {14, 0, 3}, {15, 0, 4}, {16, 0, 2}, {22, 0, 1},
+                {24, 0, 1}, {25, 0, 1}, {26, 0, 5}, {27, 0, 0}, {28, 0, 2}};
+    weir_api_versions_response sup;
+    weir_api_versions_response_supported(&sup);
+    for (int16_t v = 0; v <= 3; v++) {
+        weir_wr w;
+        weir_wr_init(&w);
+        assert_int_equal(weir_encode_api_versions_response(&w, v, &sup), 0);
+        weir_arena a;
+        weir_arena_init(&a, 0);
+        weir_rd rd;
+        weir_rd_init(&rd, w.buf, w.len);
+        weir_api_versions_response got;
+        assert_int_equal(weir_decode_api_versions_response(&rd, v, &a, &got), 0);
+        assert_int_equal(got.api_key_count, weir_api_table_count);
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            int found = 0;
+            for (int32_t k = 0; k < got.api_key_count; k++) {
+                if (got.api_keys[k].api_key == want[i].key) {
+                    /* FindCoordinator must start at 0, or librdkafka never
+                     * looks up a coordinator (and disables LZ4). */
+                    assert_int_equal(got.api_keys[k].min_version, want[i].min);
+                    assert_int_equal(got.api_keys[k].max_version, want[i].max);
+                    found++;
+                }
+            }
+            assert_int_equal(found, 1);
+        }
+        weir_arena_free(&a);
+        weir_wr_free(&w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1827,6 +2845,13 @@ int main(void)
         cmocka_unit_test(test_proto_cluster_decoders_name_fields_and_refuse_absurd_counts),
         cmocka_unit_test(test_proto_cluster_versions_outside_the_table_decode_header_only),
         cmocka_unit_test(test_proto_uuid_is_sixteen_raw_bytes),
+        cmocka_unit_test(test_proto_decodes_rdkafka_find_coordinator_v2),
+        cmocka_unit_test(test_proto_decodes_rdkafka_join_group_v5_with_group_instance_ids),
+        cmocka_unit_test(test_proto_offset_commit_fields_sit_where_each_version_has_them),
+        cmocka_unit_test(test_proto_offset_fetch_topics_null_from_v2_and_error_code_last),
+        cmocka_unit_test(test_proto_end_txn_v3_is_flexible_and_v5_returns_the_new_epoch),
+        cmocka_unit_test(test_proto_group_and_txn_decoders_name_the_failing_field),
+        cmocka_unit_test(test_proto_api_versions_advertises_group_and_txn_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
