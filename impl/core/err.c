@@ -23,6 +23,7 @@ const char *weir_err_str(int err)
     case WEIR_E_UNSUPPORTED: return "not supported";
     case WEIR_E_AGAIN: return "try again";
     case WEIR_E_RANGE: return "offset out of range";
+    case WEIR_E_PRODUCER: return "refused by the producer state";
     }
     return "unknown error";
 }

@@ -36,6 +36,7 @@ enum weir_err {
     WEIR_E_UNSUPPORTED = -17, /* operation not supported by this backend */
     WEIR_E_AGAIN = -18,       /* try later */
     WEIR_E_RANGE = -19,       /* offset outside the log (before its start or past its end) */
+    WEIR_E_PRODUCER = -20,    /* a producer's batch refused by its producer state (log.h) */
 };
 
 /* Returns a static, human-readable name for a WEIR_E_* code ("connection reset"). */

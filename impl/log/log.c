@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/bytes.h"
 #include "core/units.h"
 #include "log/checkpoint.h"
+#include "log/snapshot.h"
 
 struct weir_plog {
     weir_env *env;
@@ -21,6 +23,10 @@ struct weir_plog {
     int64_t recovery_point;  /* everything below is synced */
     weir_epoch_cache epochs;
     int64_t hw;              /* last HW checkpointed, -1 if none */
+    weir_pstate *ps;         /* producer state after the last batch */
+    int64_t *snaps;          /* offsets of the <offset>.snapshot files, ascending */
+    size_t n_snaps;
+    size_t cap_snaps;
 };
 
 void weir_log_config_default(weir_log_config *cfg)
@@ -219,6 +225,298 @@ static int write_epochs(weir_plog *log)
     return weir_epoch_checkpoint_write(log->env, log->dir, log->epochs.e, log->epochs.n);
 }
 
+/* ---- producer snapshots ---- */
+
+static int snaps_insert(weir_plog *log, int64_t offset)
+{
+    size_t at = log->n_snaps;
+    while (at > 0 && log->snaps[at - 1] >= offset) {
+        if (log->snaps[at - 1] == offset) {
+            return 0;
+        }
+        at--;
+    }
+    if (log->n_snaps == log->cap_snaps) {
+        size_t cap = log->cap_snaps ? log->cap_snaps * 2 : 8;
+        int64_t *ns = realloc(log->snaps, cap * sizeof *ns);
+        if (ns == NULL) {
+            return WEIR_E_NOMEM;
+        }
+        log->snaps = ns;
+        log->cap_snaps = cap;
+    }
+    memmove(log->snaps + at + 1, log->snaps + at, (log->n_snaps - at) * sizeof *log->snaps);
+    log->snaps[at] = offset;
+    log->n_snaps++;
+    return 0;
+}
+
+/* The snapshot files in a folder listing. */
+static int snaps_from_list(weir_plog *log, const weir_dirlist *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        int64_t off = weir_segment_parse_name(list->names[i], "snapshot");
+        int err = off >= 0 ? snaps_insert(log, off) : 0;
+        if (err != 0) {
+            return err;
+        }
+    }
+    return 0;
+}
+
+static void snapshot_path(char *out, size_t size, const weir_plog *log, int64_t offset)
+{
+    snprintf(out, size, "%s/%020lld.snapshot", log->dir, (long long)offset);
+}
+
+/* Deletes the i-th snapshot (a missing file counts as deleted). */
+static int snapshot_delete_at(weir_plog *log, size_t i)
+{
+    char path[1100];
+    snapshot_path(path, sizeof path, log, log->snaps[i]);
+    int err = weir_fs_unlink(log->env, path);
+    if (err != 0 && err != WEIR_E_NOENT) {
+        return err;
+    }
+    memmove(log->snaps + i, log->snaps + i + 1, (log->n_snaps - i - 1) * sizeof *log->snaps);
+    log->n_snaps--;
+    return 0;
+}
+
+/* Deletes the snapshots above offset (all of them for offset < 0). */
+static int snapshots_drop_after(weir_plog *log, int64_t offset)
+{
+    int err = 0;
+    while (err == 0 && log->n_snaps > 0 && log->snaps[log->n_snaps - 1] > offset) {
+        err = snapshot_delete_at(log, log->n_snaps - 1);
+    }
+    return err;
+}
+
+/* Keeps the newest two and the newest at or below the recovery point (where
+ * a crash makes the next open replay from). */
+static int snapshots_prune(weir_plog *log)
+{
+    size_t keep_rp = SIZE_MAX;
+    for (size_t i = 0; i < log->n_snaps && log->snaps[i] <= log->recovery_point; i++) {
+        keep_rp = i;
+    }
+    int err = 0;
+    for (size_t i = log->n_snaps; err == 0 && i-- > 0;) {
+        if (i + 2 < log->n_snaps && i != keep_rp) {
+            err = snapshot_delete_at(log, i);
+        }
+    }
+    return err;
+}
+
+/* Writes <offset>.snapshot of the current state, which must describe exactly
+ * the batches below offset. A file of that name is kept as it is: snapshots
+ * above the log end are deleted on truncation, so one at an offset always
+ * describes the same log prefix (Kafka skips a snapshot it already has too). */
+static int snapshot_take(weir_plog *log, int64_t offset)
+{
+    WEIR_ASSERT(offset == weir_plog_end_offset(log));
+    char path[1100];
+    snapshot_path(path, sizeof path, log, offset);
+    bool is_dir = false;
+    uint64_t size = 0;
+    int err = 0;
+    if (weir_fs_stat(log->env, path, &is_dir, &size) != 0) {
+        weir_producer_entry *e;
+        size_t n;
+        err = weir_pstate_to_entries(log->ps, &e, &n);
+        if (err == 0) {
+            err = weir_snapshot_write(log->env, log->dir, offset, e, n);
+            free(e);
+        }
+    }
+    if (err == 0) {
+        err = snaps_insert(log, offset);
+    }
+    if (err == 0) {
+        err = snapshots_prune(log);
+    }
+    return err;
+}
+
+/* A snapshot that only saves replay work later: a failure is logged, not
+ * returned (the next open replays from an older one). */
+static void snapshot_try(weir_plog *log, int64_t offset)
+{
+    int err = snapshot_take(log, offset);
+    if (err != 0) {
+        weir_log_warn(log->env, "%s: producer snapshot at %lld not written: %s", log->dir,
+                      (long long)offset, weir_err_str(err));
+    }
+}
+
+/* ---- producer state ---- */
+
+static size_t segment_for(const weir_plog *log, int64_t offset);
+
+/* Feeds one batch of the log (appended at seg, or replayed) to producer
+ * state; an ABORT that closed a transaction goes into seg's .txnindex. Kept
+ * out of line: the append path of batches without producer only tests the id. */
+__attribute__((noinline)) static int pstate_track(weir_plog *log, weir_segment *seg,
+                                                  const weir_batch_header *h, const uint8_t *b,
+                                                  size_t len, bool index)
+{
+    weir_pstate_txn done;
+    int rc = weir_pstate_apply_batch(log->ps, h, b, len, &done);
+    if (rc <= 0 || !done.aborted || !index) {
+        return rc < 0 ? rc : 0;
+    }
+    weir_aborted_txn t = {done.producer_id, done.first_offset, done.last_offset,
+                          done.last_stable_offset};
+    return weir_txn_index_append(&seg->txn, &t);
+}
+
+/* Replays the batches in [from, end) into producer state, reading each
+ * segment in chunks into one buffer; only batches with a producer id are
+ * decoded. With `index`, the .txnindex entries from `from` on are written
+ * again (after a crash they may be torn or missing) and synced. */
+static int pstate_replay(weir_plog *log, int64_t from, bool index, int64_t *batches_out)
+{
+    *batches_out = 0;
+    if (from >= weir_plog_end_offset(log)) {
+        return 0;
+    }
+    size_t first_seg = segment_for(log, from);
+    int err = 0;
+    for (size_t i = first_seg; index && err == 0 && i < log->n; i++) {
+        err = weir_txn_index_truncate(&log->segs[i]->txn, from);
+    }
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    for (size_t i = first_seg; err == 0 && i < log->n; i++) {
+        weir_segment *seg = log->segs[i];
+        uint64_t pos = 0;
+        if (seg->next_offset <= from) {
+            continue;
+        }
+        if (from > seg->base_offset) {
+            err = weir_segment_find(seg, from, &pos, NULL);
+        }
+        while (err == 0 && pos < seg->size) {
+            size_t len = 0;
+            err = weir_segment_read(seg, pos, 1 << 20, true, NULL, &buf, &len, &cap);
+            if (err == 0 && len == 0) {
+                err = WEIR_E_CORRUPT; /* no progress */
+            }
+            /* weir_segment_read returned whole, sanity-checked batches. */
+            for (size_t at = 0; err == 0 && at < len;) {
+                const uint8_t *b = buf + at;
+                size_t total = (size_t)weir_get_be32(b + 8) + WEIR_BATCH_LOG_OVERHEAD;
+                if ((int64_t)weir_get_be64(b + 43) >= 0) {
+                    weir_batch_header h;
+                    weir_batch_header_decode(b, &h);
+                    if (weir_batch_last_offset(&h) >= from) {
+                        err = pstate_track(log, seg, &h, b, total, index);
+                    }
+                }
+                (*batches_out)++;
+                at += total;
+            }
+            pos += len;
+        }
+    }
+    free(buf);
+    for (size_t i = first_seg; index && err == 0 && i < log->n; i++) {
+        err = weir_txn_index_sync(&log->segs[i]->txn);
+    }
+    return err;
+}
+
+/* Loads the newest readable snapshot at or below ceiling (deleting unreadable
+ * ones) into producer state, or clears it; returns the offset to replay
+ * from in *from_out and the snapshot's offset (-1) in *snap_out. */
+static int pstate_load(weir_plog *log, int64_t ceiling, int64_t *from_out, int64_t *snap_out,
+                       int *dropped)
+{
+    *snap_out = -1;
+    for (size_t i = log->n_snaps; i-- > 0;) {
+        int64_t off = log->snaps[i];
+        if (off > ceiling) {
+            continue;
+        }
+        weir_producer_entry *e = NULL;
+        size_t n = 0;
+        const char *why = "";
+        int err = weir_snapshot_read(log->env, log->dir, off, &e, &n, &why);
+        if (err == 0) {
+            err = weir_pstate_load_entries(log->ps, e, n);
+            why = "repeated or negative producer id";
+            free(e);
+        }
+        if (err == 0) {
+            *snap_out = off;
+            break;
+        }
+        if (err != WEIR_E_CORRUPT && err != WEIR_E_NOENT) {
+            return err;
+        }
+        weir_log_warn(log->env, "%s: %020lld.snapshot: %s; deleting it", log->dir, (long long)off,
+                      err == WEIR_E_NOENT ? "gone" : why);
+        if ((err = snapshot_delete_at(log, i)) != 0) {
+            return err;
+        }
+        (*dropped)++;
+    }
+    int64_t start = weir_plog_start_offset(log);
+    if (*snap_out < 0) {
+        weir_pstate_clear(log->ps);
+        *from_out = start;
+    } else {
+        /* Completed transactions below the snapshot stay (truncation keeps them). */
+        weir_pstate_drop_completed_from(log->ps, *snap_out);
+        *from_out = *snap_out > start ? *snap_out : start;
+    }
+    return 0;
+}
+
+/* At open: snapshots past the end are stale; load, replay (rewriting the
+ * .txnindex after an unclean shutdown), and after a replay that recovered
+ * something, snapshot the end so the next crash replays less. */
+static int pstate_open(weir_plog *log, int64_t ceiling, bool clean, weir_log_recovery *rep)
+{
+    int64_t end = weir_plog_end_offset(log);
+    size_t before = log->n_snaps;
+    int err = snapshots_drop_after(log, end);
+    rep->snapshots_dropped += (int)(before - log->n_snaps);
+    int64_t from = end;
+    if (err == 0) {
+        err = pstate_load(log, ceiling < end ? ceiling : end, &from, &rep->snapshot_offset,
+                          &rep->snapshots_dropped);
+    }
+    if (err == 0) {
+        err = pstate_replay(log, from, !clean, &rep->batches_replayed);
+    }
+    if (err == 0 && log->hw >= 0) {
+        weir_pstate_forget_completed_below(log->ps, log->hw);
+    }
+    if (err == 0 && !clean && rep->batches_replayed > 0) {
+        snapshot_try(log, end);
+    }
+    return err;
+}
+
+/* After a truncation: reload from the newest snapshot at or below the end. */
+static int pstate_reload(weir_plog *log)
+{
+    int64_t end = weir_plog_end_offset(log);
+    int64_t from, snap, replayed;
+    int dropped = 0;
+    int err = snapshots_drop_after(log, end);
+    if (err == 0) {
+        err = pstate_load(log, end, &from, &snap, &dropped);
+    }
+    if (err == 0) {
+        err = pstate_replay(log, from, false, &replayed);
+    }
+    return err;
+}
+
 /* ---- open and recovery ---- */
 
 static bool has_suffix(const char *name, const char *suffix)
@@ -244,6 +542,9 @@ static int remove_strays(weir_plog *log, const weir_dirlist *list)
         int64_t base = weir_segment_parse_name(name, "index");
         if (base < 0) {
             base = weir_segment_parse_name(name, "timeindex");
+        }
+        if (base < 0) {
+            base = weir_segment_parse_name(name, "txnindex");
         }
         if (base >= 0) {
             char log_name[40];
@@ -411,6 +712,8 @@ static void log_free(weir_plog *log)
     }
     free(log->segs);
     weir_epoch_cache_free(&log->epochs);
+    weir_pstate_free(log->ps);
+    free(log->snaps);
     free(log->dir);
     free(log);
 }
@@ -429,8 +732,12 @@ int weir_plog_open(weir_env *env, const char *dir, const weir_log_config *cfg,
     weir_log_recovery *rep = report != NULL ? report : &local;
     memset(rep, 0, sizeof *rep);
     rep->cut_offset = -1;
+    rep->snapshot_offset = -1;
     weir_plog *log = calloc(1, sizeof *log);
-    if (log == NULL || (log->dir = strdup(dir)) == NULL) {
+    if (log == NULL || (log->dir = strdup(dir)) == NULL || (log->ps = weir_pstate_new()) == NULL) {
+        if (log != NULL) {
+            free(log->dir);
+        }
         free(log);
         return WEIR_E_NOMEM;
     }
@@ -492,6 +799,11 @@ int weir_plog_open(weir_env *env, const char *dir, const weir_log_config *cfg,
             log->recovery_point = 0;
         }
     }
+    /* Producer state replays from a snapshot at or below where recovery starts. */
+    int64_t replay_ceiling = clean ? INT64_MAX : log->recovery_point;
+    if (err == 0) {
+        err = snaps_from_list(log, &list);
+    }
     if (err == 0) {
         err = open_segments(log, &list, clean, rep);
     }
@@ -529,6 +841,9 @@ int weir_plog_open(weir_env *env, const char *dir, const weir_log_config *cfg,
             err = weir_plog_hw_write(log, weir_plog_end_offset(log));
         }
     }
+    if (err == 0) {
+        err = pstate_open(log, replay_ceiling, clean, rep);
+    }
     if (err != 0) {
         log_free(log);
         return err;
@@ -552,6 +867,9 @@ int weir_plog_close(weir_plog *log)
         err = write_recovery_point(log, weir_plog_end_offset(log));
     }
     if (err == 0) {
+        err = snapshot_take(log, weir_plog_end_offset(log));
+    }
+    if (err == 0) {
         err = weir_checkpoint_replace(log->env, log->dir, WEIR_CLEAN_SHUTDOWN, "", 0);
     }
     log_free(log);
@@ -560,12 +878,15 @@ int weir_plog_close(weir_plog *log)
 
 /* ---- append ---- */
 
-/* Walks a record set: calls back with each batch; stops at the first error. */
+/* Checks every batch of a record set; stops at the first error. *batches_out
+ * is their number; *producer_out says whether producer state must look at
+ * the set (a producer id, or the transactional or control bit). */
 static int validate_set(weir_plog *log, const uint8_t *p, size_t len, bool leader,
-                        int64_t expect_base, const char **why)
+                        int64_t expect_base, int *batches_out, bool *producer_out, const char **why)
 {
     size_t at = 0;
     int batches = 0;
+    bool producer = false;
     while (at < len) {
         if (len - at < WEIR_BATCH_HEADER_BYTES) {
             *why = "record set ends inside a batch header";
@@ -594,6 +915,8 @@ static int validate_set(weir_plog *log, const uint8_t *p, size_t len, bool leade
             }
             expect_base = weir_batch_last_offset(&h) + 1;
         }
+        producer |= h.producer_id >= 0 ||
+                    (h.attributes & (WEIR_BATCH_TRANSACTIONAL | WEIR_BATCH_CONTROL)) != 0;
         at += (size_t)total;
         batches++;
     }
@@ -601,6 +924,8 @@ static int validate_set(weir_plog *log, const uint8_t *p, size_t len, bool leade
         *why = "empty record set";
         return WEIR_E_INVAL;
     }
+    *batches_out = batches;
+    *producer_out = producer;
     return 0;
 }
 
@@ -612,10 +937,13 @@ static int roll_to(weir_plog *log, int64_t base)
     if (err != 0) {
         return err;
     }
-    /* The sealed segment is synced: the recovery point moves to its end. */
+    /* The sealed segment is synced: the recovery point moves to its end, and
+     * producer state (which describes exactly the batches below) is saved
+     * (Kafka's snapshot on roll). */
     if ((err = write_recovery_point(log, base)) != 0) {
         return err;
     }
+    snapshot_try(log, base);
     weir_segment *seg;
     if ((err = weir_segment_create(log->env, log->dir, base, &log->seg_cfg, &seg)) != 0) {
         return err;
@@ -646,6 +974,9 @@ static int append_one(weir_plog *log, const uint8_t *b, size_t len, const weir_b
     if ((err = weir_segment_append(seg, b, len, h)) != 0) {
         return err;
     }
+    if (h->producer_id >= 0 && (err = pstate_track(log, seg, h, b, len, true)) != 0) {
+        return err;
+    }
     if (info->batches == 0) {
         info->first_offset = h->base_offset;
     }
@@ -665,6 +996,99 @@ static void info_init(weir_log_append_info *info, const weir_plog *log)
     info->max_timestamp = -1;
 }
 
+/* What Kafka's LogValidator refuses from clients whatever the state. */
+static weir_pstate_result client_batch_rule(const weir_batch_header *h)
+{
+    if ((h->attributes & WEIR_BATCH_CONTROL) != 0 ||
+        (h->producer_id < 0 && (h->attributes & WEIR_BATCH_TRANSACTIONAL) != 0) ||
+        (h->producer_id >= 0 && h->base_sequence < 0)) {
+        return WEIR_PSTATE_INVALID_RECORD;
+    }
+    return WEIR_PSTATE_OK;
+}
+
+static int producer_refused(weir_log_append_info *in, weir_pstate_result r, const char **why)
+{
+    in->producer_error = (int)r;
+    *why = weir_pstate_result_str(r);
+    return WEIR_E_PRODUCER;
+}
+
+/* Checks a leader's record set against producer state before anything is
+ * appended. Each producer's batches are checked against a scratch copy of
+ * its entry that the batches before them in the set have advanced. Returns 0
+ * to append, 1 for a set of one duplicate batch (info filled with the
+ * original's offsets), WEIR_E_PRODUCER or WEIR_E_NOMEM. */
+__attribute__((noinline)) static int check_producers(weir_plog *log, const uint8_t *p, size_t len,
+                                                     int count, weir_log_append_info *in,
+                                                     const char **why)
+{
+    weir_pstate_entry stack[2];
+    weir_pstate_entry *scratch = stack;
+    size_t n = 0;
+    if ((size_t)count > sizeof stack / sizeof stack[0] &&
+        (scratch = malloc((size_t)count * sizeof *scratch)) == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    int err = 0;
+    int64_t offset = weir_plog_end_offset(log); /* where each batch will land */
+    for (size_t at = 0; err == 0 && at < len;) {
+        weir_batch_header h;
+        weir_batch_header_decode(p + at, &h);
+        at += (size_t)weir_batch_total_bytes(&h);
+        int64_t first = offset;
+        offset += (int64_t)h.last_offset_delta + 1;
+        weir_pstate_result r = client_batch_rule(&h);
+        if (r != WEIR_PSTATE_OK || h.producer_id < 0) {
+            err = r != WEIR_PSTATE_OK ? producer_refused(in, r, why) : 0;
+            continue;
+        }
+        size_t k = 0;
+        while (k < n && scratch[k].producer_id != h.producer_id) {
+            k++;
+        }
+        if (k == n) {
+            const weir_pstate_entry *e = weir_pstate_find(log->ps, h.producer_id);
+            if (e != NULL) {
+                scratch[n++] = *e;
+            } else {
+                /* No state: an empty entry checks the same way (any sequence). */
+                memset(&scratch[n], 0, sizeof scratch[n]);
+                scratch[n].producer_id = h.producer_id;
+                scratch[n].epoch = -1;
+                scratch[n].coordinator_epoch = -1;
+                scratch[n].current_txn_first_offset = -1;
+                scratch[n++].last_timestamp = -1;
+            }
+        }
+        bool txn = (h.attributes & WEIR_BATCH_TRANSACTIONAL) != 0;
+        weir_pstate_batch dup;
+        int32_t last_seq = weir_batch_last_seq(&h);
+        r = weir_pstate_entry_check(&scratch[k], h.producer_epoch, h.base_sequence, last_seq, txn,
+                                    &dup);
+        if (r == WEIR_PSTATE_DUPLICATE && count == 1) {
+            in->duplicate = true;
+            in->first_offset = dup.last_offset - dup.offset_delta;
+            in->last_offset = dup.last_offset;
+            in->max_timestamp = dup.timestamp;
+            err = 1;
+        } else if (r != WEIR_PSTATE_OK) {
+            err = producer_refused(
+                in, r == WEIR_PSTATE_DUPLICATE ? WEIR_PSTATE_DUPLICATE_SEQUENCE : r, why);
+        } else {
+            weir_pstate_entry_add_batch(&scratch[k], h.producer_epoch, h.base_sequence, last_seq,
+                                        first, offset - 1, h.max_timestamp);
+            if (txn && scratch[k].current_txn_first_offset < 0) {
+                scratch[k].current_txn_first_offset = first;
+            }
+        }
+    }
+    if (scratch != stack) {
+        free(scratch);
+    }
+    return err;
+}
+
 int weir_plog_append_leader(weir_plog *log, uint8_t *batches, size_t len, int32_t leader_epoch,
                            weir_log_append_info *info, const char **why)
 {
@@ -673,7 +1097,15 @@ int weir_plog_append_leader(weir_plog *log, uint8_t *batches, size_t len, int32_
     weir_log_append_info local;
     weir_log_append_info *in = info != NULL ? info : &local;
     info_init(in, log);
-    int err = validate_set(log, batches, len, true, 0, reason);
+    int count;
+    bool producer;
+    int err = validate_set(log, batches, len, true, 0, &count, &producer, reason);
+    if (err == 0 && producer) {
+        err = check_producers(log, batches, len, count, in, reason);
+        if (err == 1) {
+            return 0; /* a retry of a batch already in the log */
+        }
+    }
     if (err != 0) {
         return err;
     }
@@ -702,7 +1134,10 @@ int weir_plog_append_follower(weir_plog *log, const uint8_t *batches, size_t len
     weir_log_append_info local;
     weir_log_append_info *in = info != NULL ? info : &local;
     info_init(in, log);
-    int err = validate_set(log, batches, len, false, weir_plog_end_offset(log), reason);
+    int count;
+    bool producer;
+    int err = validate_set(log, batches, len, false, weir_plog_end_offset(log), &count, &producer,
+                           reason);
     if (err != 0) {
         return err;
     }
@@ -717,6 +1152,98 @@ int weir_plog_append_follower(weir_plog *log, const uint8_t *batches, size_t len
         at += total;
     }
     return 0;
+}
+
+int weir_plog_append_marker(weir_plog *log, int64_t producer_id, int16_t producer_epoch,
+                            int32_t coordinator_epoch, bool commit, int32_t leader_epoch,
+                            weir_log_append_info *info, const char **why)
+{
+    static const char *unused;
+    const char **reason = why != NULL ? why : &unused;
+    weir_log_append_info local;
+    weir_log_append_info *in = info != NULL ? info : &local;
+    info_init(in, log);
+    if (producer_id < 0) {
+        *reason = "a transaction marker needs a producer id";
+        return WEIR_E_INVAL;
+    }
+    weir_pstate_result r =
+        weir_pstate_check_marker(log->ps, producer_id, producer_epoch, coordinator_epoch);
+    if (r != WEIR_PSTATE_OK) {
+        return producer_refused(in, r, reason);
+    }
+    uint8_t key[4], value[6];
+    weir_put_be16(key, 0); /* version */
+    weir_put_be16(key + 2, commit ? WEIR_CONTROL_COMMIT : WEIR_CONTROL_ABORT);
+    weir_put_be16(value, 0);
+    weir_put_be32(value + 2, (uint32_t)coordinator_epoch);
+    weir_batch_builder bb;
+    weir_batch_builder_init(&bb);
+    weir_batch_builder_set_attributes(&bb, WEIR_BATCH_TRANSACTIONAL | WEIR_BATCH_CONTROL);
+    weir_batch_builder_set_producer(&bb, producer_id, producer_epoch, -1);
+    weir_batch_builder_add(&bb, weir_wall_ms(log->env), key, sizeof key, value, sizeof value, NULL,
+                           0);
+    uint8_t *b;
+    size_t len;
+    int err = weir_batch_builder_finish(&bb, &b, &len);
+    if (err == 0) {
+        weir_batch_header h;
+        weir_batch_header_decode(b, &h);
+        h.base_offset = weir_plog_end_offset(log);
+        h.leader_epoch = leader_epoch;
+        weir_batch_set_base_offset(b, h.base_offset);
+        weir_batch_set_leader_epoch(b, leader_epoch);
+        err = append_one(log, b, len, &h, in);
+        if (err != 0) {
+            *reason = "write failed";
+        }
+    }
+    weir_batch_builder_free(&bb);
+    return err;
+}
+
+/* ---- producer state and transactions ---- */
+
+int64_t weir_plog_lso(weir_plog *log, int64_t hw)
+{
+    weir_pstate_forget_completed_below(log->ps, hw);
+    int64_t first = weir_pstate_first_unstable_offset(log->ps);
+    return first >= 0 && first < hw ? first : hw;
+}
+
+int weir_plog_aborted_txns(const weir_plog *log, int64_t fetch_offset, int64_t upper_bound,
+                          weir_aborted_txn **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    size_t cap = 0;
+    size_t i = fetch_offset <= weir_plog_start_offset(log) ? 0 : segment_for(log, fetch_offset);
+    bool complete = false;
+    int err = 0;
+    for (; err == 0 && !complete && i < log->n; i++) {
+        err = weir_txn_index_collect(&log->segs[i]->txn, fetch_offset, upper_bound, out, n_out,
+                                     &cap, &complete);
+    }
+    if (err != 0 || *n_out == 0) {
+        free(*out);
+        *out = NULL;
+        *n_out = 0;
+    }
+    return err;
+}
+
+bool weir_plog_producer(const weir_plog *log, int64_t producer_id, weir_pstate_entry *out)
+{
+    const weir_pstate_entry *e = weir_pstate_find(log->ps, producer_id);
+    if (e != NULL) {
+        *out = *e;
+    }
+    return e != NULL;
+}
+
+const weir_pstate *weir_plog_producer_state(const weir_plog *log)
+{
+    return log->ps;
 }
 
 /* ---- read ---- */
@@ -919,6 +1446,9 @@ static int after_truncation(weir_plog *log)
     if (err == 0) {
         err = drop_snapshots_after(log, end);
     }
+    if (err == 0) {
+        err = pstate_reload(log);
+    }
     return err;
 }
 
@@ -977,8 +1507,12 @@ int weir_plog_truncate_fully(weir_plog *log, int64_t new_start)
         err = weir_plog_hw_write(log, new_start);
     }
     if (err == 0) {
-        err = drop_snapshots_after(log, new_start);
+        err = drop_snapshots_after(log, -1);
     }
+    if (err == 0) {
+        err = snapshots_drop_after(log, -1);
+    }
+    weir_pstate_clear(log->ps);
     return err;
 }
 
@@ -1015,6 +1549,7 @@ int weir_plog_hw_write(weir_plog *log, int64_t hw)
                                            log->partition, hw);
     if (err == 0) {
         log->hw = hw;
+        weir_pstate_forget_completed_below(log->ps, hw);
     }
     return err;
 }

@@ -221,6 +221,15 @@ static int segment_open_files(weir_segment *seg, const weir_segment_config *cfg,
         err = weir_index_open(seg->env, path, WEIR_TIME_INDEX_ENTRY, cfg->index_bytes, load_indexes,
                               &seg->tix);
     }
+    if (err == 0) {
+        err = seg_file_path(seg, ".txnindex", path, sizeof path);
+    }
+    if (err == 0) {
+        /* A new segment has no aborted transactions: a file of that name is stale. */
+        err = (log_flags & WEIR_F_TRUNC)
+                  ? weir_txn_index_create(seg->env, path, &seg->txn)
+                  : weir_txn_index_open(seg->env, path, seg->base_offset, &seg->txn, NULL);
+    }
     return err;
 }
 
@@ -234,6 +243,7 @@ void weir_segment_free(weir_segment *seg)
     }
     weir_index_close(&seg->oix);
     weir_index_close(&seg->tix);
+    weir_txn_index_close(&seg->txn);
     free(seg->prefix);
     free(seg);
 }
@@ -528,6 +538,9 @@ int weir_segment_open(weir_env *env, const char *dir, int64_t base, const weir_s
         *rebuilt = true;
         err = segment_recover(seg, sc);
     }
+    if (err == 0) {
+        err = weir_txn_index_truncate(&seg->txn, seg->next_offset);
+    }
     if (err != 0) {
         weir_segment_free(seg);
         return err;
@@ -769,6 +782,9 @@ int weir_segment_truncate(weir_segment *seg, int64_t offset)
     if ((err = segment_load_tail(seg)) != 0) {
         return err;
     }
+    if ((err = weir_txn_index_truncate(&seg->txn, seg->next_offset)) != 0) {
+        return err;
+    }
     /* Synced at once: a crash must not bring truncated batches back (a
      * follower's divergent suffix would otherwise return). */
     return weir_segment_sync(seg);
@@ -816,6 +832,9 @@ int weir_segment_sync(weir_segment *seg)
     if (err == 0) {
         err = weir_index_sync(&seg->tix);
     }
+    if (err == 0) {
+        err = weir_txn_index_sync(&seg->txn);
+    }
     return err;
 }
 
@@ -844,7 +863,7 @@ bool weir_segment_roll_due(const weir_segment *seg, const weir_batch_header *h, 
 
 int weir_segment_delete(weir_segment *seg)
 {
-    static const char *const suffixes[] = {".log", ".index", ".timeindex"};
+    static const char *const suffixes[] = {".log", ".index", ".timeindex", ".txnindex"};
     char path[1024];
     weir_env *env = seg->env;
     int first_err = 0;

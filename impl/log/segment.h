@@ -1,5 +1,6 @@
-/* One log segment: `<base offset, 20 digits>.log` with its `.index` and
- * `.timeindex`, as Kafka lays them out.
+/* One log segment: `<base offset, 20 digits>.log` with its `.index`,
+ * `.timeindex` and (once it holds an ABORT marker) `.txnindex`, as Kafka
+ * lays them out.
  *
  * A segment holds whole batches with contiguous offsets starting at its base
  * offset. Appends go to the end; the active segment's indexes are preallocated
@@ -15,6 +16,7 @@
 #include "env/env.h"
 #include "log/batch.h"
 #include "log/index.h"
+#include "log/txn_index.h"
 
 #define WEIR_SEGMENT_NAME_DIGITS 20
 
@@ -32,6 +34,7 @@ typedef struct weir_segment {
     weir_file *log;
     weir_index oix;           /* .index */
     weir_index tix;           /* .timeindex */
+    weir_txn_index txn;       /* .txnindex: aborted transactions whose marker is here */
     uint32_t index_interval;
     uint64_t bytes_since_index;
     int64_t max_timestamp;    /* -1 while empty */
@@ -55,7 +58,7 @@ bool weir_segment_path(char *out, size_t size, const char *dir, int64_t base, co
 /* Parses "<20 digits>.<ext>" file names; returns the base offset or -1. */
 int64_t weir_segment_parse_name(const char *name, const char *ext);
 
-/* Creates an empty segment (truncating stale files of the same name). */
+/* Creates an empty segment (truncating or removing stale files of the same name). */
 WEIR_MUST_CHECK int weir_segment_create(weir_env *env, const char *dir, int64_t base,
                                         const weir_segment_config *cfg, weir_segment **out);
 
@@ -63,7 +66,9 @@ WEIR_MUST_CHECK int weir_segment_create(weir_env *env, const char *dir, int64_t 
  * loads the indexes and rebuilds them only if missing or insane (*rebuilt set).
  * With `recover`, validates every batch (length, CRC, offset continuity), cuts
  * the .log after the last valid batch and rebuilds both indexes; *scan says
- * what it found. */
+ * what it found. Either way the .txnindex is loaded and keeps only whole,
+ * ordered entries whose marker is inside the segment (the log's producer-state
+ * replay writes any later ones again). */
 WEIR_MUST_CHECK int weir_segment_open(weir_env *env, const char *dir, int64_t base,
                                       const weir_segment_config *cfg, bool recover,
                                       weir_segment_scan *scan, bool *rebuilt,
@@ -94,7 +99,7 @@ WEIR_MUST_CHECK int weir_segment_offset_for_time(weir_segment *seg, int64_t ts,
                                                  int64_t *offset_out);
 
 /* Removes every batch with last offset >= offset (a batch holding `offset`
- * goes whole). */
+ * goes whole), and the .txnindex entries of markers past the new end. */
 WEIR_MUST_CHECK int weir_segment_truncate(weir_segment *seg, int64_t offset);
 
 /* The segment stops being active: final time-index entry, trimmed indexes, synced. */
@@ -108,7 +113,7 @@ bool weir_segment_roll_due(const weir_segment *seg, const weir_batch_header *h, 
 
 /* Closes files and frees; touches nothing on disk. */
 void weir_segment_free(weir_segment *seg);
-/* Deletes the segment's files, then frees it. */
+/* Deletes the segment's files (.log, .index, .timeindex, .txnindex), then frees it. */
 WEIR_MUST_CHECK int weir_segment_delete(weir_segment *seg);
 
 /* Validating scan of the .log from byte 0 without changing anything: calls

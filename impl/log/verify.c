@@ -22,6 +22,7 @@
 #include "log/log.h"
 #include "log/segment.h"
 #include "log/snapshot.h"
+#include "log/txn_index.h"
 
 #define VF_INDEX_BYTES_MAX ((size_t)1 << 31) /* segment.index.bytes is an int32 */
 #define VF_PATH_MAX 1024
@@ -494,6 +495,48 @@ static void vf_check_time_index(vf *v, const vf_segment *s, const char *name)
     free(raw);
 }
 
+/* The .txnindex of a segment, if it has one: whole entries in Kafka's format,
+ * each naming a one-record batch of the segment (its ABORT marker). */
+static void vf_check_txn_index(vf *v, const vf_segment *s, const char *name)
+{
+    if (!vf_listed(v, name)) {
+        return; /* most segments have none */
+    }
+    uint8_t *raw;
+    size_t len;
+    if (!vf_index_load(v, name, &raw, &len)) {
+        return;
+    }
+    weir_aborted_txn *e = NULL;
+    size_t n = 0;
+    const char *why = NULL;
+    int err = weir_txn_index_decode(raw, len, s->base, &e, &n, &why);
+    free(raw);
+    if (err == WEIR_E_NOMEM) {
+        v->err = err;
+        return;
+    }
+    if (err != 0) {
+        vf_issue(v, WEIR_VERIFY_PROBLEM, name, (int64_t)(n * WEIR_TXN_INDEX_ENTRY_BYTES), -1, 0,
+                 "%s", why);
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (j < s->n && s->b[j].base < e[i].last_offset) {
+            j++;
+        }
+        bool marker = j < s->n && s->b[j].base == e[i].last_offset && s->b[j].last == s->b[j].base;
+        if (!marker && !(s->damaged && e[i].last_offset >= s->next_offset)) {
+            vf_issue(v, WEIR_VERIFY_PROBLEM, name, (int64_t)(i * WEIR_TXN_INDEX_ENTRY_BYTES),
+                     e[i].last_offset, 0,
+                     "producer %lld: no one-record marker batch at offset %lld in the segment",
+                     (long long)e[i].producer_id, (long long)e[i].last_offset);
+            break;
+        }
+    }
+    free(e);
+}
+
 /* Checks every segment in offset order (the list is sorted by name, and the
  * names are 20-digit base offsets). */
 static void vf_check_segments(vf *v)
@@ -523,6 +566,8 @@ static void vf_check_segments(vf *v)
         vf_check_offset_index(v, &s, name);
         snprintf(name, sizeof name, "%020lld.timeindex", (long long)base);
         vf_check_time_index(v, &s, name);
+        snprintf(name, sizeof name, "%020lld.txnindex", (long long)base);
+        vf_check_txn_index(v, &s, name);
     }
     free(s.b);
     if (v->rep->segments == 0) {
@@ -587,6 +632,9 @@ static bool vf_is_segment_index(const vf *v, const char *name, int64_t *base)
     *base = weir_segment_parse_name(name, "index");
     if (*base < 0) {
         *base = weir_segment_parse_name(name, "timeindex");
+    }
+    if (*base < 0) {
+        *base = weir_segment_parse_name(name, "txnindex");
     }
     if (*base < 0) {
         return false;

@@ -13,6 +13,8 @@
  *     position the start of a batch whose last offset is the entry's offset,
  *     every time-index entry naming a batch with that max timestamp, only zero
  *     bytes after the last entry; no index without its `.log` (an orphan);
+ *   - each `.txnindex` (where there is one): whole 34-byte entries of version
+ *     0, last offsets increasing, each naming a one-record (marker) batch;
  *   - leader-epoch-checkpoint parses, its epochs agree with the batches' and
  *     start at or before the log end; the offset checkpoints (high watermark,
  *     recovery point, log start) parse, name this partition and do not lie past

@@ -702,7 +702,10 @@ static void fz_pick_append(const fz_case *c, fz_bytes *out)
     if (left >= WEIR_BATCH_HEADER_BYTES) {
         int32_t length = (int32_t)weir_get_be32(p + 8);
         uint64_t total = length < 0 ? 0 : (uint64_t)length + WEIR_BATCH_LOG_OVERHEAD;
-        if (total >= WEIR_BATCH_HEADER_BYTES && total <= left &&
+        /* a plain batch: a producer's or a control batch would meet the
+         * producer-state checks, which the recovery cases do not model */
+        bool plain = (int64_t)weir_get_be64(p + 43) == -1 && (weir_get_be16(p + 21) & 0x30) == 0;
+        if (plain && total >= WEIR_BATCH_HEADER_BYTES && total <= left &&
             total <= c->cfg.max_message_bytes &&
             weir_batch_validate_records(p, (size_t)total, NULL) == 0) {
             fz_bytes_add(out, p, (size_t)total);
