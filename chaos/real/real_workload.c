@@ -627,7 +627,7 @@ void weir_real_workload_check(weir_real_run *run)
     o->duplicated = (int64_t)hr.counts[WEIR_FINDING_DUPLICATED];
     o->reordered = (int64_t)hr.counts[WEIR_FINDING_REORDERED];
     run->first_lost[0] = '\0';
-    int shown[5] = {0};
+    int shown[WEIR_FINDING_KINDS_] = {0};
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < hr.n_findings; i++) {
             const weir_finding *f = &hr.findings[i];
