@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/coord.h"
+#include "broker/group.h"
+#include "broker/txn.h"
 #include "core/assert.h"
 
 #define MS 1000000LL
@@ -35,7 +38,10 @@ static void conn_unlink(weir_broker *b, bk_conn *c)
     c->prev = c->next = NULL;
 }
 
-static void conn_drop_queue(bk_conn *c)
+/* Drops what the connection holds. env_alive false after a crash: the
+ * timers went with the env, so they are forgotten, not cancelled. A deferred
+ * reply's token stays with its coordinator, which frees it when it answers. */
+static void conn_drop_queue(bk_conn *c, bool env_alive)
 {
     while (c->head != NULL) {
         bk_queued *q = c->head;
@@ -44,12 +50,28 @@ static void conn_drop_queue(bk_conn *c)
     }
     c->tail = NULL;
     if (c->parked != NULL) {
+        if (!env_alive) {
+            c->parked->timer = NULL;
+        }
         bk_fetch_wait_free(c->b->env, c->parked);
         c->parked = NULL;
     }
     if (c->pwait != NULL) {
+        if (!env_alive) {
+            c->pwait->timer = NULL;
+        }
         bk_produce_wait_free(c->b->env, c->pwait);
         c->pwait = NULL;
+    }
+    if (c->reply != NULL) {
+        bk_reply_orphan(c->reply);
+        c->reply = NULL;
+    }
+    if (c->resume_timer != NULL) {
+        if (env_alive) {
+            weir_timer_cancel(c->b->env, c->resume_timer);
+        }
+        c->resume_timer = NULL;
     }
 }
 
@@ -63,7 +85,7 @@ static void conn_fail(bk_conn *c, const char *fmt, const char *detail)
     snprintf(line, sizeof line, fmt, detail);
     weir_log_warn(c->b->env, "closing connection from %s: %s", c->conn->peer, line);
     c->closing = true;
-    conn_drop_queue(c);
+    conn_drop_queue(c, true);
     weir_conn_close(c->conn);
 }
 
@@ -134,6 +156,23 @@ static bool handle_frame(bk_conn *c, const uint8_t *frame, size_t len)
     case WEIR_API_DELETE_TOPICS: err = bk_handle_delete_topics(c, &req); break;
     case WEIR_API_LEADER_AND_ISR: err = bk_handle_leader_and_isr(c, &req); break;
     case WEIR_API_OFFSET_FOR_LEADER_EPOCH: err = bk_handle_offset_for_leader_epoch(c, &req); break;
+    /* coordinators (coord.c, group*.c) */
+    case WEIR_API_FIND_COORDINATOR: err = bk_handle_find_coordinator(c, &req); break;
+    case WEIR_API_JOIN_GROUP: err = bk_handle_join_group(c, &req, &parked); break;
+    case WEIR_API_SYNC_GROUP: err = bk_handle_sync_group(c, &req, &parked); break;
+    case WEIR_API_HEARTBEAT: err = bk_handle_heartbeat(c, &req); break;
+    case WEIR_API_LEAVE_GROUP: err = bk_handle_leave_group(c, &req); break;
+    case WEIR_API_OFFSET_COMMIT: err = bk_handle_offset_commit(c, &req, &parked); break;
+    case WEIR_API_OFFSET_FETCH: err = bk_handle_offset_fetch(c, &req); break;
+    case WEIR_API_DESCRIBE_GROUPS: err = bk_handle_describe_groups(c, &req); break;
+    case WEIR_API_LIST_GROUPS: err = bk_handle_list_groups(c, &req); break;
+    case WEIR_API_TXN_OFFSET_COMMIT: err = bk_handle_txn_offset_commit(c, &req, &parked); break;
+    /* idempotence and transactions (txn*.c) */
+    case WEIR_API_INIT_PRODUCER_ID: err = bk_handle_init_producer_id(c, &req, &parked); break;
+    case WEIR_API_ADD_PARTITIONS_TO_TXN: err = bk_handle_add_partitions_to_txn(c, &req, &parked); break;
+    case WEIR_API_ADD_OFFSETS_TO_TXN: err = bk_handle_add_offsets_to_txn(c, &req, &parked); break;
+    case WEIR_API_END_TXN: err = bk_handle_end_txn(c, &req, &parked); break;
+    case WEIR_API_WRITE_TXN_MARKERS: err = bk_handle_write_txn_markers(c, &req, &parked); break;
     /* Controller APIs: served by the controller node, not here. */
     case WEIR_API_ALTER_PARTITION:
     case WEIR_API_BROKER_REGISTRATION:
@@ -169,9 +208,16 @@ static void queue_push(bk_conn *c, const uint8_t *frame, size_t len)
     c->tail = q;
 }
 
+/* True while a request of c waits (Fetch, acks=all Produce, or a deferred
+ * reply): the ones behind it queue. */
+static bool conn_busy(const bk_conn *c)
+{
+    return c->parked != NULL || c->pwait != NULL || c->reply != NULL;
+}
+
 void bk_conn_resume(bk_conn *c)
 {
-    while (!c->closing && c->parked == NULL && c->pwait == NULL && c->head != NULL) {
+    while (!c->closing && !conn_busy(c) && c->head != NULL) {
         bk_queued *q = c->head;
         c->head = q->next;
         if (c->head == NULL) {
@@ -189,7 +235,7 @@ static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *
     if (c == NULL || c->closing || c->b->shut_down || c->b->halt_timer != NULL) {
         return; /* shut down, or halting after a log dir failure: answer nothing more */
     }
-    if (c->parked != NULL || c->pwait != NULL || c->head != NULL) {
+    if (conn_busy(c) || c->head != NULL) {
         queue_push(c, payload, len); /* strictly in order behind the waiting one */
         return;
     }
@@ -206,7 +252,7 @@ static void on_close(weir_conn *conn, int reason, void *arg)
     if (reason != 0 && reason != WEIR_E_CONNRESET) {
         weir_log_info(c->b->env, "connection from %s closed: %s", conn->peer, weir_err_str(reason));
     }
-    conn_drop_queue(c);
+    conn_drop_queue(c, true);
     conn_unlink(c->b, c);
     conn->data = NULL;
     free(c);
@@ -235,6 +281,97 @@ static void on_open(weir_conn *conn, void *arg)
     }
 }
 
+/* ---- deferred replies (coord.h) ---- */
+
+struct bk_reply {
+    bk_conn *c;                 /* NULL once the connection closed */
+    weir_request_header header; /* client_id not kept */
+};
+
+/* The connection went away: the token stays with its owner. */
+void bk_reply_orphan(bk_reply *r)
+{
+    r->c = NULL;
+}
+
+bk_reply *bk_reply_park(bk_conn *c, const weir_request_header *h)
+{
+    WEIR_ASSERT(!conn_busy(c));
+    bk_reply *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return NULL;
+    }
+    r->c = c;
+    r->header = *h;
+    r->header.client_id = WEIR_STR_NULL;
+    c->reply = r;
+    return r;
+}
+
+int16_t bk_reply_version(const bk_reply *r)
+{
+    return r->header.api_version;
+}
+
+void bk_reply_free(bk_reply *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    if (r->c != NULL) {
+        WEIR_ASSERT(r->c->reply == r);
+        r->c->reply = NULL;
+    }
+    free(r);
+}
+
+static void conn_resume_cb(weir_env *env, void *arg)
+{
+    (void)env;
+    bk_conn *c = arg;
+    c->resume_timer = NULL;
+    bk_conn_resume(c);
+}
+
+void bk_reply_send(weir_broker *b, bk_reply *r, bk_reply_encode_fn encode, void *arg)
+{
+    bk_conn *c = r->c;
+    weir_request_header h = r->header;
+    if (c == NULL) {
+        free(r);
+        return;
+    }
+    WEIR_ASSERT(c->reply == r && !c->closing);
+    c->reply = NULL;
+    free(r);
+    weir_wr *w = &b->reply_out;
+    weir_wr_reset(w);
+    weir_arena_reset(&b->reply_arena);
+    int err = weir_encode_response_header(w, h.api_key, h.api_version, h.correlation_id);
+    if (err == 0) {
+        err = encode(w, &b->reply_arena, h.api_version, arg);
+    }
+    if (err == 0) {
+        err = weir_wr_status(w);
+    }
+    if (err != 0) {
+        char why[96];
+        snprintf(why, sizeof why, "%s v%d response: %s", weir_api_name(h.api_key), h.api_version,
+                 weir_err_str(err));
+        conn_fail(c, "cannot encode the %s", why);
+        return;
+    }
+    err = weir_conn_send(c->conn, w->buf, w->len);
+    if (err != 0) {
+        conn_fail(c, "send failed: %s", weir_err_str(err));
+        return;
+    }
+    /* From a timer: the caller may be inside another request's handler. */
+    if (c->head != NULL && c->resume_timer == NULL && !b->shut_down) {
+        c->resume_timer = weir_timer_start(b->env, 0, conn_resume_cb, c);
+    }
+}
+
 /* ---- periodic work ---- */
 
 static void retention_tick(weir_env *env, void *arg)
@@ -244,6 +381,11 @@ static void retention_tick(weir_env *env, void *arg)
     int64_t now = weir_wall_ms(env);
     for (size_t i = 0; i < b->topics.n; i++) {
         weir_topic *t = b->topics.t[i];
+        if (bk_coord_topic_is_internal(t->name, strlen(t->name))) {
+            /* Kafka compacts these (cleanup.policy=compact); weir does not
+             * compact yet, and deleting by time would lose live commits. */
+            continue;
+        }
         for (int32_t p = 0; p < t->partition_count; p++) {
             if (t->partitions[p].log == NULL) {
                 continue; /* not hosted here */
@@ -307,6 +449,8 @@ static void *broker_start(weir_env *env, void *arg)
     }
     weir_arena_init(&b->arena, WEIR_ARENA_BYTES_MAX_DEFAULT);
     weir_wr_init(&b->out);
+    weir_arena_init(&b->reply_arena, WEIR_ARENA_BYTES_MAX_DEFAULT);
+    weir_wr_init(&b->reply_out);
     broker_open(b);
     return b;
 }
@@ -347,6 +491,7 @@ static void broker_open(weir_broker *b)
     }
     b->serving = true;
     bk_cluster_start(b);
+    bk_coord_start(b); /* standalone: loads the coordinator partitions it leads */
     b->retention_timer = weir_timer_start(env, b->cfg.retention_check_interval_ms * MS,
                                           retention_tick, b);
     if (b->cfg.flush_interval_ms > 0) {
@@ -411,10 +556,12 @@ static void broker_stop(weir_broker *b, bool clean)
     for (bk_conn *c = b->conns; c != NULL; c = c->next) {
         if (!c->closing) {
             c->closing = true;
-            conn_drop_queue(c);
+            conn_drop_queue(c, true);
             weir_conn_close(c->conn);
         }
     }
+    bk_coord_stop(b); /* before the logs close: waiting appends end, state goes */
+    bk_txn_stop(b);   /* marker connections and what is left of the txn state */
     bk_cluster_stop(b);
     if (clean) {
         weir_topics_close(&b->topics);
@@ -462,16 +609,20 @@ static void broker_destroy(void *state)
     weir_broker *b = state;
     for (bk_conn *c = b->conns; c != NULL;) {
         bk_conn *next = c->next;
-        conn_drop_queue(c); /* the env is gone: its connections with it */
+        conn_drop_queue(c, false); /* the env is gone: its connections with it */
         free(c);
         c = next;
     }
     if (!b->shut_down) {
-        bk_cluster_abandon(b); /* the env is gone: free memory, touch nothing */
+        bk_coord_abandon(b); /* the env is gone: free memory, touch nothing */
+        bk_txn_abandon(b);
+        bk_cluster_abandon(b);
         weir_topics_abandon(&b->topics); /* as a crash: nothing written */
     }
     weir_arena_free(&b->arena);
     weir_wr_free(&b->out);
+    weir_arena_free(&b->reply_arena);
+    weir_wr_free(&b->reply_out);
     free(b);
 }
 

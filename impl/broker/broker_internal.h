@@ -20,6 +20,10 @@ typedef struct bk_queued {
 } bk_queued;
 
 typedef struct bk_conn bk_conn;
+struct bk_reply;        /* coord.h: a parked request answered later */
+struct bk_coord_state;  /* coord.c */
+struct bk_groups;       /* group_internal.h */
+struct bk_txn_state;    /* txn_internal.h */
 
 /* A Fetch waiting for min_bytes or its deadline; owns a copy of its frame. */
 typedef struct bk_fetch_wait {
@@ -54,6 +58,8 @@ struct bk_conn {
     bk_queued *tail;
     bk_fetch_wait *parked; /* the request in progress, if it waits */
     bk_produce_wait *pwait; /* or an acks=all Produce waiting for the HW */
+    struct bk_reply *reply; /* or a request a coordinator answers later (coord.h) */
+    weir_timer *resume_timer; /* pending resume after a deferred reply went out */
     bool closing;
     bk_conn *prev;
     bk_conn *next;
@@ -87,6 +93,7 @@ typedef struct bk_cluster {
     weir_timer *hw_timer;
     bk_live_broker live[64];
     int n_live;
+    bool live_known; /* a LeaderAndIsr push (with the live brokers) arrived */
 } bk_cluster;
 
 struct weir_broker {
@@ -106,6 +113,12 @@ struct weir_broker {
     bool serving;
     bool shut_down;
     bk_cluster cl;
+    /* coordinators (coord.c, group*.c) */
+    struct bk_coord_state *coord;
+    struct bk_groups *groups;
+    struct bk_txn_state *txn; /* the transaction coordinator (txn_coord.c) */
+    weir_wr reply_out;      /* deferred replies: their own writer and arena, */
+    weir_arena reply_arena; /* so they can go out from inside another handler */
 };
 
 /* A failed fsync (or other log dir failure): the broker halts, drops its

@@ -1,5 +1,6 @@
 #include "broker/config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,18 @@ void weir_broker_config_default(weir_broker_config *cfg)
     cfg->heartbeat_interval_ms = 2000;
     cfg->hw_checkpoint_interval_ms = 5000;
     cfg->truncate_by_epoch = true;
+    cfg->offsets_topic_partitions = 50;
+    cfg->offsets_topic_replication = 3;
+    cfg->offsets_commit_timeout_ms = 5000;
+    cfg->offset_metadata_bytes_max = 4096;
+    cfg->group_initial_rebalance_delay_ms = 3000;
+    cfg->group_session_timeout_ms_min = 6000;
+    cfg->group_session_timeout_ms_max = 1800000;
+    cfg->txn_topic_partitions = 50;
+    cfg->txn_topic_replication = 3;
+    cfg->txn_timeout_ms_max = 900000;
+    cfg->txn_id_expiration_ms = 604800000;
+    cfg->txn_version = 2;
     weir_log_config_default(&cfg->log);
 }
 
@@ -76,10 +89,72 @@ static bool parse_listener(const char *value, char *host, size_t host_size, int 
     return weir_addr_split(one, host, host_size, port) == 0 && *port > 0 && *port < 65536;
 }
 
+/* Integer settings of the coordinators: Kafka name -> field, bounds. */
+typedef struct coord_key {
+    const char *key;
+    size_t offset; /* into weir_broker_config */
+    int size;      /* 2, 4 or 8 bytes */
+    int64_t min;
+    int64_t max;
+} coord_key;
+
+#define COORD_KEY(k, field, lo, hi)                                                                \
+    {k, offsetof(weir_broker_config, field), (int)sizeof(((weir_broker_config *)0)->field), lo, hi}
+
+static const coord_key coord_keys[] = {
+    COORD_KEY("offsets.topic.num.partitions", offsets_topic_partitions, 1, 100000),
+    COORD_KEY("offsets.topic.replication.factor", offsets_topic_replication, 1, WEIR_REPLICAS_MAX),
+    COORD_KEY("offsets.commit.timeout.ms", offsets_commit_timeout_ms, 1, INT32_MAX),
+    COORD_KEY("offset.metadata.max.bytes", offset_metadata_bytes_max, 0, INT32_MAX),
+    COORD_KEY("group.initial.rebalance.delay.ms", group_initial_rebalance_delay_ms, 0, INT32_MAX),
+    COORD_KEY("group.min.session.timeout.ms", group_session_timeout_ms_min, 0, INT32_MAX),
+    COORD_KEY("group.max.session.timeout.ms", group_session_timeout_ms_max, 0, INT32_MAX),
+    COORD_KEY("transaction.state.log.num.partitions", txn_topic_partitions, 1, 100000),
+    COORD_KEY("transaction.state.log.replication.factor", txn_topic_replication, 1, WEIR_REPLICAS_MAX),
+    COORD_KEY("transaction.max.timeout.ms", txn_timeout_ms_max, 1, INT32_MAX),
+    COORD_KEY("transactional.id.expiration.ms", txn_id_expiration_ms, 1, INT32_MAX),
+    COORD_KEY("transaction.version", txn_version, 1, 2),
+};
+
+/* 0 when key is a coordinator setting and was applied, WEIR_E_NOENT when it
+ * is not one, WEIR_E_INVAL (why set) for a bad value. */
+static int coord_key_set(weir_broker_config *cfg, const char *key, const char *value, char *why,
+                         size_t why_size)
+{
+    for (size_t i = 0; i < sizeof coord_keys / sizeof coord_keys[0]; i++) {
+        const coord_key *k = &coord_keys[i];
+        if (strcmp(k->key, key) != 0) {
+            continue;
+        }
+        int64_t v;
+        if (!parse_int(value, k->min, k->max, &v)) {
+            snprintf(why, why_size, "%s: must be an integer in [%lld, %lld]", key, (long long)k->min,
+                     (long long)k->max);
+            return WEIR_E_INVAL;
+        }
+        char *field = (char *)cfg + k->offset;
+        if (k->size == 2) {
+            int16_t x = (int16_t)v;
+            memcpy(field, &x, sizeof x);
+        } else if (k->size == 4) {
+            int32_t x = (int32_t)v;
+            memcpy(field, &x, sizeof x);
+        } else {
+            memcpy(field, &v, sizeof v);
+        }
+        return 0;
+    }
+    return WEIR_E_NOENT;
+}
+
 int weir_broker_config_set(weir_broker_config *cfg, const char *key, const char *value, char *why,
                            size_t why_size)
 {
     int64_t v;
+    int cerr = coord_key_set(cfg, key, value, why, why_size);
+    if (cerr != WEIR_E_NOENT) {
+        return cerr;
+    }
     if (strcmp(key, "node.id") == 0 || strcmp(key, "broker.id") == 0) {
         if (!parse_int(value, 0, INT32_MAX, &v)) {
             return bad(why, why_size, key, "must be an integer in [0, 2147483647]");

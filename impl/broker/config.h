@@ -42,6 +42,20 @@ typedef struct weir_broker_config {
     int64_t heartbeat_interval_ms;        /* broker.heartbeat.interval.ms: 2000 */
     int64_t hw_checkpoint_interval_ms;    /* replica.high.watermark.checkpoint.interval.ms: 5000 */
     bool truncate_by_epoch;               /* replication.truncation.rule: leader_epoch (true) or truncate_to_hw */
+    /* Coordinators: consumer groups (__consumer_offsets) and transactions
+     * (__transaction_state), with Kafka's names and defaults. */
+    int32_t offsets_topic_partitions;       /* offsets.topic.num.partitions: 50 */
+    int16_t offsets_topic_replication;      /* offsets.topic.replication.factor: 3 (capped to the live brokers) */
+    int32_t offsets_commit_timeout_ms;      /* offsets.commit.timeout.ms: 5000 */
+    int32_t offset_metadata_bytes_max;      /* offset.metadata.max.bytes: 4096 */
+    int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms: 3000 */
+    int32_t group_session_timeout_ms_min;   /* group.min.session.timeout.ms: 6000 */
+    int32_t group_session_timeout_ms_max;   /* group.max.session.timeout.ms: 1800000 */
+    int32_t txn_topic_partitions;           /* transaction.state.log.num.partitions: 50 */
+    int16_t txn_topic_replication;          /* transaction.state.log.replication.factor: 3 (capped) */
+    int32_t txn_timeout_ms_max;             /* transaction.max.timeout.ms: 900000 */
+    int64_t txn_id_expiration_ms;           /* transactional.id.expiration.ms: 604800000 */
+    int16_t txn_version;                    /* transaction.version: 2 (KIP-890: EndTxn v5 offered); 1: up to v4 */
     /* Per-topic min.insync.replicas (topic-level configs), over the broker's. */
     struct {
         char topic[250];

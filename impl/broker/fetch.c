@@ -2,7 +2,15 @@
  * the partition and response byte limits (the first partition with data
  * returns at least one batch, KIP-74). With fewer than min_bytes available the
  * request waits, by timer, until data arrives or max_wait_ms passes; the
- * requests behind it on the connection wait too. */
+ * requests behind it on the connection wait too.
+ *
+ * read_committed (isolation level 1) reads up to the last stable offset
+ * instead (the first offset of the earliest transaction still open or whose
+ * marker is not replicated yet) and gets the aborted transactions of the range
+ * it reads, from the .txnindex, so the consumer can drop their records. Every
+ * partition answer carries the LSO (v4+). A waiting read_committed fetch is
+ * ready when the LSO passes its offset: the LSO moves only when a HW moves
+ * (markers are replicated like records), which wakes the waiting fetches. */
 #include "broker/broker_internal.h"
 
 #include <stdlib.h>
@@ -35,10 +43,23 @@ int64_t bk_fetch_limit(const weir_broker *b, const weir_partition *p, int32_t re
     return replica_id >= 0 ? weir_plog_end_offset(p->log) : p->high_watermark;
 }
 
-/* Drops batches that reach past the high watermark (not committed yet). */
-static size_t trim_to_hw(const weir_log_read_result *rr, int64_t hw)
+/* The highest offset (exclusive) this request may read: read_committed
+ * consumers stop at the LSO. */
+static int64_t fetch_visible(const weir_broker *b, const weir_partition *p,
+                             const weir_fetch_request *req)
+{
+    if (req->replica_id < 0 && req->isolation_level == 1) {
+        return weir_plog_lso(p->log, p->high_watermark);
+    }
+    return bk_fetch_limit(b, p, req->replica_id);
+}
+
+/* Drops batches that reach past the limit (not committed, or not stable);
+ * *next_out: the offset after the last batch kept. */
+static size_t trim_to_hw(const weir_log_read_result *rr, int64_t hw, int64_t *next_out)
 {
     size_t at = 0;
+    *next_out = rr->first_offset;
     while (rr->len - at >= WEIR_BATCH_HEADER_BYTES) {
         weir_batch_header h;
         weir_batch_header_decode(rr->data + at, &h);
@@ -46,8 +67,37 @@ static size_t trim_to_hw(const weir_log_read_result *rr, int64_t hw)
             break;
         }
         at += (size_t)weir_batch_total_bytes(&h);
+        *next_out = weir_batch_last_offset(&h) + 1;
     }
     return at;
+}
+
+/* The aborted transactions of [from, upper) in the response's form (arena). */
+static int fetch_aborted(weir_broker *b, weir_partition *p, int64_t from, int64_t upper,
+                         weir_fetch_partition_response *out)
+{
+    weir_aborted_txn *list = NULL;
+    size_t n = 0;
+    out->aborted_count = 0; /* read_committed: an empty list, not null */
+    if (upper <= from) {
+        return 0;
+    }
+    int err = weir_plog_aborted_txns(p->log, from, upper, &list, &n);
+    if (err != 0) {
+        return err;
+    }
+    weir_fetch_aborted_txn *a = weir_arena_alloc_array(&b->arena, n + 1, sizeof *a);
+    if (a == NULL) {
+        free(list);
+        return WEIR_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        a[i] = (weir_fetch_aborted_txn){list[i].producer_id, list[i].first_offset};
+    }
+    free(list);
+    out->aborted = a;
+    out->aborted_count = (int32_t)n;
+    return 0;
 }
 
 /* Builds the response from the logs as they are now. *bytes_out: records bytes. */
@@ -95,11 +145,16 @@ static int fetch_collect(weir_broker *b, const weir_fetch_request *req, fetch_re
                 *any_error = true;
                 continue;
             }
-            int64_t hw = bk_fetch_limit(b, p, req->replica_id);
+            int64_t lso = weir_plog_lso(p->log, p->high_watermark);
+            bool committed = req->replica_id < 0 && req->isolation_level == 1;
+            int64_t hw = committed ? lso : bk_fetch_limit(b, p, req->replica_id);
             int64_t start = weir_plog_start_offset(p->log);
             out->high_watermark = p->high_watermark;
-            out->last_stable_offset = p->high_watermark;
+            out->last_stable_offset = lso;
             out->log_start_offset = start;
+            if (committed) {
+                out->aborted_count = 0;
+            }
             /* Out of range means outside the log, not past the HW: a new
              * leader's HW can lag what consumers already read from the old
              * one, and they must wait for it, not be reset past messages. */
@@ -133,9 +188,16 @@ static int fetch_collect(weir_broker *b, const weir_fetch_request *req, fetch_re
                 continue;
             }
             fr->n++;
-            size_t len = trim_to_hw(rr, hw);
+            int64_t next = fp->fetch_offset;
+            size_t len = trim_to_hw(rr, hw, &next);
             out->records = (weir_bytes){rr->data, (int32_t)len};
             total += len;
+            if (committed && len > 0) {
+                err = fetch_aborted(b, p, fp->fetch_offset, next, out);
+                if (err != 0) {
+                    return err;
+                }
+            }
         }
         topics[i].name = ft->name;
         topics[i].partition_count = np;
@@ -217,7 +279,7 @@ static bool fetch_ready(weir_broker *b, bk_fetch_wait *w)
             for (int32_t j = 0; j < ft->partition_count; j++) {
                 weir_partition *p = weir_topic_partition(t, ft->partitions[j].partition_index);
                 if (p == NULL || p->log == NULL ||
-                    bk_fetch_limit(b, p, req->replica_id) > ft->partitions[j].fetch_offset) {
+                    fetch_visible(b, p, req) > ft->partitions[j].fetch_offset) {
                     return true; /* data, or an error to report */
                 }
             }

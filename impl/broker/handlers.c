@@ -6,12 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/coord.h"
 #include "core/assert.h"
 
 int bk_handle_api_versions(bk_conn *c, const weir_request *r)
 {
     weir_api_versions_response resp;
     weir_api_versions_response_supported(&resp);
+    if (c->b->cfg.txn_version < 2) {
+        /* transaction.version 1: no EndTxn v5, so clients keep one producer
+         * epoch for all their transactions (the pre-KIP-890 protocol) */
+        weir_api_range *keys =
+            weir_arena_alloc_array(&c->b->arena, (size_t)resp.api_key_count, sizeof *keys);
+        if (keys == NULL) {
+            return WEIR_E_NOMEM;
+        }
+        memcpy(keys, resp.api_keys, (size_t)resp.api_key_count * sizeof *keys);
+        for (int32_t i = 0; i < resp.api_key_count; i++) {
+            if (keys[i].api_key == WEIR_API_END_TXN && keys[i].max_version > 4) {
+                keys[i].max_version = 4;
+            }
+        }
+        resp.api_keys = keys;
+    }
     return weir_encode_api_versions_response(&c->b->out, r->header.api_version, &resp);
 }
 
@@ -34,7 +51,7 @@ static int fill_topic(weir_broker *b, const weir_topic *t, weir_metadata_topic *
 {
     out->error_code = WEIR_KERR_NONE;
     out->name = (weir_str){t->name, (int32_t)strlen(t->name)};
-    out->is_internal = false;
+    out->is_internal = bk_coord_topic_is_internal(t->name, strlen(t->name));
     weir_metadata_partition *parts =
         weir_arena_alloc_array(&b->arena, (size_t)t->partition_count, sizeof *parts);
     if (parts == NULL) {
@@ -99,6 +116,18 @@ int bk_handle_metadata(bk_conn *c, const weir_request *r)
             continue;
         }
         weir_topic *t = weir_topics_find(&b->topics, name.p, (size_t)name.len);
+        if (t == NULL && req->allow_auto_topic_creation &&
+            bk_coord_topic_is_internal(name.p, (size_t)name.len)) {
+            /* internal topics get their own partition count and replication */
+            bk_coord_kind kind = strncmp(name.p, BK_OFFSETS_TOPIC, (size_t)name.len) == 0
+                                     ? BK_COORD_GROUP
+                                     : BK_COORD_TXN;
+            t = bk_coord_topic(b, kind, true);
+            if (t == NULL) {
+                topics[i].error_code = WEIR_KERR_LEADER_NOT_AVAILABLE;
+                continue;
+            }
+        }
         if (t == NULL && req->allow_auto_topic_creation && b->cfg.auto_create_topics && b->cl.enabled) {
             /* The controller decides; until its push arrives, no leader yet. */
             bk_cluster_create_topic(b, name.p, (size_t)name.len, b->cfg.num_partitions,
@@ -133,13 +162,35 @@ int bk_handle_metadata(bk_conn *c, const weir_request *r)
 
 /* ---- Produce ---- */
 
+/* A batch refused by producer state, as Kafka answers it (producer_state.h).
+ * UNKNOWN_PRODUCER_ID never comes from here: as in Kafka since KIP-360, a
+ * producer the partition has no state for may start at any sequence. */
+static int16_t produce_pstate_code(int producer_error)
+{
+    switch (producer_error) {
+    case WEIR_PSTATE_OUT_OF_ORDER_SEQUENCE: return WEIR_KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case WEIR_PSTATE_DUPLICATE_SEQUENCE: return WEIR_KERR_DUPLICATE_SEQUENCE_NUMBER;
+    case WEIR_PSTATE_INVALID_PRODUCER_EPOCH: return WEIR_KERR_INVALID_PRODUCER_EPOCH;
+    case WEIR_PSTATE_INVALID_TXN_STATE: return WEIR_KERR_INVALID_TXN_STATE;
+    case WEIR_PSTATE_COORDINATOR_FENCED: return WEIR_KERR_TRANSACTION_COORDINATOR_FENCED;
+    case WEIR_PSTATE_INVALID_RECORD: return 87; /* INVALID_RECORD */
+    default: return WEIR_KERR_UNKNOWN_SERVER_ERROR;
+    }
+}
+
 /* Appends one partition's records as leader. *required_hw: the HW that
- * acknowledges them under acks=all (-1 if nothing to wait for). */
+ * acknowledges them under acks=all (-1 if nothing to wait for). A batch with
+ * a producer id is checked against the partition's producer state first: a
+ * refusal appends nothing and leaves the state as it was; a retry of one of
+ * the producer's last five batches appends nothing and answers with the
+ * original offsets (*appended false), waiting under acks=all until the HW
+ * passes the original, as Kafka does. */
 static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_partition *pp,
                            int16_t acks, int64_t *base_offset, int64_t *log_start,
-                           int64_t *required_hw)
+                           int64_t *required_hw, bool *appended)
 {
     *required_hw = -1;
+    *appended = false;
     weir_partition *p = weir_topic_partition(t, pp->partition_index);
     if (p == NULL) {
         return WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -171,6 +222,12 @@ static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_par
                                       &why);
     free(copy);
     *log_start = weir_plog_start_offset(p->log);
+    if (err == WEIR_E_PRODUCER) {
+        int16_t code = produce_pstate_code(info.producer_error);
+        weir_log_info(b->env, "produce to %s-%d refused: %s (%s)", t->name, p->index,
+                      weir_kerr_name(code), why ? why : "");
+        return code;
+    }
     if (err != 0) {
         weir_log_warn(b->env, "produce to %s-%d rejected: %s (%s)", t->name, p->index,
                       why ? why : "", weir_err_str(err));
@@ -179,6 +236,13 @@ static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_par
                    : bk_kerr_from(err);
     }
     *base_offset = info.first_offset;
+    if (info.duplicate) {
+        if (acks == -1 && p->high_watermark <= info.last_offset) {
+            *required_hw = info.last_offset + 1; /* the original is not replicated yet */
+        }
+        return WEIR_KERR_NONE;
+    }
+    *appended = true;
     /* The HW moves when every ISR member has it (at once with an ISR of one). */
     if (weir_leader_update_hw(&p->lead, weir_plog_end_offset(p->log))) {
         p->high_watermark = p->lead.hw;
@@ -242,9 +306,10 @@ int bk_handle_produce(bk_conn *c, const weir_request *r, bool *no_response, bool
             } else if (t == NULL) {
                 out->error_code = WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
             } else {
+                bool one_appended;
                 out->error_code = produce_one(b, t, &pt->partitions[j], req->acks, &out->base_offset,
-                                              &out->log_start_offset, &required[j]);
-                appended = appended || out->error_code == WEIR_KERR_NONE;
+                                              &out->log_start_offset, &required[j], &one_appended);
+                appended = appended || one_appended;
                 n_waiting += required[j] >= 0;
             }
             n_parts++;
@@ -339,8 +404,11 @@ int bk_handle_list_offsets(bk_conn *c, const weir_request *r)
             }
             int64_t off = -1;
             int err = 0;
+            /* read_committed sees up to the last stable offset (txn: fetch.c) */
+            int64_t visible = req->isolation_level == 1 ? weir_plog_lso(p->log, p->high_watermark)
+                                                        : p->high_watermark;
             if (lp->timestamp == WEIR_LOG_TS_LATEST) {
-                off = p->high_watermark;
+                off = visible;
             } else if (lp->timestamp == WEIR_LOG_TS_EARLIEST) {
                 off = weir_plog_start_offset(p->log);
             } else if (lp->timestamp < 0) {
@@ -348,7 +416,7 @@ int bk_handle_list_offsets(bk_conn *c, const weir_request *r)
                 continue;
             } else {
                 err = weir_plog_offset_for_time(p->log, lp->timestamp, &off);
-                if (off >= p->high_watermark) {
+                if (off >= visible) {
                     off = -1;
                 }
                 out->timestamp = off >= 0 ? lp->timestamp : -1;

@@ -1,8 +1,12 @@
 /* acks=all: a Produce is answered once the high watermark of every partition
  * it appended to has passed its last offset (so every ISR member holds it),
  * or with REQUEST_TIMED_OUT for those that did not get there in time, or
- * NOT_LEADER_OR_FOLLOWER if leadership moved meanwhile. */
+ * NOT_LEADER_OR_FOLLOWER if leadership moved meanwhile. A duplicate of an
+ * idempotent batch waits the same way for the original it answers with.
+ * The same deferred check settles WriteTxnMarkers waiting for the HW
+ * (txn_markers.c). */
 #include "broker/broker_internal.h"
+#include "broker/txn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,4 +132,5 @@ static void check_cb(weir_env *env, void *arg)
         }
         c = next;
     }
+    bk_txn_marker_waits_check(b); /* WriteTxnMarkers wait for the HW the same way */
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/coord.h"
 #include "core/assert.h"
 #include "log/batch.h"
 #include "replication/replica.h"
@@ -73,9 +74,9 @@ static bk_live_broker *live_by_id(weir_broker *b, int32_t id)
 
 void bk_hw_advanced(weir_broker *b, weir_partition *p)
 {
-    (void)p;
     bk_produce_check_all(b);
     bk_fetch_wake_all(b);
+    bk_coord_hw_advanced(b, p); /* internal appends waiting for the HW */
 }
 
 static void set_hw(weir_broker *b, weir_partition *p, int64_t hw)
@@ -344,6 +345,7 @@ static void become_leader(weir_broker *b, weir_topic *t, weir_partition *p)
     weir_log_info(b->env, "%s-%d: leader for epoch %d (log end %lld, HW %lld)", t->name, p->index,
                   p->leader_epoch, (long long)leo, (long long)p->lead.hw);
     set_hw(b, p, p->lead.hw > p->high_watermark ? p->lead.hw : p->high_watermark);
+    bk_coord_leadership_changed(b, t, p); /* a coordinator partition loads */
 }
 
 static void become_follower(weir_broker *b, weir_topic *t, weir_partition *p)
@@ -361,6 +363,7 @@ static void become_follower(weir_broker *b, weir_topic *t, weir_partition *p)
     weir_log_info(b->env, "%s-%d: following broker %d in epoch %d", t->name, p->index, p->leader_id,
                   p->leader_epoch);
     bk_produce_check_all(b); /* waiting produces here lost their leader */
+    bk_coord_leadership_changed(b, t, p); /* a coordinator partition unloads */
     follower_step(b, f);
 }
 
@@ -421,6 +424,7 @@ static void apply_state(weir_broker *b, weir_topic *t, const weir_leader_and_isr
         follower_stop(b, p);
         p->role = WEIR_ROLE_NONE;
         bk_produce_check_all(b);
+        bk_coord_leadership_changed(b, t, p);
     }
 }
 
@@ -428,6 +432,7 @@ int bk_handle_leader_and_isr(bk_conn *c, const weir_request *r)
 {
     weir_broker *b = c->b;
     const weir_leader_and_isr_request *req = &r->body.leader_and_isr;
+    b->cl.live_known = true; /* coordinators may size internal topics now */
     /* addresses first: new followers connect to them */
     for (int i = 0; i < b->cl.n_live; i++) {
         b->cl.live[i].up = false;
@@ -715,6 +720,7 @@ void bk_cluster_start(weir_broker *b)
     b->cl.registering = false;
     b->cl.heartbeat_in_flight = false;
     b->cl.n_live = 0;
+    b->cl.live_known = false;
     b->cl.pending.prev = b->cl.pending.next = &b->cl.pending;
     for (int i = 0; i < 16; i++) {
         b->cl.incarnation[i] = (uint8_t)weir_random(b->env);
