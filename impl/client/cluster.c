@@ -1,4 +1,5 @@
-/* The client's connections, requests in flight and metadata (see cluster.h). */
+/* The client's connections, requests in flight, metadata and coordinator
+ * lookups (see cluster.h). */
 #include "client/cluster.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #define MS 1000000LL
 #define CL_ADDR_BYTES 192
 #define CL_METADATA_VERSION 4
+#define CL_FIND_COORDINATOR_VERSION 1
 
 typedef struct cl_req {
     struct cl_req *next;
@@ -42,6 +44,18 @@ typedef struct cl_node {
     weir_timer *backoff_timer;  /* connect once the backoff ends */
 } cl_node;
 
+/* A weir_cluster_find_coordinator lookup until its callback runs. */
+typedef struct cl_lookup {
+    struct cl_lookup *next;
+    weir_cluster *cl;
+    int8_t key_type;
+    char *key;
+    weir_cluster_coordinator_cb cb;
+    void *arg;
+    int64_t deadline_ns; /* request_timeout_ms after the call */
+    weir_timer *timer;   /* the next attempt, after retry_backoff_ms */
+} cl_lookup;
+
 typedef struct cl_topic {
     char *name;
     bool answered; /* some metadata answer named it */
@@ -70,8 +84,9 @@ struct weir_cluster {
     weir_timer *md_timer;
     int64_t md_timer_at_ns;
     size_t md_cursor;
-    weir_arena arena; /* the response being decoded */
-    weir_wr out;      /* the request being encoded */
+    cl_lookup *lookups; /* coordinator lookups not answered yet */
+    weir_arena arena;   /* the response being decoded */
+    weir_wr out;        /* the request being encoded */
 };
 
 static void cl_md_schedule(weir_cluster *cl);
@@ -255,6 +270,35 @@ static int cl_decode_body(weir_cluster *cl, weir_rd *rd, int16_t key, int16_t v,
         return weir_decode_create_topics_response(rd, v, a, &out->body.create_topics);
     case WEIR_API_DELETE_TOPICS:
         return weir_decode_delete_topics_response(rd, v, a, &out->body.delete_topics);
+    case WEIR_API_FIND_COORDINATOR:
+        return weir_decode_find_coordinator_response(rd, v, a, &out->body.find_coordinator);
+    case WEIR_API_JOIN_GROUP:
+        return weir_decode_join_group_response(rd, v, a, &out->body.join_group);
+    case WEIR_API_SYNC_GROUP:
+        return weir_decode_sync_group_response(rd, v, a, &out->body.sync_group);
+    case WEIR_API_HEARTBEAT:
+        return weir_decode_heartbeat_response(rd, v, a, &out->body.heartbeat);
+    case WEIR_API_LEAVE_GROUP:
+        return weir_decode_leave_group_response(rd, v, a, &out->body.leave_group);
+    case WEIR_API_OFFSET_COMMIT:
+        return weir_decode_offset_commit_response(rd, v, a, &out->body.offset_commit);
+    case WEIR_API_OFFSET_FETCH:
+        return weir_decode_offset_fetch_response(rd, v, a, &out->body.offset_fetch);
+    case WEIR_API_DESCRIBE_GROUPS:
+        return weir_decode_describe_groups_response(rd, v, a, &out->body.describe_groups);
+    case WEIR_API_LIST_GROUPS:
+        return weir_decode_list_groups_response(rd, v, a, &out->body.list_groups);
+    case WEIR_API_INIT_PRODUCER_ID:
+        return weir_decode_init_producer_id_response(rd, v, a, &out->body.init_producer_id);
+    case WEIR_API_ADD_PARTITIONS_TO_TXN:
+        return weir_decode_add_partitions_to_txn_response(rd, v, a,
+                                                          &out->body.add_partitions_to_txn);
+    case WEIR_API_ADD_OFFSETS_TO_TXN:
+        return weir_decode_add_offsets_to_txn_response(rd, v, a, &out->body.add_offsets_to_txn);
+    case WEIR_API_END_TXN:
+        return weir_decode_end_txn_response(rd, v, a, &out->body.end_txn);
+    case WEIR_API_TXN_OFFSET_COMMIT:
+        return weir_decode_txn_offset_commit_response(rd, v, a, &out->body.txn_offset_commit);
     default:
         return WEIR_E_INVAL;
     }
@@ -560,6 +604,29 @@ static bool cl_md_apply_topic(weir_cluster *cl, cl_topic *t, const weir_metadata
     return complete;
 }
 
+/* Adds broker node_id at host:port to the nodes, or moves it there (closing
+ * a connection to its old address). Returns false when out of memory. */
+static bool cl_node_learn(weir_cluster *cl, int32_t node_id, weir_str host, int32_t port)
+{
+    char addr[CL_ADDR_BYTES];
+    snprintf(addr, sizeof addr, "%.*s:%d", (int)(host.len < 128 ? host.len : 128), host.p, port);
+    cl_node *n = cl_node_find(cl, node_id);
+    if (n == NULL) {
+        if (cl_node_add(cl, node_id, addr) == NULL) {
+            weir_log_error(cl->env, "%s: out of memory adding broker %d", cl->client_id, node_id);
+            return false;
+        }
+    } else if (strcmp(n->addr, addr) != 0) {
+        weir_log_info(cl->env, "%s: broker %d moved from %s to %s", cl->client_id, n->id, n->addr,
+                      addr);
+        snprintf(n->addr, sizeof n->addr, "%s", addr);
+        if (n->state != CL_DOWN) {
+            cl_node_fail(n, WEIR_E_CLOSED, true);
+        }
+    }
+    return true;
+}
+
 static void cl_md_apply(weir_cluster *cl, const weir_metadata_response *md)
 {
     for (int32_t i = 0; i < md->broker_count; i++) {
@@ -567,23 +634,7 @@ static void cl_md_apply(weir_cluster *cl, const weir_metadata_response *md)
         if (b->node_id < 0 || b->host.len < 0) {
             continue;
         }
-        char addr[CL_ADDR_BYTES];
-        snprintf(addr, sizeof addr, "%.*s:%d", (int)(b->host.len < 128 ? b->host.len : 128),
-                 b->host.p, b->port);
-        cl_node *n = cl_node_find(cl, b->node_id);
-        if (n == NULL) {
-            if (cl_node_add(cl, b->node_id, addr) == NULL) {
-                weir_log_error(cl->env, "%s: out of memory adding broker %d", cl->client_id,
-                               b->node_id);
-            }
-        } else if (strcmp(n->addr, addr) != 0) {
-            weir_log_info(cl->env, "%s: broker %d moved from %s to %s", cl->client_id, n->id,
-                          n->addr, addr);
-            snprintf(n->addr, sizeof n->addr, "%s", addr);
-            if (n->state != CL_DOWN) {
-                cl_node_fail(n, WEIR_E_CLOSED, true);
-            }
-        }
+        cl_node_learn(cl, b->node_id, b->host, b->port); /* out of memory: logged, next answer */
     }
     bool complete = true;
     for (size_t i = 0; i < cl->topic_count; i++) {
@@ -742,6 +793,142 @@ static void cl_md_schedule(weir_cluster *cl)
     cl->md_timer = weir_timer_start(cl->env, at - now, cl_md_timer_cb, cl);
 }
 
+/* ---- coordinators ---- */
+
+static void cl_lookup_attempt(weir_cluster *cl, cl_lookup *lk);
+
+static void cl_lookup_unlink(weir_cluster *cl, cl_lookup *lk)
+{
+    cl_lookup **at = &cl->lookups;
+    while (*at != lk) {
+        WEIR_ASSERT(*at != NULL);
+        at = &(*at)->next;
+    }
+    *at = lk->next;
+}
+
+/* Ends the lookup: its callback, then its memory. */
+static void cl_lookup_done(weir_cluster *cl, cl_lookup *lk, int err, int32_t node_id)
+{
+    WEIR_ASSERT(lk->timer == NULL);
+    cl_lookup_unlink(cl, lk);
+    weir_cluster_coordinator_cb cb = lk->cb;
+    void *arg = lk->arg;
+    free(lk->key);
+    free(lk);
+    cb(cl, err, node_id, arg);
+}
+
+static void cl_lookup_timer_cb(weir_env *env, void *arg)
+{
+    (void)env;
+    cl_lookup *lk = arg;
+    lk->timer = NULL;
+    cl_lookup_attempt(lk->cl, lk);
+}
+
+/* Tries again after retry_backoff_ms, or gives up with WEIR_E_TIMEOUT when
+ * that would pass the lookup's deadline. */
+static void cl_lookup_retry(weir_cluster *cl, cl_lookup *lk, const char *why)
+{
+    int64_t now = weir_now_ns(cl->env);
+    int64_t at = now + (int64_t)cl->cfg.retry_backoff_ms * MS;
+    if (at >= lk->deadline_ns) {
+        weir_log_warn(cl->env, "%s: no coordinator for %s '%s' within %d ms (last: %s)",
+                      cl->client_id, lk->key_type == WEIR_COORDINATOR_GROUP ? "group" : "txn",
+                      lk->key, cl->cfg.request_timeout_ms, why);
+        cl_lookup_done(cl, lk, WEIR_E_TIMEOUT, -1);
+        return;
+    }
+    weir_log_debug(cl->env, "%s: coordinator lookup for '%s': %s; retrying", cl->client_id, lk->key,
+                   why);
+    lk->timer = weir_timer_start(cl->env, at - now, cl_lookup_timer_cb, lk);
+}
+
+static bool cl_coordinator_retriable(int16_t error)
+{
+    return error == WEIR_KERR_COORDINATOR_NOT_AVAILABLE ||
+           error == WEIR_KERR_COORDINATOR_LOAD_IN_PROGRESS || error == WEIR_KERR_NOT_COORDINATOR ||
+           error == WEIR_KERR_REQUEST_TIMED_OUT;
+}
+
+static void cl_lookup_on_response(weir_cluster *cl, int err, const weir_response *resp, void *arg)
+{
+    cl_lookup *lk = arg;
+    if (err != 0) {
+        cl_lookup_retry(cl, lk, weir_err_str(err));
+        return;
+    }
+    const weir_find_coordinator_response *fc = &resp->body.find_coordinator;
+    if (fc->error_code != WEIR_KERR_NONE) {
+        if (cl_coordinator_retriable(fc->error_code)) {
+            cl_lookup_retry(cl, lk, weir_kerr_name(fc->error_code));
+            return;
+        }
+        weir_log_warn(cl->env, "%s: coordinator lookup for '%s' failed: %s", cl->client_id, lk->key,
+                      weir_kerr_name(fc->error_code));
+        cl_lookup_done(cl, lk, WEIR_E_INVAL, -1);
+        return;
+    }
+    if (fc->node_id < 0 || fc->host.len <= 0 || fc->port <= 0 || fc->port > 65535) {
+        cl_lookup_retry(cl, lk, "no usable coordinator address");
+        return;
+    }
+    if (!cl_node_learn(cl, fc->node_id, fc->host, fc->port)) {
+        cl_lookup_done(cl, lk, WEIR_E_NOMEM, -1);
+        return;
+    }
+    weir_log_debug(cl->env, "%s: coordinator for '%s' is node %d", cl->client_id, lk->key,
+                   fc->node_id);
+    cl_lookup_done(cl, lk, 0, fc->node_id);
+}
+
+/* Sends one FindCoordinator to the node metadata would use. */
+static void cl_lookup_attempt(weir_cluster *cl, cl_lookup *lk)
+{
+    int64_t now = weir_now_ns(cl->env);
+    int64_t retry_at = now;
+    cl_node *n = cl_md_pick(cl, &retry_at);
+    if (n == NULL) {
+        cl_lookup_retry(cl, lk, "no node to ask");
+        return;
+    }
+    weir_request r;
+    memset(&r, 0, sizeof r);
+    r.header.api_key = WEIR_API_FIND_COORDINATOR;
+    r.header.api_version = CL_FIND_COORDINATOR_VERSION;
+    r.body.find_coordinator.key = weir_str_from(lk->key);
+    r.body.find_coordinator.key_type = lk->key_type;
+    int64_t left_ms = (lk->deadline_ns - now) / MS;
+    int32_t timeout_ms = left_ms < 1 ? 1 : (int32_t)left_ms;
+    int err = weir_cluster_send(cl, n->id, &r, timeout_ms, cl_lookup_on_response, lk);
+    if (err != 0) {
+        cl_lookup_retry(cl, lk, weir_err_str(err));
+    }
+}
+
+int weir_cluster_find_coordinator(weir_cluster *cl, int8_t key_type, const char *key,
+                                  weir_cluster_coordinator_cb cb, void *arg)
+{
+    WEIR_ASSERT(cb != NULL && key != NULL);
+    WEIR_ASSERT(key_type == WEIR_COORDINATOR_GROUP || key_type == WEIR_COORDINATOR_TRANSACTION);
+    cl_lookup *lk = calloc(1, sizeof *lk);
+    if (lk == NULL || (lk->key = strdup(key)) == NULL) {
+        free(lk);
+        return WEIR_E_NOMEM;
+    }
+    lk->cl = cl;
+    lk->key_type = key_type;
+    lk->cb = cb;
+    lk->arg = arg;
+    lk->deadline_ns = weir_now_ns(cl->env) + (int64_t)cl->cfg.request_timeout_ms * MS;
+    lk->next = cl->lookups;
+    cl->lookups = lk;
+    /* From a timer, so the callback never runs inside this call. */
+    lk->timer = weir_timer_start(cl->env, 0, cl_lookup_timer_cb, lk);
+    return 0;
+}
+
 /* ---- lifecycle ---- */
 
 static int cl_bootstrap_parse(weir_cluster *cl, const char **why)
@@ -814,6 +1001,15 @@ static void cl_release(weir_cluster *cl, bool env_live)
     }
     if (env_live && cl->md_timer != NULL) {
         weir_timer_cancel(cl->env, cl->md_timer);
+    }
+    while (cl->lookups != NULL) {
+        cl_lookup *lk = cl->lookups;
+        cl->lookups = lk->next;
+        if (env_live && lk->timer != NULL) {
+            weir_timer_cancel(cl->env, lk->timer);
+        }
+        free(lk->key);
+        free(lk);
     }
     for (size_t i = 0; i < cl->topic_count; i++) {
         free(cl->topics[i].name);

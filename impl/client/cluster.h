@@ -20,6 +20,8 @@
  *   retry_backoff_ms since the last attempt), after a broker connection fails,
  *   while a wanted topic or partition has no leader, and every
  *   metadata_max_age_ms.
+ * - coordinator lookups (FindCoordinator) until they are answered; the
+ *   coordinators they name join the nodes.
  *
  * Invariants: a node's in_flight equals the length of its request list; a
  * request's callback runs exactly once (response, error, or timeout), always
@@ -72,6 +74,22 @@ typedef struct weir_response {
         weir_api_versions_response api_versions;
         weir_create_topics_response create_topics;
         weir_delete_topics_response delete_topics;
+        /* groups (messages_group.h) */
+        weir_find_coordinator_response find_coordinator;
+        weir_join_group_response join_group;
+        weir_sync_group_response sync_group;
+        weir_heartbeat_response heartbeat;
+        weir_leave_group_response leave_group;
+        weir_offset_commit_response offset_commit;
+        weir_offset_fetch_response offset_fetch;
+        weir_describe_groups_response describe_groups;
+        weir_list_groups_response list_groups;
+        /* transactions (messages_txn.h) */
+        weir_init_producer_id_response init_producer_id;
+        weir_add_partitions_to_txn_response add_partitions_to_txn;
+        weir_add_offsets_to_txn_response add_offsets_to_txn;
+        weir_end_txn_response end_txn;
+        weir_txn_offset_commit_response txn_offset_commit;
     } body; /* the member named by api_key */
 } weir_response;
 
@@ -140,6 +158,33 @@ int32_t weir_cluster_in_flight(weir_cluster *cl, int32_t node_id);
  * the connection is still opening are queued by the env. */
 WEIR_MUST_CHECK int weir_cluster_send(weir_cluster *cl, int32_t node_id, weir_request *r,
                                       int32_t timeout_ms, weir_cluster_response_cb cb, void *arg);
+
+/* ---- coordinators ---- */
+
+/* Key types: WEIR_COORDINATOR_GROUP (0, a group id) and
+ * WEIR_COORDINATOR_TRANSACTION (1, a transactional id), from messages_group.h. */
+
+/* The outcome of a coordinator lookup: err 0 with the coordinator's node id
+ * (a broker id, numbered as in Metadata; added to the known nodes or moved to
+ * the address FindCoordinator gave, so weir_cluster_send reaches it), or err
+ * a WEIR_E_* with node -1: WEIR_E_TIMEOUT when request_timeout_ms passed
+ * (since the call) without an answer, WEIR_E_INVAL for a final Kafka error
+ * (an authorization failure, INVALID_REQUEST: logged), WEIR_E_NOMEM.
+ * Retriable answers (COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS,
+ * NOT_COORDINATOR, REQUEST_TIMED_OUT, a lost connection, a node id or address
+ * that cannot be used) are retried after retry_backoff_ms inside the lookup.
+ * From an env event only. */
+typedef void (*weir_cluster_coordinator_cb)(weir_cluster *cl, int err, int32_t node_id, void *arg);
+
+/* Looks up the coordinator of (key_type, key) with FindCoordinator v1 (every
+ * broker since Kafka 0.11, the librdkafka mock and weir have it), sent to the
+ * node a metadata request would use. key is copied. Returns 0 (cb runs exactly
+ * once, from an env event, never inside this call) or WEIR_E_NOMEM. Lookups
+ * not answered when the cluster is freed are dropped without their callback.
+ * Lookups are independent: two for the same key both ask. */
+WEIR_MUST_CHECK int weir_cluster_find_coordinator(weir_cluster *cl, int8_t key_type,
+                                                  const char *key, weir_cluster_coordinator_cb cb,
+                                                  void *arg);
 
 /* The env the cluster runs on. */
 weir_env *weir_cluster_env(const weir_cluster *cl);

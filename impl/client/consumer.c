@@ -1,5 +1,8 @@
 /* The consumer (see consumer.h): positions per assigned partition, ListOffsets
- * for resets, one Fetch in flight per leader, records out in offset order.
+ * for resets, one Fetch in flight per leader, records out in offset order,
+ * aborted transactions filtered out under read_committed. A consumer with a
+ * group_id owns a weir_group_member (group_member.c) that decides the
+ * assignment through weir_consumer_group_* below.
  *
  * Invariants:
  * - a partition is `busy` while exactly one Fetch or ListOffsets of the
@@ -8,7 +11,9 @@
  *   under; an answer for an older generation or epoch (after assign or seek)
  *   changes nothing but the busy flag;
  * - position only grows while records are delivered; seek and reset are the
- *   only other writers.
+ *   only other writers;
+ * - while `paused` no request goes out (a rebalance or close is under way);
+ * - `tps` mirrors `parts` (same order, topic pointers into the parts).
  */
 #include "client/consumer.h"
 
@@ -16,6 +21,7 @@
 #include <string.h>
 
 #include "client/cluster.h"
+#include "client/group_member.h"
 #include "core/assert.h"
 #include "log/batch.h"
 #include "log/log.h"
@@ -65,12 +71,17 @@ struct weir_consumer {
     weir_cluster *cl;
     cs_part **parts;
     int32_t part_count;
-    uint64_t gen; /* bumps on assign */
+    weir_topic_partition *tps; /* weir_consumer_assignment's view of parts */
+    uint64_t gen;              /* bumps on assign, install and pause */
+    int64_t assignment_epoch;  /* bumps on every new assignment */
     cs_request *requests;
     weir_timer *timer;
     int64_t timer_at_ns;
     bool in_callback;
     bool running;
+    bool paused;
+    bool closing;
+    weir_group_member *gm; /* NULL without group_id */
 };
 
 static void cs_run(weir_consumer *c);
@@ -87,6 +98,12 @@ void weir_consumer_config_default(weir_consumer_config *cfg)
     cfg->retry_backoff_ms = 100;
     cfg->metadata_max_age_ms = 300000;
     cfg->allow_auto_create_topics = true;
+    cfg->session_timeout_ms = 45000;
+    cfg->heartbeat_interval_ms = 3000;
+    cfg->rebalance_timeout_ms = 300000;
+    cfg->enable_auto_commit = true;
+    cfg->auto_commit_interval_ms = 5000;
+    cfg->assignor = "range";
 }
 
 /* ---- timer ---- */
@@ -117,19 +134,18 @@ static void cs_arm(weir_consumer *c, int64_t at_ns)
 
 static void cs_on_wake(void *arg)
 {
-    cs_arm(arg, 0);
+    weir_consumer *c = arg;
+    cs_arm(c, 0);
+    if (c->gm != NULL) {
+        weir_group_member_wake(c->gm);
+    }
 }
 
 /* ---- callbacks to the owner ---- */
 
 static void cs_error(weir_consumer *c, const cs_part *p, int16_t error, int64_t offset)
 {
-    if (c->cbs.on_error == NULL) {
-        return;
-    }
-    c->in_callback = true;
-    c->cbs.on_error(c->cbs.ctx, p->topic, p->partition, error, offset);
-    c->in_callback = false;
+    weir_consumer_group_error(c, p->topic, p->partition, error, offset);
 }
 
 static cs_part *cs_find(const weir_consumer *c, const char *topic, int32_t partition)
@@ -173,18 +189,19 @@ static void cs_part_reset(const weir_consumer *c, cs_part *p)
     }
 }
 
-int weir_consumer_assign(weir_consumer *c, const weir_topic_partition *tps, int32_t count)
+/* New parts for tps (duplicates dropped) and their view. With positions
+ * (the group's install) tps[i] starts at positions[i] (-1: auto_offset_reset);
+ * without, a partition already assigned keeps its position (as Kafka's assign
+ * does). Returns 0 or WEIR_E_NOMEM (nothing changed). */
+static int cs_parts_build(weir_consumer *c, const weir_topic_partition *tps, int32_t count,
+                          const int64_t *positions, cs_part ***parts_out, int32_t *count_out,
+                          weir_topic_partition **view_out)
 {
-    if (c->in_callback || count < 0 || (count > 0 && tps == NULL)) {
-        return WEIR_E_INVAL;
-    }
-    for (int32_t i = 0; i < count; i++) {
-        if (tps[i].topic == NULL || tps[i].topic[0] == '\0' || tps[i].partition < 0) {
-            return WEIR_E_INVAL;
-        }
-    }
     cs_part **parts = calloc((size_t)(count > 0 ? count : 1), sizeof *parts);
-    if (parts == NULL) {
+    weir_topic_partition *view = calloc((size_t)(count > 0 ? count : 1), sizeof *view);
+    if (parts == NULL || view == NULL) {
+        free(parts);
+        free(view);
         return WEIR_E_NOMEM;
     }
     int32_t n = 0;
@@ -200,14 +217,21 @@ int weir_consumer_assign(weir_consumer *c, const weir_topic_partition *tps, int3
         cs_part *p = calloc(1, sizeof *p);
         if (p == NULL || (p->topic = strdup(tps[i].topic)) == NULL ||
             weir_cluster_topic_want(c->cl, tps[i].topic) != 0) {
+            if (p != NULL) {
+                free(p->topic);
+            }
             free(p);
             cs_parts_free(parts, n);
+            free(view);
             return WEIR_E_NOMEM;
         }
         p->partition = tps[i].partition;
         p->high_watermark = -1;
-        const cs_part *old = cs_find(c, p->topic, p->partition);
-        if (old != NULL) {
+        view[n] = (weir_topic_partition){p->topic, p->partition};
+        const cs_part *old = positions == NULL ? cs_find(c, p->topic, p->partition) : NULL;
+        if (positions != NULL && positions[i] >= 0) {
+            p->position = positions[i];
+        } else if (old != NULL) {
             /* Kept partitions keep their position (as Kafka's assign does). */
             p->position = old->position;
             p->reset_ts = old->reset_ts;
@@ -219,10 +243,43 @@ int weir_consumer_assign(weir_consumer *c, const weir_topic_partition *tps, int3
         }
         parts[n++] = p;
     }
+    *parts_out = parts;
+    *count_out = n;
+    *view_out = view;
+    return 0;
+}
+
+static void cs_parts_replace(weir_consumer *c, cs_part **parts, int32_t count,
+                             weir_topic_partition *view)
+{
     cs_parts_free(c->parts, c->part_count);
+    free(c->tps);
     c->parts = parts;
-    c->part_count = n;
+    c->part_count = count;
+    c->tps = view;
     c->gen++;
+}
+
+int weir_consumer_assign(weir_consumer *c, const weir_topic_partition *tps, int32_t count)
+{
+    if (c->in_callback || c->closing || count < 0 || (count > 0 && tps == NULL) ||
+        (c->gm != NULL && weir_group_member_subscribed(c->gm))) {
+        return WEIR_E_INVAL;
+    }
+    for (int32_t i = 0; i < count; i++) {
+        if (tps[i].topic == NULL || tps[i].topic[0] == '\0' || tps[i].partition < 0) {
+            return WEIR_E_INVAL;
+        }
+    }
+    cs_part **parts = NULL;
+    weir_topic_partition *view = NULL;
+    int32_t n = 0;
+    int err = cs_parts_build(c, tps, count, NULL, &parts, &n, &view);
+    if (err != 0) {
+        return err;
+    }
+    cs_parts_replace(c, parts, n, view);
+    c->assignment_epoch++;
     cs_arm(c, 0);
     return 0;
 }
@@ -464,8 +521,61 @@ static bool cs_deliver_batch(weir_consumer *c, cs_part *p, uint32_t epoch, const
     return true;
 }
 
-/* Walks the batches of one partition's records. */
-static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8_t *buf, size_t len)
+/* read_committed: the aborted transactions of one fetched partition. An
+ * entry is open from its first offset until an ABORT marker of its producer
+ * at or after that offset closes it. */
+typedef struct cs_txn_filter {
+    const weir_fetch_aborted_txn *aborted;
+    int32_t count;
+    bool *closed; /* per entry */
+} cs_txn_filter;
+
+/* True when a control batch's (first) record is an ABORT marker: key
+ * Version i16, Type i16 (0 abort, 1 commit). */
+static bool cs_control_is_abort(const uint8_t *buf, size_t len)
+{
+    weir_record_iter it;
+    weir_record rec;
+    if (weir_record_iter_init(&it, buf, len) != 0 || weir_record_next(&it, &rec) != 1 ||
+        rec.key == NULL || rec.key_len < 4) {
+        return false;
+    }
+    return ((uint16_t)rec.key[2] << 8 | rec.key[3]) == 0;
+}
+
+/* Feeds one batch (in log order) to the filter; true when it is a data batch
+ * of an aborted transaction. */
+static bool cs_txn_aborted(cs_txn_filter *f, const uint8_t *buf, size_t len,
+                           const weir_batch_header *h)
+{
+    if ((h->attributes & WEIR_BATCH_TRANSACTIONAL) == 0 || h->producer_id < 0) {
+        return false;
+    }
+    int64_t last = weir_batch_last_offset(h);
+    if ((h->attributes & WEIR_BATCH_CONTROL) != 0) {
+        if (cs_control_is_abort(buf, len)) {
+            for (int32_t i = 0; i < f->count; i++) {
+                if (f->aborted[i].producer_id == h->producer_id &&
+                    f->aborted[i].first_offset <= last) {
+                    f->closed[i] = true;
+                }
+            }
+        }
+        return false; /* markers are never delivered anyway */
+    }
+    for (int32_t i = 0; i < f->count; i++) {
+        if (!f->closed[i] && f->aborted[i].producer_id == h->producer_id &&
+            f->aborted[i].first_offset <= last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Walks the batches of one partition's records; txn is NULL unless
+ * read_committed with aborted transactions. */
+static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8_t *buf, size_t len,
+                       cs_txn_filter *txn)
 {
     size_t at = 0;
     while (len - at >= WEIR_BATCH_HEADER_BYTES && p->epoch == epoch) {
@@ -484,8 +594,12 @@ static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8
             return;
         }
         int64_t last = weir_batch_last_offset(&h);
+        bool aborted = txn != NULL && cs_txn_aborted(txn, buf + at, (size_t)total, &h);
         if (last >= p->position) {
-            if ((h.attributes & WEIR_BATCH_COMPRESSION_MASK) != 0) {
+            if (aborted) {
+                CS_LOG(c, WEIR_LOG_DEBUG, "%s-%d: aborted batch %lld..%lld skipped", p->topic,
+                       p->partition, (long long)h.base_offset, (long long)last);
+            } else if ((h.attributes & WEIR_BATCH_COMPRESSION_MASK) != 0) {
                 CS_LOG(c, WEIR_LOG_WARN, "%s-%d: compressed batch %lld..%lld skipped", p->topic,
                        p->partition, (long long)h.base_offset, (long long)last);
                 cs_error(c, p, WEIR_CONSUMER_ERR_UNSUPPORTED_COMPRESSION, h.base_offset);
@@ -510,9 +624,23 @@ static void cs_fetch_partition(weir_consumer *c, cs_part *p, const cs_entry *e,
     int16_t error = r != NULL ? r->error_code : WEIR_KERR_UNKNOWN_SERVER_ERROR;
     if (error == WEIR_KERR_NONE) {
         p->high_watermark = r->high_watermark;
-        if (r->records.len > 0) {
-            cs_deliver(c, p, e->epoch, r->records.p, (size_t)r->records.len);
+        if (c->cfg.read_committed && r->last_stable_offset >= 0) {
+            p->high_watermark = r->last_stable_offset;
         }
+        if (r->records.len <= 0) {
+            return;
+        }
+        if (!c->cfg.read_committed || r->aborted_count <= 0) {
+            cs_deliver(c, p, e->epoch, r->records.p, (size_t)r->records.len, NULL);
+            return;
+        }
+        cs_txn_filter txn = {r->aborted, r->aborted_count, calloc((size_t)r->aborted_count, 1)};
+        if (txn.closed == NULL) {
+            cs_backoff(c, p); /* out of memory: fetched again */
+            return;
+        }
+        cs_deliver(c, p, e->epoch, r->records.p, (size_t)r->records.len, &txn);
+        free(txn.closed);
         return;
     }
     if (error == WEIR_KERR_OFFSET_OUT_OF_RANGE) {
@@ -634,7 +762,7 @@ static int cs_send_list_offsets(weir_consumer *c, cs_request *req)
         r.header.api_key = WEIR_API_LIST_OFFSETS;
         r.header.api_version = CS_LIST_OFFSETS_VERSION;
         r.body.list_offsets.replica_id = -1;
-        r.body.list_offsets.isolation_level = 0;
+        r.body.list_offsets.isolation_level = c->cfg.read_committed ? 1 : 0;
         r.body.list_offsets.topic_count = g.topic_count;
         r.body.list_offsets.topics = topics;
         err = weir_cluster_send(c->cl, req->node_id, &r, 0, cs_on_list_offsets, req);
@@ -678,7 +806,7 @@ static int cs_send_fetch(weir_consumer *c, cs_request *req)
         f->max_wait_ms = c->cfg.fetch_wait_ms_max;
         f->min_bytes = c->cfg.fetch_bytes_min;
         f->max_bytes = c->cfg.fetch_bytes_max;
-        f->isolation_level = 0;
+        f->isolation_level = c->cfg.read_committed ? 1 : 0;
         f->session_id = 0;     /* no fetch session: */
         f->session_epoch = -1; /* a full, sessionless fetch every time */
         f->topic_count = g.topic_count;
@@ -756,6 +884,9 @@ static void cs_run(weir_consumer *c)
         cs_arm(c, 0);
         return;
     }
+    if (c->paused) {
+        return; /* install or assign resumes */
+    }
     c->running = true;
     int64_t now = weir_now_ns(c->env);
     int64_t wake = INT64_MAX;
@@ -828,6 +959,9 @@ weir_consumer *weir_consumer_new(weir_env *env, const weir_consumer_config *cfg,
         *why = "a setting is out of range";
         return NULL;
     }
+    if (cfg->group_id != NULL && !weir_group_member_config_ok(cfg, why)) {
+        return NULL;
+    }
     weir_consumer *c = calloc(1, sizeof *c);
     if (c == NULL) {
         *why = "out of memory";
@@ -853,6 +987,13 @@ weir_consumer *weir_consumer_new(weir_env *env, const weir_consumer_config *cfg,
     }
     c->cfg.bootstrap = NULL; /* copied by the cluster; not kept */
     c->cfg.client_id = NULL;
+    c->cfg.group_id = NULL; /* copied by the group member */
+    c->cfg.assignor = NULL;
+    if (cfg->group_id != NULL && (c->gm = weir_group_member_new(c, c->cl, cfg, why)) == NULL) {
+        weir_cluster_free(c->cl);
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -862,6 +1003,7 @@ static void cs_release(weir_consumer *c, bool env_live)
         return;
     }
     WEIR_ASSERT(!c->in_callback);
+    weir_group_member_release(c->gm, env_live); /* before the cluster it sends on */
     if (env_live) {
         if (c->timer != NULL) {
             weir_timer_cancel(c->env, c->timer);
@@ -876,6 +1018,7 @@ static void cs_release(weir_consumer *c, bool env_live)
         free(r);
     }
     cs_parts_free(c->parts, c->part_count);
+    free(c->tps);
     free(c);
 }
 
@@ -887,4 +1030,133 @@ void weir_consumer_free(weir_consumer *c)
 void weir_consumer_abandon(weir_consumer *c)
 {
     cs_release(c, false);
+}
+
+/* ---- groups: the public side ---- */
+
+int weir_consumer_subscribe(weir_consumer *c, const char *const *topics, int32_t count)
+{
+    if (c->gm == NULL || c->in_callback || c->closing ||
+        (c->part_count > 0 && !weir_group_member_subscribed(c->gm))) {
+        return WEIR_E_INVAL;
+    }
+    return weir_group_member_subscribe(c->gm, topics, count);
+}
+
+int weir_consumer_commit(weir_consumer *c, weir_consumer_commit_cb cb, void *ctx)
+{
+    if (c->gm == NULL || !weir_group_member_subscribed(c->gm) || c->assignment_epoch == 0 ||
+        c->closing) {
+        return WEIR_E_INVAL;
+    }
+    return weir_group_member_commit(c->gm, cb, ctx);
+}
+
+void weir_consumer_assignment(const weir_consumer *c, const weir_topic_partition **tps_out,
+                              int32_t *count_out)
+{
+    *tps_out = c->tps;
+    *count_out = c->part_count;
+}
+
+int64_t weir_consumer_assignment_epoch(const weir_consumer *c)
+{
+    return c->assignment_epoch;
+}
+
+void weir_consumer_group_metadata(const weir_consumer *c, const char **group_id_out,
+                                  int32_t *generation_out, const char **member_id_out)
+{
+    if (c->gm == NULL) {
+        *group_id_out = NULL;
+        *generation_out = -1;
+        *member_id_out = NULL;
+        return;
+    }
+    weir_group_member_metadata(c->gm, group_id_out, generation_out, member_id_out);
+}
+
+void weir_consumer_close(weir_consumer *c)
+{
+    if (c->closing) {
+        return;
+    }
+    c->closing = true;
+    weir_consumer_group_pause(c);
+    if (c->gm != NULL) {
+        weir_group_member_close(c->gm);
+    }
+}
+
+bool weir_consumer_closed(const weir_consumer *c)
+{
+    return c->closing && (c->gm == NULL || weir_group_member_closed(c->gm));
+}
+
+/* ---- groups: what the member drives (group_member.h) ---- */
+
+void weir_consumer_group_pause(weir_consumer *c)
+{
+    c->paused = true;
+    c->gen++; /* answers in flight change nothing */
+    for (int32_t i = 0; i < c->part_count; i++) {
+        c->parts[i]->busy = false;
+        c->parts[i]->epoch++; /* stops a delivery loop under way */
+    }
+}
+
+int weir_consumer_group_install(weir_consumer *c, const weir_topic_partition *tps,
+                                const int64_t *positions, int32_t count, bool bump_epoch)
+{
+    WEIR_ASSERT(count == 0 || positions != NULL);
+    cs_part **parts = NULL;
+    weir_topic_partition *view = NULL;
+    int32_t n = 0;
+    int err = cs_parts_build(c, tps, count, positions, &parts, &n, &view);
+    if (err != 0) {
+        weir_consumer_group_pause(c);
+        return err;
+    }
+    cs_parts_replace(c, parts, n, view);
+    c->paused = c->closing;
+    if (bump_epoch) {
+        c->assignment_epoch++;
+    }
+    cs_arm(c, 0);
+    return 0;
+}
+
+void weir_consumer_group_notify(weir_consumer *c, bool assigned, const weir_topic_partition *tps,
+                                int32_t count)
+{
+    void (*cb)(void *, const weir_topic_partition *, int32_t) =
+        assigned ? c->cbs.on_assign : c->cbs.on_revoke;
+    if (cb == NULL) {
+        return;
+    }
+    bool was = c->in_callback;
+    c->in_callback = true;
+    cb(c->cbs.ctx, tps, count);
+    c->in_callback = was;
+}
+
+void weir_consumer_group_error(weir_consumer *c, const char *topic, int32_t partition,
+                               int16_t error, int64_t offset)
+{
+    if (c->cbs.on_error == NULL) {
+        return;
+    }
+    bool was = c->in_callback;
+    c->in_callback = true;
+    c->cbs.on_error(c->cbs.ctx, topic, partition, error, offset);
+    c->in_callback = was;
+}
+
+void weir_consumer_group_commit_done(weir_consumer *c, weir_consumer_commit_cb cb, void *ctx,
+                                     int16_t error)
+{
+    bool was = c->in_callback;
+    c->in_callback = true;
+    cb(ctx, error);
+    c->in_callback = was;
 }

@@ -1,11 +1,16 @@
 /* The producer (see producer.h): records -> per-partition batch queues ->
- * Produce requests per leader -> delivery reports.
+ * Produce requests per leader -> delivery reports. Idempotence and
+ * transactions live in producer_txn.c; here they only stamp batches with the
+ * producer id, epoch and sequence when sealed, gate what may be sent, and
+ * hook failures (pr_report) and the end of each run (pr_idem_run). Without
+ * idempotence (p->idem NULL) none of it runs.
  *
  * Invariants:
  * - a batch is in exactly one place: its partition's queue, one request in
  *   flight, or the report list; part->in_flight counts its batches in flight;
  * - records_accepted - records_reported is the number of records owed a report;
- * - reports run only from pr_reports_flush, at the end of an env event.
+ * - reports run only from pr_reports_flush, at the end of an env event;
+ * - idempotent: see producer_internal.h (one sealed batch per partition).
  */
 #include "client/producer.h"
 
@@ -14,106 +19,16 @@
 
 #include "client/cluster.h"
 #include "client/partitioner.h"
+#include "client/producer_internal.h"
 #include "core/assert.h"
 #include "log/batch.h"
 #include "proto/messages.h"
 
-#define MS 1000000LL
-/* A log line that starts with the client id. */
-#define PR_LOG(p, level, fmt, ...)                                                                 \
-    weir_log((p)->env, (level), "%s: " fmt, weir_cluster_client_id((p)->cl), __VA_ARGS__)
+#define MS PR_MS
 #define PR_PRODUCE_VERSION 7
 /* Upper bound on a record's encoding beyond its key and value: attributes,
  * timestamp and offset deltas, the length varints, the header count. */
 #define PR_RECORD_OVERHEAD_MAX 31
-
-typedef struct pr_topic pr_topic;
-typedef struct pr_partition pr_partition;
-
-/* A record waiting for its topic's metadata. */
-typedef struct pr_pending {
-    struct pr_pending *next;
-    int32_t partition; /* -1: the partitioner chooses */
-    int32_t key_len;   /* -1: null */
-    int32_t value_len; /* -1: null */
-    int64_t timestamp;
-    int64_t seq;
-    int64_t created_ns;
-    void *opaque;
-    uint8_t data[]; /* key, then value */
-} pr_pending;
-
-typedef struct pr_batch {
-    struct pr_batch *next;
-    pr_topic *topic;
-    pr_partition *part; /* NULL for a record that failed before it had one */
-    int32_t partition;
-    weir_batch_builder bb;
-    uint8_t *bytes; /* set once sealed: the builder's buffer */
-    size_t len;
-    void **opaques;
-    int32_t count;
-    int32_t cap;
-    int64_t first_seq;
-    int64_t created_ns;
-    int64_t last_attempt_ns;
-    int32_t attempts; /* sends so far */
-    bool sealed;      /* finished: no more records */
-    bool full;        /* reached batch_size */
-    int16_t error;    /* the report, once done */
-    int64_t base_offset;
-} pr_batch;
-
-struct pr_partition {
-    pr_topic *topic;
-    int32_t index;
-    pr_batch *head; /* queued, not in flight; retried batches first */
-    pr_batch *tail;
-    int32_t in_flight;
-};
-
-struct pr_topic {
-    char *name;
-    int32_t partition_count; /* 0 until metadata names it */
-    pr_partition **parts;
-    uint32_t rr_counter; /* the null-key partitioner's counter */
-    pr_pending *pending_head;
-    pr_pending *pending_tail;
-};
-
-typedef struct pr_request {
-    struct pr_request *prev;
-    struct pr_request *next;
-    weir_producer *p;
-    int32_t node_id;
-    int32_t batch_count;
-    pr_batch *batches[];
-} pr_request;
-
-struct weir_producer {
-    weir_env *env;
-    weir_producer_config cfg;
-    weir_producer_delivery_cb on_delivery;
-    void *ctx;
-    weir_cluster *cl;
-    pr_topic **topics;
-    size_t topic_count;
-    size_t topic_cap;
-    pr_request *requests; /* in flight, for freeing */
-    pr_batch *reports;    /* done, not reported yet, in order */
-    pr_batch *reports_tail;
-    int64_t records_accepted;
-    int64_t records_reported;
-    int64_t flush_until_seq; /* records with seq below this do not linger */
-    weir_timer *timer;
-    int64_t timer_at_ns;
-    size_t drain_cursor; /* rotates which partition leads a request */
-    int32_t *avail;      /* scratch for the null-key partitioner */
-    int32_t avail_cap;
-    bool running;
-    bool reporting; /* inside on_delivery: free is not allowed */
-    weir_producer_stats stats;
-};
 
 static void pr_run(weir_producer *p);
 
@@ -130,6 +45,8 @@ void weir_producer_config_default(weir_producer_config *cfg)
     cfg->request_timeout_ms = 30000;
     cfg->delivery_timeout_ms = 120000;
     cfg->metadata_max_age_ms = 300000;
+    cfg->transaction_timeout_ms = 60000;
+    cfg->transaction_epoch_bump = true;
 }
 
 /* ---- timer ---- */
@@ -142,8 +59,7 @@ static void pr_timer_cb(weir_env *env, void *arg)
     pr_run(p);
 }
 
-/* Runs pr_run at at_ns (or now), keeping an earlier pending run. */
-static void pr_arm(weir_producer *p, int64_t at_ns)
+void pr_arm(weir_producer *p, int64_t at_ns)
 {
     int64_t now = weir_now_ns(p->env);
     if (at_ns < now) {
@@ -207,9 +123,11 @@ static bool pr_batch_add_opaque(pr_batch *b, void *opaque)
     return true;
 }
 
-/* Moves b to the report list with its outcome. */
-static void pr_report(weir_producer *p, pr_batch *b, int16_t error, int64_t base_offset)
+void pr_report(weir_producer *p, pr_batch *b, int16_t error, int64_t base_offset)
 {
+    if (p->idem != NULL && error != WEIR_KERR_NONE) {
+        pr_idem_on_failure(p, b, error);
+    }
     b->error = error;
     b->base_offset = error == WEIR_KERR_NONE ? base_offset : -1;
     b->next = NULL;
@@ -422,6 +340,9 @@ static int pr_place(weir_producer *p, pr_topic *t, int32_t partition, int64_t se
         pr_report_record(p, t, partition, seq, opaque, WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION);
         return 0;
     }
+    if (p->idem != NULL) {
+        pr_idem_partition_touch(p, t->parts[chosen]);
+    }
     return pr_append(p, t->parts[chosen], seq, timestamp, key, key_len, value, value_len, opaque);
 }
 
@@ -467,6 +388,13 @@ int weir_producer_send(weir_producer *p, const char *topic, int32_t partition, c
         (value != NULL && value_len < 0)) {
         return WEIR_E_INVAL;
     }
+    int16_t refused = WEIR_KERR_NONE;
+    if (p->idem != NULL) {
+        int verdict = pr_idem_send_check(p, &refused);
+        if (verdict < 0) {
+            return verdict;
+        }
+    }
     pr_topic *t = pr_topic_get(p, topic);
     if (t == NULL) {
         return WEIR_E_NOMEM;
@@ -477,7 +405,11 @@ int weir_producer_send(weir_producer *p, const char *topic, int32_t partition, c
     int64_t seq = p->records_accepted;
     int16_t kerr;
     int err;
-    if (t->pending_head == NULL && pr_topic_sync(p, t, &kerr) == 0 && t->partition_count > 0) {
+    if (refused != WEIR_KERR_NONE) {
+        pr_report_record(p, t, partition, seq, opaque, refused);
+        err = 0;
+    } else if (t->pending_head == NULL && pr_topic_sync(p, t, &kerr) == 0 &&
+               t->partition_count > 0) {
         err = pr_place(p, t, partition, seq, timestamp, key, key_len, value, value_len, opaque);
     } else {
         err = pr_pend(p, t, partition, seq, timestamp, key, key_len, value, value_len, opaque);
@@ -503,6 +435,37 @@ int64_t weir_producer_in_flight(const weir_producer *p)
 void weir_producer_stats_get(const weir_producer *p, weir_producer_stats *out)
 {
     *out = p->stats;
+}
+
+void weir_producer_id(const weir_producer *p, int64_t *producer_id_out, int16_t *epoch_out)
+{
+    *producer_id_out = p->producer_id;
+    *epoch_out = p->producer_epoch;
+}
+
+void pr_fail_queued(weir_producer *p, int16_t error)
+{
+    for (size_t i = 0; i < p->topic_count; i++) {
+        pr_topic *t = p->topics[i];
+        while (t->pending_head != NULL) {
+            pr_pending *r = t->pending_head;
+            t->pending_head = r->next;
+            pr_report_record(p, t, r->partition, r->seq, r->opaque, error);
+            free(r);
+        }
+        t->pending_tail = NULL;
+        for (int32_t j = 0; j < t->partition_count; j++) {
+            pr_partition *part = t->parts[j];
+            while (part->head != NULL) {
+                pr_batch *b = part->head;
+                part->head = b->next;
+                if (part->head == NULL) {
+                    part->tail = NULL;
+                }
+                pr_report(p, b, error, -1);
+            }
+        }
+    }
 }
 
 /* ---- the run loop ---- */
@@ -601,6 +564,11 @@ static const char *pr_error_name(int16_t error)
 static void pr_retry_or_fail(weir_producer *p, pr_batch *b, int16_t error, int64_t now)
 {
     pr_partition *part = b->part;
+    int16_t no_retry = p->idem != NULL ? pr_idem_no_retry(p) : WEIR_KERR_NONE;
+    if (no_retry != WEIR_KERR_NONE) {
+        pr_report(p, b, no_retry, -1);
+        return;
+    }
     if (now >= b->created_ns + (int64_t)p->cfg.delivery_timeout_ms * MS) {
         PR_LOG(p, WEIR_LOG_WARN, "%s-%d: %s; delivery timeout passed after %d attempt(s)",
                part->topic->name, part->index, pr_error_name(error), b->attempts);
@@ -636,6 +604,14 @@ static bool pr_retriable(int16_t error)
     default:
         return false;
     }
+}
+
+/* Errors after which the batch may be in the leader's log all the same. */
+static bool pr_maybe_appended(int16_t error)
+{
+    return error == WEIR_PRODUCER_ERR_NETWORK || error == WEIR_KERR_REQUEST_TIMED_OUT ||
+           error == WEIR_KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND ||
+           error == WEIR_KERR_KAFKA_STORAGE_ERROR;
 }
 
 /* Errors after which the leader may have moved: refresh metadata. */
@@ -683,6 +659,7 @@ static void pr_on_response(weir_cluster *cl, int err, const weir_response *resp,
     pr_request_unlink(p, req);
     p->stats.requests_in_flight--;
     bool refresh = false;
+    int16_t fenced = WEIR_KERR_NONE;
     for (int32_t i = 0; i < req->batch_count; i++) {
         pr_batch *b = req->batches[i];
         b->part->in_flight--;
@@ -702,8 +679,17 @@ static void pr_on_response(weir_cluster *cl, int err, const weir_response *resp,
         }
         if (error == WEIR_KERR_NONE) {
             pr_report(p, b, WEIR_KERR_NONE, base);
+        } else if (p->idem != NULL && error == WEIR_KERR_DUPLICATE_SEQUENCE_NUMBER) {
+            pr_report(p, b, WEIR_KERR_NONE, base); /* appended by an earlier attempt */
         } else if (pr_retriable(error)) {
+            b->maybe_appended = b->maybe_appended || pr_maybe_appended(error);
             pr_retry_or_fail(p, b, error, now);
+        } else if (p->idem != NULL && (error == WEIR_KERR_INVALID_PRODUCER_EPOCH ||
+                                       error == WEIR_KERR_PRODUCER_FENCED)) {
+            PR_LOG(p, WEIR_LOG_ERROR, "%s-%d: %s: this producer is fenced", b->topic->name,
+                   b->partition, pr_error_name(error));
+            pr_report(p, b, error, -1);
+            fenced = error;
         } else {
             PR_LOG(p, WEIR_LOG_WARN, "%s-%d: %d record(s) failed: %s", b->topic->name, b->partition,
                    b->count, pr_error_name(error));
@@ -711,10 +697,41 @@ static void pr_on_response(weir_cluster *cl, int err, const weir_response *resp,
         }
     }
     free(req);
+    if (fenced != WEIR_KERR_NONE) {
+        pr_idem_fatal(p, fenced);
+    }
     if (refresh) {
         weir_cluster_metadata_request(p->cl);
     }
     pr_run(p);
+}
+
+/* Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from
+ * INT32_MAX to 0. */
+static int32_t pr_seq_add(int32_t seq, int32_t n)
+{
+    WEIR_ASSERT(seq >= 0 && n >= 0);
+    return seq > INT32_MAX - n ? n - (INT32_MAX - seq) - 1 : seq + n;
+}
+
+/* Gives an idempotent batch about to be sealed its producer id, epoch and
+ * base sequence (the partition's next; 0 under a new id or epoch) and the
+ * transactional bit. part->next_seq moves once the batch is sealed. */
+static void pr_stamp(weir_producer *p, pr_partition *part, pr_batch *b)
+{
+    WEIR_ASSERT(p->producer_id >= 0 && !b->sealed);
+    if (part->seq_producer_id != p->producer_id || part->seq_epoch != p->producer_epoch) {
+        part->seq_producer_id = p->producer_id;
+        part->seq_epoch = p->producer_epoch;
+        part->next_seq = 0;
+    }
+    b->producer_id = p->producer_id;
+    b->producer_epoch = p->producer_epoch;
+    b->base_sequence = part->next_seq;
+    weir_batch_builder_set_producer(&b->bb, b->producer_id, b->producer_epoch, b->base_sequence);
+    if (pr_idem_transactional_id(p) != NULL) {
+        weir_batch_builder_set_attributes(&b->bb, WEIR_BATCH_TRANSACTIONAL);
+    }
 }
 
 /* Takes from each partition led by node_id its first batch, if it may go,
@@ -745,16 +762,23 @@ static int32_t pr_collect(weir_producer *p, int32_t node_id, int64_t now, pr_bat
         pr_partition *part = t->parts[flat];
         pr_batch *b = part->head;
         int64_t ignore = INT64_MAX;
-        if (b == NULL || (p->cfg.in_flight_max == 1 && part->in_flight > 0) ||
+        if (b == NULL || ((p->cfg.in_flight_max == 1 || p->idem != NULL) && part->in_flight > 0) ||
             weir_cluster_leader(p->cl, t->name, part->index) != node_id ||
-            !pr_sendable(p, b, now, &ignore)) {
+            !pr_sendable(p, b, now, &ignore) ||
+            (p->idem != NULL && !pr_idem_may_send(p, part, b))) {
             continue;
         }
         if (!b->sealed) {
+            if (p->idem != NULL) {
+                pr_stamp(p, part, b);
+            }
             if (weir_batch_builder_finish(&b->bb, &b->bytes, &b->len) != 0) {
                 continue; /* cannot be empty; out of memory: try again later */
             }
             b->sealed = true;
+            if (p->idem != NULL) {
+                part->next_seq = pr_seq_add(b->base_sequence, b->count);
+            }
         }
         if (n > 0 && bytes + b->len > (size_t)p->cfg.request_size_max) {
             break;
@@ -811,6 +835,9 @@ static int pr_send_batches(weir_producer *p, int32_t node_id, pr_request *req)
     r.header.api_key = WEIR_API_PRODUCE;
     r.header.api_version = PR_PRODUCE_VERSION;
     r.body.produce.transactional_id = WEIR_STR_NULL;
+    if (p->idem != NULL && pr_idem_transactional_id(p) != NULL) {
+        r.body.produce.transactional_id = weir_str_from(pr_idem_transactional_id(p));
+    }
     r.body.produce.acks = p->cfg.acks;
     r.body.produce.timeout_ms = p->cfg.request_timeout_ms;
     r.body.produce.topic_count = nt;
@@ -943,6 +970,9 @@ static void pr_run(weir_producer *p)
         pr_arm(p, wake);
     }
     pr_reports_flush(p);
+    if (p->idem != NULL) {
+        pr_idem_run(p);
+    }
 }
 
 /* ---- lifecycle ---- */
@@ -962,6 +992,16 @@ weir_producer *weir_producer_new(weir_env *env, const weir_producer_config *cfg,
         *why = on_delivery == NULL ? "no delivery callback" : "a setting is out of range";
         return NULL;
     }
+    bool idempotent = cfg->enable_idempotence || cfg->transactional_id != NULL;
+    if (idempotent && cfg->acks != -1) {
+        *why = "idempotence needs acks=all (-1)";
+        return NULL;
+    }
+    if (cfg->transactional_id != NULL &&
+        (cfg->transactional_id[0] == '\0' || cfg->transaction_timeout_ms <= 0)) {
+        *why = "empty transactional id or transaction timeout out of range";
+        return NULL;
+    }
     weir_producer *p = calloc(1, sizeof *p);
     if (p == NULL) {
         *why = "out of memory";
@@ -971,6 +1011,8 @@ weir_producer *weir_producer_new(weir_env *env, const weir_producer_config *cfg,
     p->cfg = *cfg;
     p->on_delivery = on_delivery;
     p->ctx = ctx;
+    p->producer_id = -1;
+    p->producer_epoch = -1;
     weir_cluster_config cc;
     weir_cluster_config_default(&cc);
     cc.bootstrap = cfg->bootstrap;
@@ -986,8 +1028,14 @@ weir_producer *weir_producer_new(weir_env *env, const weir_producer_config *cfg,
         free(p);
         return NULL;
     }
+    if (idempotent && pr_idem_new(p, why) != 0) {
+        weir_cluster_abandon(p->cl); /* nothing started yet */
+        free(p);
+        return NULL;
+    }
     p->cfg.bootstrap = NULL; /* copied by the cluster; not kept */
     p->cfg.client_id = NULL;
+    p->cfg.transactional_id = NULL; /* copied by pr_idem_new */
     return p;
 }
 
@@ -1039,6 +1087,7 @@ static void pr_release(weir_producer *p, bool env_live)
     }
     free(p->topics);
     free(p->avail);
+    pr_idem_free(p);
     free(p);
 }
 

@@ -530,7 +530,8 @@ static void raw_on_produce(weir_cluster *cl, int err, const weir_response *resp,
     weir_consumer_config_default(&cc);
     cc.bootstrap = "broker:9092";
     cc.client_id = "late";
-    weir_consumer_callbacks cbs = {.on_record = late_on_record, .on_error = late_on_error, .ctx = r};
+    weir_consumer_callbacks cbs = {
+        .on_record = late_on_record, .on_error = late_on_error, .ctx = r};
     r->late = weir_consumer_new(r->env, &cc, &cbs, NULL);
     weir_topic_partition tps[PARTITIONS];
     for (int p = 0; p < PARTITIONS; p++) {
