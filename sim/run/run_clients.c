@@ -21,6 +21,9 @@ static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t
         if (error >= 0 && error < 128) {
             RS->errors_seen[error] = true;
         }
+        if (ps->spec->txn.id != NULL) {
+            run_txn_delivered(&ps->txn, (weir_msg_id){ps->index, seq}, -1, -1, error);
+        }
         return;
     }
     RS->out->acked++;
@@ -35,12 +38,17 @@ static void on_delivery(void *ctx, const char *topic, int32_t partition, int64_t
     }
     bool all = ps->spec->acks == -1;
     RS->out->acked_all += all;
+    if (ps->spec->txn.id != NULL) { /* held until the transaction's outcome */
+        run_txn_delivered(&ps->txn, (weir_msg_id){ps->index, seq}, PART_KEY(ti, partition), offset,
+                          error);
+        return;
+    }
     if (offset >= 0) { /* acks=0 is fire and forget: no offset to hold it to */
         weir_history_ack(&RS->hist, (weir_msg_id){ps->index, seq}, PART_KEY(ti, partition), offset, all);
     }
 }
 
-static void on_attempt_error(void *ctx, const char *topic, int32_t partition, int16_t error)
+void run_on_attempt_error(void *ctx, const char *topic, int32_t partition, int16_t error)
 {
     (void)ctx;
     (void)topic;
@@ -56,6 +64,11 @@ static void on_attempt_error(void *ctx, const char *topic, int32_t partition, in
  * Decided once per topic at setup (RS->reads_checked). */
 bool run_topic_all_acks_all(int ti)
 {
+    for (size_t i = 0; i < RS->sc->consumer_count; i++) {
+        if (RS->sc->consumers[i].output_topic_index == ti) {
+            return true; /* a pipeline writes it in transactions, acks=all */
+        }
+    }
     bool any = false;
     for (size_t i = 0; i < RS->sc->producer_count; i++) {
         if (RS->sc->producers[i].topic_index == ti) {
@@ -70,13 +83,19 @@ bool run_topic_all_acks_all(int ti)
 
 static void on_record(void *ctx, const weir_consumer_record *rec)
 {
-    (void)ctx;
     weir_msg_id id;
     RS->out->reads++;
     int ti = run_topic_index(rec->topic);
-    if (ti >= 0 && RS->reads_checked[ti] && weir_msg_id_read(rec->value, (size_t)rec->value_len, &id)) {
-        weir_history_read(&RS->hist, id, PART_KEY(run_topic_index(rec->topic), rec->partition),
-                          rec->offset);
+    consumer_state *cs = ctx;
+    if (ti < 0 || !RS->reads_checked[ti] || !weir_msg_id_read(rec->value, (size_t)rec->value_len, &id)) {
+        return;
+    }
+    if (cs->spec->read_committed) {
+        /* held to Jepsen's poll rules and to G1a: one assignment per incarnation */
+        weir_history_poll(&RS->hist, cs->index, cs->incarnation, id, PART_KEY(ti, rec->partition),
+                          rec->offset, true);
+    } else {
+        weir_history_read(&RS->hist, id, PART_KEY(ti, rec->partition), rec->offset);
     }
 }
 
@@ -105,13 +124,52 @@ static int fmt_dec(char *out, int64_t v)
     return fmt_udec(out, (uint64_t)v);
 }
 
+static void txn_ended(void *ctx, bool committed)
+{
+    (void)ctx;
+    (void)committed;
+}
+
+/* A transactional producer: (re)starts its producer when it has none or it
+ * was fenced, begins a transaction when records are due, and ends it after
+ * transaction.messages records (or at its stop time). Returns how many
+ * records may go now (INT64_MAX: no limit). */
+static int64_t producer_txn_step(weir_env *env, producer_state *ps, int64_t now, int64_t due)
+{
+    const weir_scn_producer *sp = ps->spec;
+    run_txn *t = &ps->txn;
+    if (t->phase == RUN_TXN_NONE && now < sp->stop_ns) {
+        if (ps->p != NULL) {
+            weir_producer_free(ps->p);
+        }
+        ps->p = run_txn_producer_new(env, t, &sp->txn, sp, sp->name, on_delivery, ps);
+        return 0;
+    }
+    if (t->phase == RUN_TXN_OPEN &&
+        ((int32_t)t->n_msgs >= sp->txn.messages || (now >= sp->stop_ns && t->n_msgs > 0))) {
+        run_txn_end(t, ps->p, &sp->txn, txn_ended, ps);
+    }
+    if (t->phase == RUN_TXN_READY && ps->seq < due && now < sp->stop_ns) {
+        run_txn_begin(t, ps->p);
+    }
+    return t->phase == RUN_TXN_OPEN ? sp->txn.messages - (int64_t)t->n_msgs : 0;
+}
+
 static void producer_tick(weir_env *env, void *arg)
 {
     producer_state *ps = arg;
     const weir_scn_producer *sp = ps->spec;
     int64_t now = weir_sim_now_ns(RS->w);
-    if (ps->p != NULL && now >= sp->start_ns && now < sp->stop_ns) {
+    int64_t room = INT64_MAX;
+    if (sp->txn.id != NULL && now >= sp->start_ns) {
         int64_t due = (int64_t)((double)(now - sp->start_ns) / 1e9 * sp->rate_per_s);
+        room = producer_txn_step(env, ps, now, due);
+    }
+    if (ps->p != NULL && now >= sp->start_ns && now < sp->stop_ns && room > 0) {
+        int64_t due = (int64_t)((double)(now - sp->start_ns) / 1e9 * sp->rate_per_s);
+        if (due - ps->seq > room) {
+            due = ps->seq + room;
+        }
         const weir_scn_topic *t = &RS->sc->topics[sp->topic_index];
         char val[4096];
         size_t vlen = sp->message_bytes < sizeof val ? sp->message_bytes : sizeof val;
@@ -146,6 +204,9 @@ static void producer_tick(weir_env *env, void *arg)
                 ps->sent_cap = cap;
             }
             ps->sent_ns[ps->seq] = now;
+            if (sp->txn.id != NULL) {
+                run_txn_sent(&ps->txn, (weir_msg_id){ps->index, ps->seq});
+            }
             ps->seq++;
             RS->out->sent++;
         }
@@ -162,6 +223,13 @@ static void *client_start(weir_env *env, void *arg)
         if (ps->spec->host_index != host) {
             continue;
         }
+        if (ps->spec->txn.id != NULL) {
+            run_txn_lost(&ps->txn); /* what the crash interrupted */
+            ps->txn.owner = ps->index;
+            ps->p = NULL; /* the first tick starts it */
+            weir_timer_start(env, TICK_NS, producer_tick, ps);
+            continue;
+        }
         weir_producer_config pc;
         weir_producer_config_default(&pc);
         pc.bootstrap = RS->bootstrap;
@@ -173,7 +241,8 @@ static void *client_start(weir_env *env, void *arg)
         pc.request_timeout_ms = (int32_t)(ps->spec->request_timeout_ns / MS);
         pc.delivery_timeout_ms = (int32_t)(ps->spec->delivery_timeout_ns / MS);
         pc.in_flight_max = ps->spec->max_in_flight;
-        pc.on_attempt_error = on_attempt_error;
+        pc.enable_idempotence = ps->spec->idempotent;
+        pc.on_attempt_error = run_on_attempt_error;
         const char *why = NULL;
         ps->p = weir_producer_new(env, &pc, on_delivery, ps, &why);
         if (ps->p == NULL) {
@@ -187,9 +256,15 @@ static void *client_start(weir_env *env, void *arg)
         if (sp->host_index != host) {
             continue;
         }
+        if (sp->group != NULL) {
+            run_group_member_start(env, cs);
+            continue;
+        }
+        cs->incarnation++;
         weir_consumer_config cc;
         weir_consumer_config_default(&cc);
         cc.bootstrap = RS->bootstrap;
+        cc.read_committed = sp->read_committed;
         weir_consumer_callbacks cb = {.on_record = on_record, .ctx = cs};
         const char *why = NULL;
         cs->c = weir_consumer_new(env, &cc, &cb, &why);
@@ -225,9 +300,8 @@ static void client_destroy(void *state)
         }
     }
     for (size_t i = 0; i < RS->sc->consumer_count; i++) {
-        if (RS->consumers[i].spec->host_index == host && RS->consumers[i].c != NULL) {
-            weir_consumer_abandon(RS->consumers[i].c);
-            RS->consumers[i].c = NULL;
+        if (RS->consumers[i].spec->host_index == host) {
+            run_group_member_destroy(&RS->consumers[i]);
         }
     }
 }

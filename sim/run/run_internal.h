@@ -24,6 +24,34 @@
 
 /* ---- run state (one run per process) ---- */
 
+/* A transactional client's progress (a producer's or a pipeline's). */
+typedef enum run_txn_phase {
+    RUN_TXN_NONE,   /* not transactional, or no producer yet */
+    RUN_TXN_INIT,   /* InitProducerId in flight */
+    RUN_TXN_READY,  /* between transactions */
+    RUN_TXN_OPEN,   /* sending */
+    RUN_TXN_ENDING, /* commit or abort in flight */
+} run_txn_phase;
+
+typedef struct run_txn_msg {
+    weir_msg_id id;
+    int32_t partition; /* PART_KEY; -1 until acknowledged */
+    int64_t offset;
+} run_txn_msg;
+
+typedef struct run_txn {
+    int32_t owner;     /* the client's history producer id: transactions are owner:count */
+    run_txn_phase phase;
+    void *end_ctx;     /* the commit/abort in flight */
+    int64_t begun;     /* transactions begun so far */
+    int64_t history_id; /* of the open one */
+    bool aborting;     /* the open one ends in an abort (on purpose or after an error) */
+    bool failed;       /* a record of the open one failed */
+    run_txn_msg *msgs; /* records of the open one */
+    size_t n_msgs, cap_msgs;
+    int64_t committed, aborted, unknown; /* outcomes */
+} run_txn;
+
 typedef struct producer_state {
     const weir_scn_producer *spec;
     int index;
@@ -32,11 +60,51 @@ typedef struct producer_state {
     int64_t *sent_ns; /* send time by sequence number, for latency */
     size_t sent_cap;
     uint64_t latency[LAT_BUCKETS]; /* acknowledgements by log2(latency in us) */
+    run_txn txn;                   /* spec->txn.id: its transactions */
 } producer_state;
+
+/* Positions of a member's partitions (a commit, or a transaction's offsets). */
+typedef struct run_positions {
+    int32_t n;
+    struct {
+        int32_t partition;
+        int64_t offset;
+    } at[64];
+} run_positions;
+
+/* A pipeline's output records are numbered by producer RUN_PIPELINE_ID_BASE
+ * + its consumer index, so they never clash with producers' ids. */
+#define RUN_PIPELINE_ID_BASE 1000
 
 typedef struct consumer_state {
     const weir_scn_consumer *spec;
+    int index;
+    int32_t incarnation;  /* starts of its host so far */
     weir_consumer *c;
+    weir_producer *out;   /* a pipeline's transactional producer */
+    run_txn txn;          /* a pipeline's transactions */
+    weir_timer *commit_timer;
+    int64_t commits_ok;
+    bool sealing;          /* a pipeline's transaction is ending: new records wait */
+    run_positions sealed;  /* the offsets that transaction commits */
+    int64_t opened_ns;     /* when it began */
+    /* a pipeline: where each assigned partition restarts after an abort */
+    struct run_rewind {
+        int32_t partition;
+        int64_t offset; /* the last committed position, or the first offset read */
+    } rewind[64];
+    int n_rewind;
+    /* a pipeline's output record n (id RUN_PIPELINE_ID_BASE + index : n) came
+     * from input out_src[n] */
+    weir_msg_id *out_src;
+    size_t n_out_src, cap_out_src;
+    /* records read while a transaction ends, produced in the next one */
+    struct run_held {
+        int32_t partition;
+        int64_t offset;
+        weir_msg_id id;
+    } *held;
+    size_t n_held, cap_held;
 } consumer_state;
 
 typedef struct host_state {
@@ -89,6 +157,34 @@ void run_record(const char *kind, const char *fmt, ...) __attribute__((format(pr
 int run_topic_index(const char *name);
 /* Reads are held to the final log only where every producer used acks=all. */
 bool run_topic_all_acks_all(int ti);
+
+/* ---- transactions (run_txn.c) ---- */
+
+/* Creates the producer of a transactional client and starts InitProducerId. */
+weir_producer *run_txn_producer_new(weir_env *env, run_txn *t, const weir_scn_txn *spec,
+                                    const weir_scn_producer *ps, const char *client_id,
+                                    weir_producer_delivery_cb cb, void *ctx);
+/* Counts a Produce attempt's error (retried or not) for the verdict. */
+void run_on_attempt_error(void *ctx, const char *topic, int32_t partition, int16_t error);
+/* A record of the open transaction was handed to the producer. */
+void run_txn_sent(run_txn *t, weir_msg_id id);
+/* Its delivery report. */
+void run_txn_delivered(run_txn *t, weir_msg_id id, int32_t part_key, int64_t offset, int16_t error);
+/* Begins a transaction when ready; true when one is open. */
+bool run_txn_begin(run_txn *t, weir_producer *p);
+/* Ends the open transaction (commit, or abort when it must); done(ctx, committed) follows. */
+void run_txn_end(run_txn *t, weir_producer *p, const weir_scn_txn *spec,
+                 void (*done)(void *ctx, bool committed), void *ctx);
+/* The host crashed: the open transaction's outcome is unknown. */
+void run_txn_lost(run_txn *t);
+void run_txn_free(run_txn *t);
+
+/* ---- group members and pipelines (run_group.c) ---- */
+
+/* Starts a consumer with group: (and, for a pipeline, its transactional producer). */
+void run_group_member_start(weir_env *env, consumer_state *cs);
+/* The host crashed or the run ends: frees the consumer (and producer) without env calls. */
+void run_group_member_destroy(consumer_state *cs);
 
 /* The node type of a host that runs clients (its arg: the host index). */
 extern const weir_node_type run_client_type;

@@ -167,6 +167,7 @@ typedef struct fault_event {
     const weir_scn_fault *f;
     bool undo;
     char host_a[64]; /* resolved when it fired */
+    char host_b[64]; /* a link's other end, likewise ("" for none) */
 } fault_event;
 
 static void set_cut(const char *a, const char *b, bool one_way, bool cut)
@@ -316,7 +317,7 @@ static void fault_fire(weir_env *env, void *arg)
     fault_event *ev = arg;
     const weir_scn_fault *f = ev->f;
     const char *a = ev->undo ? ev->host_a : target_host(&f->a);
-    const char *b = f->b.host_index >= 0 ? RS->sc->hosts[f->b.host_index].name : NULL;
+    const char *b = ev->undo ? (ev->host_b[0] != '\0' ? ev->host_b : NULL) : target_host(&f->b);
     const weir_scenario *sc = RS->sc;
     if (a == NULL && f->kind != WEIR_SCN_HEAL && f->kind != WEIR_SCN_PARTITION) {
         fault_note(ev, "-", "fault %s: no target (no leader?)", weir_scn_fault_kind_name(f->kind));
@@ -325,6 +326,9 @@ static void fault_fire(weir_env *env, void *arg)
     }
     if (!ev->undo && a != NULL) {
         snprintf(ev->host_a, sizeof ev->host_a, "%s", a);
+    }
+    if (!ev->undo && b != NULL) {
+        snprintf(ev->host_b, sizeof ev->host_b, "%s", b);
     }
     int err = 0;
     switch (f->kind) {
@@ -528,13 +532,75 @@ static const weir_node_type chaos_type = {"chaos", chaos_start, NULL};
 
 /* ---- oracles at the end ---- */
 
+/* Transactional records of the final log waiting for their producer's marker. */
+typedef struct pending_txn_records {
+    struct {
+        int64_t producer_id;
+        weir_msg_id id;
+        int64_t offset;
+    } *v;
+    size_t n, cap;
+} pending_txn_records;
+
+/* One batch of the final log into the history, with each record's
+ * visibility to read_committed readers: plain records at once, transactional
+ * ones when their producer's COMMIT or ABORT marker comes. */
+static void log_batch_into_history(const uint8_t *batch, size_t len, const weir_batch_header *h,
+                                   int32_t part_key, pending_txn_records *pend)
+{
+    weir_record_iter it;
+    weir_record rec;
+    if (weir_record_iter_init(&it, batch, len) != 0) {
+        return;
+    }
+    bool txn = (h->attributes & 0x10) != 0;
+    bool control = (h->attributes & 0x20) != 0;
+    while (weir_record_next(&it, &rec) == 1) {
+        if (control) {
+            /* key: int16 version, int16 type (0 abort, 1 commit) */
+            bool commit = rec.key_len >= 4 && rec.key[3] == 1 && rec.key[2] == 0;
+            size_t keep = 0;
+            for (size_t i = 0; i < pend->n; i++) {
+                if (pend->v[i].producer_id == h->producer_id) {
+                    weir_history_logged_vis(&RS->hist, pend->v[i].id, part_key, pend->v[i].offset,
+                                            commit ? WEIR_VIS_COMMITTED : WEIR_VIS_ABORTED);
+                } else {
+                    pend->v[keep++] = pend->v[i];
+                }
+            }
+            pend->n = keep;
+            continue;
+        }
+        weir_msg_id id;
+        if (!weir_msg_id_read(rec.value, (size_t)rec.value_len, &id)) {
+            continue;
+        }
+        int64_t offset = h->base_offset + rec.offset_delta;
+        if (!txn) {
+            weir_history_logged(&RS->hist, id, part_key, offset);
+            continue;
+        }
+        if (pend->n == pend->cap) {
+            pend->cap = pend->cap ? pend->cap * 2 : 256;
+            pend->v = realloc(pend->v, pend->cap * sizeof *pend->v);
+            WEIR_ASSERT(pend->v != NULL);
+        }
+        pend->v[pend->n].producer_id = h->producer_id;
+        pend->v[pend->n].id = id;
+        pend->v[pend->n].offset = offset;
+        pend->n++;
+    }
+}
+
 static uint64_t batch_sums(struct weir_plog *log, int64_t below, bool into_history, int32_t part_key)
 {
     uint64_t sum = 1469598103934665603ULL;
+    pending_txn_records pend = {0};
     int64_t expect = weir_plog_start_offset(log);
     for (int64_t off = weir_plog_start_offset(log); off < weir_plog_end_offset(log);) {
         weir_log_read_result rr;
         if (weir_plog_read(log, off, 1 << 20, true, &rr) != 0) {
+            free(pend.v);
             return 0;
         }
         for (size_t at = 0; at < rr.len;) {
@@ -551,21 +617,20 @@ static uint64_t batch_sums(struct weir_plog *log, int64_t below, bool into_histo
                 RS->out->offset_gaps++; /* offsets must be dense and increasing */
             }
             expect = weir_batch_last_offset(&h) + 1;
-            weir_record_iter it;
-            weir_record rec;
-            if (into_history && weir_record_iter_init(&it, rr.data + at, total) == 0) {
-                while (weir_record_next(&it, &rec) == 1) {
-                    weir_msg_id id;
-                    if (weir_msg_id_read(rec.value, (size_t)rec.value_len, &id)) {
-                        weir_history_logged(&RS->hist, id, part_key, h.base_offset + rec.offset_delta);
-                    }
-                }
+            if (into_history) {
+                log_batch_into_history(rr.data + at, total, &h, part_key, &pend);
             }
             at += total;
         }
         off = rr.next_offset;
         weir_log_read_result_free(&rr);
     }
+    if (into_history) {
+        for (size_t i = 0; i < pend.n; i++) { /* no marker yet */
+            weir_history_logged_vis(&RS->hist, pend.v[i].id, part_key, pend.v[i].offset, WEIR_VIS_OPEN);
+        }
+    }
+    free(pend.v);
     return sum;
 }
 
@@ -667,14 +732,21 @@ static void judge(void)
     bool found[WEIR_SCN_V_COUNT_] = {false};
     found[WEIR_SCN_V_ACKED_LOSS] = o->lost_all > 0;
     found[WEIR_SCN_V_DIVERGENCE] = o->divergent > 0;
-    found[WEIR_SCN_V_DUPLICATE] = o->duplicated > 0;
+    found[WEIR_SCN_V_DUPLICATE] = o->duplicated_idempotent > 0;
     found[WEIR_SCN_V_REORDER] = o->reordered > 0;
     found[WEIR_SCN_V_READ_ABOVE_HW] = o->dirty_reads > 0;
     found[WEIR_SCN_V_HW_ABOVE_LEO] = o->hw_above_leo > 0;
     found[WEIR_SCN_V_OFFSET_GAP] = o->offset_gaps > 0;
+    found[WEIR_SCN_V_INCONSISTENT_OFFSETS] = o->anomalies[WEIR_FINDING_INCONSISTENT_OFFSETS] > 0;
+    found[WEIR_SCN_V_POLL_SKIP] = o->anomalies[WEIR_FINDING_POLL_SKIP] > 0;
+    found[WEIR_SCN_V_NONMONOTONIC_POLL] = o->anomalies[WEIR_FINDING_NONMONOTONIC_POLL] > 0;
+    found[WEIR_SCN_V_REREAD_BEYOND_COMMIT] = o->anomalies[WEIR_FINDING_REREAD_BEYOND_COMMIT] > 0;
+    found[WEIR_SCN_V_ABORTED_READ] = o->anomalies[WEIR_FINDING_ABORTED_READ] > 0;
+    found[WEIR_SCN_V_TORN_TRANSACTION] = o->anomalies[WEIR_FINDING_TORN_TXN] > 0;
+    found[WEIR_SCN_V_NOT_EXACTLY_ONCE] = o->not_exactly_once > 0;
     for (int k = 0; k < WEIR_SCN_V_COUNT_; k++) {
-        if (k == WEIR_SCN_V_DUPLICATE || k == WEIR_SCN_V_REORDER) {
-            continue; /* without idempotence, retries may duplicate: reported, not judged */
+        if (k == WEIR_SCN_V_REORDER) {
+            continue; /* with retries and several requests in flight, Kafka reorders too */
         }
         if (found[k] && !violation_expected((weir_scn_violation_kind)k)) {
             fail("violated at %.3fs: %s", t, weir_scn_violation_name((weir_scn_violation_kind)k));
@@ -748,6 +820,83 @@ static int cmp_msg_id(const void *a, const void *b)
         return x->producer < y->producer ? -1 : 1;
     }
     return x->seq < y->seq ? -1 : (x->seq > y->seq ? 1 : 0);
+}
+
+/* Duplicates only count against producers that promise none. */
+static bool producer_idempotent(int32_t producer)
+{
+    if (producer >= RUN_PIPELINE_ID_BASE) {
+        return true; /* a pipeline's transactional output */
+    }
+    return producer >= 0 && (size_t)producer < RS->sc->producer_count &&
+           RS->sc->producers[producer].idempotent;
+}
+
+static bool visible(uint8_t vis)
+{
+    return vis == WEIR_VIS_PLAIN || vis == WEIR_VIS_COMMITTED;
+}
+
+/* Exactly once: every input record visible in a pipeline's input topic is in
+ * its output exactly once (visible to read_committed), whatever the crashes
+ * and aborts on the way. Output records name their input through the
+ * pipeline's out_src table. */
+static void pipelines_exactly_once(void)
+{
+    const weir_history *h = &RS->hist;
+    for (size_t k = 0; k < RS->sc->consumer_count; k++) {
+        const weir_scn_consumer *c = &RS->sc->consumers[k];
+        if (c->output_topic_index < 0) {
+            continue;
+        }
+        /* the inputs behind every visible output record of any pipeline
+         * reading the same topic into the same output */
+        weir_msg_id *srcs = malloc((h->n_log + 1) * sizeof *srcs);
+        WEIR_ASSERT(srcs != NULL);
+        size_t n = 0;
+        for (size_t i = 0; i < h->n_log; i++) {
+            const struct weir_hist_entry *e = &h->log[i];
+            int owner = e->id.producer - RUN_PIPELINE_ID_BASE;
+            if (!visible(e->vis) || owner < 0 || (size_t)owner >= RS->sc->consumer_count ||
+                RS->sc->consumers[owner].topic_index != c->topic_index ||
+                RS->sc->consumers[owner].output_topic_index != c->output_topic_index ||
+                (size_t)e->id.seq >= RS->consumers[owner].n_out_src) {
+                continue;
+            }
+            srcs[n++] = RS->consumers[owner].out_src[e->id.seq];
+        }
+        qsort(srcs, n, sizeof *srcs, cmp_msg_id);
+        for (size_t i = 0; i < h->n_log; i++) {
+            const struct weir_hist_entry *in = &h->log[i];
+            if (!visible(in->vis) || in->partition / 100000 != c->topic_index ||
+                in->id.producer >= RUN_PIPELINE_ID_BASE) {
+                continue;
+            }
+            weir_msg_id *at = bsearch(&in->id, srcs, n, sizeof *srcs, cmp_msg_id);
+            size_t copies = 0;
+            if (at != NULL) {
+                while (at > srcs && cmp_msg_id(at - 1, &in->id) == 0) {
+                    at--;
+                }
+                for (; at < srcs + n && cmp_msg_id(at, &in->id) == 0; at++) {
+                    copies++;
+                }
+            }
+            if (copies != 1 && RS->out->not_exactly_once++ < 4) {
+                run_timeline("ORACLE: pipeline %s: input P%d:%lld (%s/%d offset %lld) is %zu times in %s",
+                             c->name, in->id.producer, (long long)in->id.seq,
+                             RS->sc->topics[c->topic_index].name, in->partition % 100000,
+                             (long long)in->offset, copies, RS->sc->topics[c->output_topic_index].name);
+            }
+        }
+        free(srcs);
+        /* the pipelines sharing this input and output were all checked */
+        while (k + 1 < RS->sc->consumer_count &&
+               RS->sc->consumers[k + 1].output_topic_index == c->output_topic_index &&
+               RS->sc->consumers[k + 1].topic_index == c->topic_index) {
+            k++;
+        }
+    }
 }
 
 static void consumers_read_all(void)
@@ -896,6 +1045,7 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
     }
     for (size_t i = 0; i < sc->consumer_count; i++) {
         rs.consumers[i].spec = &sc->consumers[i];
+        rs.consumers[i].index = (int)i;
         rs.hosts[sc->consumers[i].host_index].role = rs.hosts[sc->consumers[i].host_index].role ? rs.hosts[sc->consumers[i].host_index].role : 3;
     }
     for (size_t h = 0; err == 0 && h < sc->host_count; h++) {
@@ -923,24 +1073,48 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
     /* oracles: read the logs as they are, with no simulated disk time */
     weir_sim_disk_set(rs.w, 0, 0, 0);
     check_replicas();
-    weir_history_report hr = {.max_findings = 8};
+    /* every finding kept, to tell idempotent producers' duplicates apart */
+    weir_history_report hr = {.max_findings = 100000};
     weir_history_check(&rs.hist, &hr);
     out->lost_all = (int64_t)(hr.counts[WEIR_FINDING_LOST] + hr.counts[WEIR_FINDING_MOVED]);
     out->duplicated = (int64_t)hr.counts[WEIR_FINDING_DUPLICATED];
     out->reordered = (int64_t)hr.counts[WEIR_FINDING_REORDERED];
     out->dirty_reads = (int64_t)hr.counts[WEIR_FINDING_DIRTY_READ];
-    for (size_t i = 0; i < hr.n_findings && report != NULL; i++) {
+    for (int k = 0; k < WEIR_FINDING_KINDS_ && k < 16; k++) {
+        out->anomalies[k] = (int64_t)hr.counts[k];
+    }
+    for (size_t i = 0; i < hr.n_findings; i++) {
         const weir_finding *f = &hr.findings[i];
-        run_timeline("ORACLE: %s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind),
-                 f->id.producer, (long long)f->id.seq, sc->topics[f->partition / 100000].name,
-                 f->partition % 100000, (long long)f->offset);
-        run_record("oracle", "%s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind), f->id.producer,
-               (long long)f->id.seq, sc->topics[f->partition / 100000].name, f->partition % 100000,
-               (long long)f->offset);
+        if (f->kind == WEIR_FINDING_DUPLICATED && producer_idempotent(f->id.producer)) {
+            out->duplicated_idempotent++;
+        }
+        if (i >= 8 || report == NULL) {
+            continue;
+        }
+        char more[96] = "";
+        if (f->kind == WEIR_FINDING_POLL_SKIP || f->kind == WEIR_FINDING_NONMONOTONIC_POLL ||
+            f->kind == WEIR_FINDING_REREAD_BEYOND_COMMIT) {
+            snprintf(more, sizeof more, " by %s, expected offset %lld",
+                     f->consumer >= 0 && (size_t)f->consumer < sc->consumer_count
+                         ? sc->consumers[f->consumer].name
+                         : "?",
+                     (long long)f->other_offset);
+        } else if (f->other_offset >= 0) {
+            snprintf(more, sizeof more, " (other copy at offset %lld)", (long long)f->other_offset);
+        }
+        run_timeline("ORACLE: %s: P%d:%lld at %s/%d offset %lld%s", weir_finding_name(f->kind),
+                     f->id.producer, (long long)f->id.seq, sc->topics[f->partition / 100000].name,
+                     f->partition % 100000, (long long)f->offset, more);
+        run_record("oracle", "%s: P%d:%lld at %s/%d offset %lld", weir_finding_name(f->kind),
+                   f->id.producer, (long long)f->id.seq, sc->topics[f->partition / 100000].name,
+                   f->partition % 100000, (long long)f->offset);
     }
     weir_history_report_free(&hr);
     /* the same for every acknowledged message, whatever its acks */
+    bool *keep = malloc((rs.hist.n_acks + 1) * sizeof *keep);
+    WEIR_ASSERT(keep != NULL);
     for (size_t i = 0; i < rs.hist.n_acks; i++) {
+        keep[i] = rs.hist.acks[i].must_survive;
         rs.hist.acks[i].must_survive = true;
     }
     weir_history_report all = {.max_findings = 0};
@@ -948,7 +1122,19 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
     out->lost_any = (int64_t)(all.counts[WEIR_FINDING_LOST] + all.counts[WEIR_FINDING_MOVED]);
     weir_history_report_free(&all);
     for (size_t i = 0; i < rs.hist.n_acks; i++) {
-        rs.hist.acks[i].must_survive = sc->producers[rs.hist.acks[i].id.producer].acks == -1;
+        rs.hist.acks[i].must_survive = keep[i];
+    }
+    free(keep);
+    pipelines_exactly_once();
+    for (size_t i = 0; i < sc->producer_count; i++) {
+        out->txn_committed += rs.producers[i].txn.committed;
+        out->txn_aborted += rs.producers[i].txn.aborted;
+        out->txn_unknown += rs.producers[i].txn.unknown;
+    }
+    for (size_t i = 0; i < sc->consumer_count; i++) {
+        out->txn_committed += rs.consumers[i].txn.committed;
+        out->txn_aborted += rs.consumers[i].txn.aborted;
+        out->txn_unknown += rs.consumers[i].txn.unknown;
     }
     consumers_read_all();
     judge();
@@ -969,6 +1155,12 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
             }
         }
         free(rs.producers[i].sent_ns);
+        run_txn_free(&rs.producers[i].txn);
+    }
+    for (size_t i = 0; i < sc->consumer_count; i++) {
+        run_txn_free(&rs.consumers[i].txn);
+        free(rs.consumers[i].held);
+        free(rs.consumers[i].out_src);
     }
     weir_history_free(&rs.hist);
     return 0;
@@ -985,6 +1177,22 @@ void weir_scn_print_summary(FILE *f, const weir_scn_outcome *out)
             (long long)out->lost_all, (long long)out->lost_any, (long long)out->duplicated,
             (long long)out->reordered, (long long)out->dirty_reads, (long long)out->divergent,
             (long long)out->hw_above_leo, (long long)out->offset_gaps);
+    static const int jepsen[] = {WEIR_FINDING_INCONSISTENT_OFFSETS, WEIR_FINDING_POLL_SKIP,
+                                 WEIR_FINDING_NONMONOTONIC_POLL, WEIR_FINDING_REREAD_BEYOND_COMMIT,
+                                 WEIR_FINDING_ABORTED_READ, WEIR_FINDING_UNSEEN, WEIR_FINDING_TORN_TXN};
+    fprintf(f, "  lost-write %lld, duplicate %lld (of idempotent producers %lld)", (long long)out->lost_any,
+            (long long)out->duplicated, (long long)out->duplicated_idempotent);
+    for (size_t i = 0; i < sizeof jepsen / sizeof jepsen[0]; i++) {
+        fprintf(f, ", %s %lld", weir_finding_name((weir_finding_kind)jepsen[i]),
+                (long long)out->anomalies[jepsen[i]]);
+    }
+    fprintf(f, "\n");
+    if (out->txn_committed + out->txn_aborted + out->txn_unknown > 0 || out->not_exactly_once > 0) {
+        fprintf(f, "  transactions committed %lld, aborted %lld, outcome unknown %lld; pipeline inputs "
+                   "not exactly once in the output %lld\n",
+                (long long)out->txn_committed, (long long)out->txn_aborted, (long long)out->txn_unknown,
+                (long long)out->not_exactly_once);
+    }
     fprintf(f, "  leader changes %d (unclean %d), ISR shrinks %d, expands %d, truncations %d\n",
             out->leader_changes, out->unclean_elections, out->isr_shrinks, out->isr_expands,
             out->truncations);

@@ -38,6 +38,10 @@ typedef struct weir_scn_outcome {
     int64_t hw_above_leo;   /* replicas whose HW passed their log end */
     int64_t offset_gaps;    /* replicas whose offsets are not dense and increasing */
     int64_t reads;
+    int64_t anomalies[16];      /* per weir_finding_kind (model/history.h) */
+    int64_t duplicated_idempotent; /* duplicates of idempotent or transactional producers */
+    int64_t not_exactly_once;   /* pipeline inputs missing from, or repeated in, the output */
+    int64_t txn_committed, txn_aborted, txn_unknown;
     int leader_changes;
     int isr_shrinks;
     int isr_expands;
