@@ -8,7 +8,11 @@ packages=(
   lcov libfaketime
   kcat librdkafka-dev
   valgrind chromium
+  python3-confluent-kafka python3-kafka nodejs
 )
+# npm comes inside NodeSource's nodejs; Debian's nodejs needs the npm package
+# (which conflicts with NodeSource's)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
