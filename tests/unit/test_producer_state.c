@@ -19,6 +19,7 @@
 #include "core/crc32c.h"
 #include "core/prng.h"
 #include "log/checkpoint.h"
+#include "faulty_env.h"
 #include "log/log.h"
 #include "log/producer_state.h"
 #include "log/snapshot.h"
@@ -1349,102 +1350,6 @@ static void crashes_that_tear_unsynced_writes_leave_state_equal_to_a_replay(void
 
 /* ---- countdown faults: the n-th file operation fails ---- */
 
-/* An env whose n-th mutating file operation fails (a failing write lands half
- * its bytes first), as in test_log_faults.c, over the simulator's disk. */
-typedef struct pfaulty {
-    weir_env env;
-    const weir_env_ops *inner;
-    weir_env_ops ops;
-    long countdown;
-    long ops_done;
-    int err;
-    bool fired;
-} pfaulty;
-
-static pfaulty the_pfaulty; /* file ops receive no env: they find it here */
-
-static bool pf_now(void)
-{
-    pfaulty *f = &the_pfaulty;
-    f->ops_done++;
-    if (!f->fired && f->countdown > 0 && --f->countdown == 0) {
-        f->fired = true;
-        return true;
-    }
-    return false;
-}
-
-static int pf_open(weir_env *env, const char *path, int flags, weir_file **out)
-{
-    if ((flags & (WEIR_F_CREATE | WEIR_F_TRUNC)) && pf_now()) {
-        return the_pfaulty.err;
-    }
-    return the_pfaulty.inner->file_open(env, path, flags, out);
-}
-
-static int pf_pwrite(weir_file *file, const void *buf, size_t len, uint64_t off)
-{
-    if (pf_now()) {
-        weir_ignore(the_pfaulty.inner->file_pwrite(file, buf, len / 2, off));
-        return the_pfaulty.err;
-    }
-    return the_pfaulty.inner->file_pwrite(file, buf, len, off);
-}
-
-static int pf_append(weir_file *file, const void *buf, size_t len)
-{
-    if (pf_now()) {
-        weir_ignore(the_pfaulty.inner->file_append(file, buf, len / 2));
-        return the_pfaulty.err;
-    }
-    return the_pfaulty.inner->file_append(file, buf, len);
-}
-
-static int pf_sync(weir_file *file)
-{
-    return pf_now() ? WEIR_E_IO : the_pfaulty.inner->file_sync(file);
-}
-
-static int pf_truncate(weir_file *file, uint64_t size)
-{
-    return pf_now() ? the_pfaulty.err : the_pfaulty.inner->file_truncate(file, size);
-}
-
-static int pf_rename(weir_env *env, const char *from, const char *to)
-{
-    return pf_now() ? the_pfaulty.err : the_pfaulty.inner->fs_rename(env, from, to);
-}
-
-static int pf_unlink(weir_env *env, const char *path)
-{
-    return pf_now() ? the_pfaulty.err : the_pfaulty.inner->fs_unlink(env, path);
-}
-
-static int pf_mkdir(weir_env *env, const char *path)
-{
-    return pf_now() ? the_pfaulty.err : the_pfaulty.inner->fs_mkdir(env, path);
-}
-
-static weir_env *pfaulty_wrap(weir_env *real, long countdown, int err)
-{
-    pfaulty *f = &the_pfaulty;
-    memset(f, 0, sizeof *f);
-    f->env = *real;
-    f->inner = real->ops;
-    f->ops = *real->ops;
-    f->ops.file_open = pf_open;
-    f->ops.file_pwrite = pf_pwrite;
-    f->ops.file_append = pf_append;
-    f->ops.file_sync = pf_sync;
-    f->ops.file_truncate = pf_truncate;
-    f->ops.fs_rename = pf_rename;
-    f->ops.fs_unlink = pf_unlink;
-    f->ops.fs_mkdir = pf_mkdir;
-    f->env.ops = &f->ops;
-    f->countdown = countdown;
-    f->err = err;
-    return &f->env;
-}
 
 /* The scripted workload: the same steps every run (a fixed seed), until an
  * operation fails. Returns the first error (0 if it ran through). */
@@ -1518,12 +1423,12 @@ static void *pfault_start(weir_env *env, void *arg)
     for (long n = 1; n < 100000; n++) {
         char dir[32];
         snprintf(dir, sizeof dir, "f%ld-0", n);
-        weir_env *fenv = pfaulty_wrap(env, n, n % 2 ? WEIR_E_IO : WEIR_E_NOSPC);
+        weir_env *fenv = faulty_wrap(env, n, n % 2 ? WEIR_E_IO : WEIR_E_NOSPC);
         int err = fault_workload(fenv, dir);
-        bool fired = the_pfaulty.fired;
+        bool fired = the_faulty.fired;
         res->runs++;
         if (!fired) {
-            res->ops = the_pfaulty.ops_done;
+            res->ops = the_faulty.ops_done;
             res->aborted = count_aborted(env, dir);
             if (err != 0) {
                 snprintf(res->failure, sizeof res->failure,
