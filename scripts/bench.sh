@@ -12,6 +12,10 @@
 # bench_broker (built when librdkafka is installed) starts build/weir itself
 # (WEIR_BIN overrides) and takes WEIR_BENCH_BROKER_MESSAGES, _RATE, _SECONDS,
 # _ROUNDS, _PARTITIONS and _VALUE_BYTES (see tests/bench/bench_broker.c).
+# bench_eos (likewise) measures idempotent and transactional produce and a
+# consumer-group rebalance against one weir broker; it takes
+# WEIR_BENCH_EOS_MESSAGES, _TXN_MESSAGES, _TXN_SIZE, _PARTITIONS, _ROUNDS,
+# _GROUP_ROUNDS and _REBALANCE_DELAY_MS (see tests/bench/bench_eos.c).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh

@@ -155,7 +155,7 @@ static void i_prod(tx *t)
         t->n[0]++;
     }
     if (t->n[0] < 3) {
-        char tag[16];
+        char tag[24];
         snprintf(tag, sizeof tag, "s%lld", (long long)t->n[0]);
         t->pc--; /* back here with the response */
         tx_produce(t, name_of(t->coord), NULL, "t", 0,

@@ -697,7 +697,7 @@ static void tx_run_world(weir_world *w, const tx_step *prog, int n, int64_t dura
     out->hash = weir_sim_trace_hash(w);
     memcpy(out->n, t->n, sizeof out->n);
     if (t->failure[0] != '\0') {
-        snprintf(out->failure, sizeof out->failure, "%s", t->failure);
+        snprintf(out->failure, sizeof out->failure, "%.*s", (int)sizeof out->failure - 1, t->failure);
     } else if (!t->done) {
         snprintf(out->failure, sizeof out->failure, "stuck at step %d (waiting %d)", t->pc,
                  (int)t->waiting);
