@@ -195,6 +195,10 @@ static int16_t produce_one(weir_broker *b, weir_topic *t, const weir_produce_par
     if (p == NULL) {
         return WEIR_KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
+    if (bk_coord_topic_is_internal(t->name, strlen(t->name))) {
+        /* only the coordinators write there, as in Kafka */
+        return WEIR_KERR_INVALID_TOPIC_EXCEPTION;
+    }
     if (p->log == NULL || p->role != WEIR_ROLE_LEADER) {
         return WEIR_KERR_NOT_LEADER_OR_FOLLOWER;
     }

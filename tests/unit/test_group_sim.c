@@ -41,6 +41,7 @@
 #include "broker/coord.h"
 #include "broker/group.h"
 #include "controller/controller.h"
+#include "log/batch.h"
 #include "log/log.h"
 #include "proto/messages.h"
 #include "sim.h"
@@ -240,6 +241,45 @@ static void send_txn_commit(tconn *tc, const char *group, int64_t pid, int32_t p
     r.body.txn_offset_commit = (weir_txn_offset_commit_request){
         weir_str_from("txn-1"), weir_str_from(group), pid, 0, 1, &ot};
     tconn_send(tc, &r, fn, ctx);
+}
+
+static void on_produce(tconn *tc, int16_t version, weir_rd *rd, weir_arena *a, void *ctx)
+{
+    (void)tc;
+    int16_t *out = ctx;
+    weir_produce_response resp;
+    *out = weir_decode_produce_response(rd, version, a, &resp) == 0 && resp.topic_count == 1 &&
+                   resp.topics[0].partition_count == 1
+               ? resp.topics[0].partitions[0].error_code
+               : -3;
+}
+
+/* A client's Produce v7 of one record to partition of an internal topic:
+ * only the coordinators may write there. */
+static void send_internal_produce(tconn *tc, int32_t partition, int16_t *out)
+{
+    static uint8_t batch[128];
+    weir_batch_builder bb;
+    weir_batch_builder_init(&bb);
+    weir_batch_builder_add(&bb, 1000, "k", 1, "v", 1, NULL, 0);
+    uint8_t *buf;
+    size_t len;
+    if (weir_batch_builder_finish(&bb, &buf, &len) != 0 || len > sizeof batch) {
+        weir_batch_builder_free(&bb);
+        *out = -4;
+        return;
+    }
+    memcpy(batch, buf, len);
+    weir_batch_builder_free(&bb);
+    static weir_produce_partition pp;
+    static weir_produce_topic pt;
+    pp = (weir_produce_partition){partition, {batch, (int32_t)len}};
+    pt = (weir_produce_topic){weir_str_from("__consumer_offsets"), 1, &pp};
+    weir_request r;
+    req_init(&r, WEIR_API_PRODUCE, 7);
+    r.body.produce = (weir_produce_request){WEIR_STR_NULL, -1, 5000, 1, &pt};
+    *out = -2;
+    tconn_send(tc, &r, on_produce, out);
 }
 
 /* OffsetFetch v5 of t/0 and t/1 (all = true: null topics, every offset). */
@@ -498,6 +538,7 @@ typedef struct standalone {
     bool restarted;
     bool shutdown_posted;
     int16_t m2_late_hb;
+    int16_t internal_produce; /* a client's Produce to __consumer_offsets; -2 unanswered */
     bool done;
     /* results */
     int32_t gen_after_join;
@@ -690,6 +731,7 @@ static void standalone_step(void)
             req_init(&r, WEIR_API_CREATE_TOPICS, 4);
             r.body.create_topics = (weir_create_topics_request){1, &ct, 5000, false};
             tconn_send(&S.admin, &r, on_create, NULL);
+            send_internal_produce(&S.admin, S.coord_index, &S.internal_produce);
             for (int i = 0; i < 3; i++) {
                 member_join(&S.m[i]);
             }
@@ -964,6 +1006,7 @@ typedef struct result {
     int leader_members_got;
     int follower_members_got;
     int16_t m2_late_hb;
+    int16_t internal_produce;
     char describe_state[32];
     int describe_members;
     int list_groups;
@@ -1003,6 +1046,7 @@ static void standalone_run(uint64_t seed, result *out)
     out->leader_members_got = S.leader_members_got;
     out->follower_members_got = S.follower_members_got;
     out->m2_late_hb = S.m2_late_hb;
+    out->internal_produce = S.internal_produce;
     snprintf(out->describe_state, sizeof out->describe_state, "%s", S.describe_state);
     out->describe_members = S.describe_members;
     out->list_groups = S.list_groups;
@@ -1338,6 +1382,8 @@ static void a_group_joins_syncs_commits_rebalances_and_reloads_in_the_simulator(
     assert_int_equal(a.leader_members_got, 3);
     assert_int_equal(a.follower_members_got, 0);
     assert_int_equal(a.m2_late_hb, WEIR_KERR_UNKNOWN_MEMBER_ID);
+    /* clients may not write to __consumer_offsets (Kafka: "Cannot append to internal topic") */
+    assert_int_equal(a.internal_produce, WEIR_KERR_INVALID_TOPIC_EXCEPTION);
     assert_string_equal(a.describe_state, "Stable");
     assert_int_equal(a.describe_members, 2);
     assert_int_equal(a.list_groups, 1);
