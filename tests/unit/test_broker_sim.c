@@ -26,6 +26,7 @@
 #include "log/batch.h"
 #include "proto/messages.h"
 #include "sim.h"
+#include "child_exit.h"
 
 #define MS 1000000LL
 
@@ -353,7 +354,7 @@ static result run_forked(uint64_t seed)
         if (write(fds[1], &mine, sizeof mine) != (ssize_t)sizeof mine) {
             _exit(3);
         }
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     if (read(fds[0], &r, sizeof r) != (ssize_t)sizeof r) {

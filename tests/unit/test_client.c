@@ -46,6 +46,7 @@
 #include "log/log.h"
 #include "proto/kafka.h"
 #include "sim.h"
+#include "child_exit.h"
 
 #define MS 1000000LL
 #define TOPIC "events"
@@ -825,7 +826,7 @@ static result run_forked(const scenario *sc)
         if (write(fds[1], &mine, sizeof mine) != (ssize_t)sizeof mine) {
             _exit(3);
         }
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     if (read(fds[0], &r, sizeof r) != (ssize_t)sizeof r) {

@@ -57,6 +57,7 @@
 #include "log/log.h"
 #include "proto/messages.h"
 #include "sim.h"
+#include "child_exit.h"
 
 #define MS 1000000LL
 #define TOPIC "t"
@@ -1044,7 +1045,7 @@ static void run_forked(const run_cfg *rc, outcome *out)
             }
             done += (size_t)n;
         }
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     uint8_t *p = (uint8_t *)out;
@@ -2125,7 +2126,7 @@ static void cl_run_forked(const cl_cfg *cfg, cl_outcome *out)
         if (write(fds[1], &CR.o, sizeof CR.o) != (ssize_t)sizeof CR.o) {
             _exit(3);
         }
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     if (read(fds[0], out, sizeof *out) != (ssize_t)sizeof *out) {

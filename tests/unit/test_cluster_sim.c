@@ -27,6 +27,7 @@
 #include "log/log.h"
 #include "proto/messages.h"
 #include "sim.h"
+#include "child_exit.h"
 
 #define MS 1000000LL
 #define MAX_MSGS 20000
@@ -332,7 +333,7 @@ static outcome run_forked(uint64_t seed)
         if (write(fds[1], &mine, sizeof mine) != (ssize_t)sizeof mine) {
             _exit(3);
         }
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     if (read(fds[0], &o, sizeof o) != (ssize_t)sizeof o) {

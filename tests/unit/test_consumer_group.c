@@ -50,6 +50,7 @@
 #include "log/log.h"
 #include "proto/messages.h"
 #include "sim.h"
+#include "child_exit.h"
 
 #define MS 1000000LL
 
@@ -452,7 +453,7 @@ static void run_forked(child_fn fn, uint64_t seed, void *out, size_t size)
         if (write(fds[1], mine, size) != (ssize_t)size) {
             _exit(3);
         }
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     size_t got = 0;

@@ -45,6 +45,7 @@
 #include "log/log.h"
 #include "proto/messages.h"
 #include "sim.h"
+#include "child_exit.h"
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/lsan_interface.h>
@@ -1332,7 +1333,7 @@ static void run_forked(run_fn fn, uint64_t seed, void *out, size_t size, int *ok
 #ifdef __SANITIZE_ADDRESS__
         __lsan_do_leak_check(); /* _exit skips it; a leak exits non-zero */
 #endif
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     if (read(fds[0], out, size) != (ssize_t)size) {

@@ -29,6 +29,7 @@
 #include "log/producer_state.h"
 #include "proto/messages.h"
 #include "sim.h"
+#include "child_exit.h"
 
 #define MS 1000000LL
 
@@ -725,7 +726,7 @@ static tx_outcome tx_forked(tx_child_fn fn, uint64_t seed)
         if (write(fds[1], &mine, sizeof mine) != (ssize_t)sizeof mine) {
             _exit(3);
         }
-        _exit(0);
+        test_child_exit(0);
     }
     close(fds[1]);
     if (read(fds[0], &o, sizeof o) != (ssize_t)sizeof o) {
