@@ -62,6 +62,12 @@ char *scn_strndup(weir_scenario *sc, const char *s, size_t len)
     return p;
 }
 
+/* The reader's allocator (weir_ydoc.alloc): the scenario's arena. */
+static void *scn_ydoc_alloc(void *owner, size_t size)
+{
+    return scn_alloc(owner, size);
+}
+
 void weir_scenario_free(weir_scenario *sc)
 {
     if (sc == NULL) {
@@ -80,66 +86,6 @@ void weir_scenario_free(weir_scenario *sc)
     sc->variant_index = -1;
 }
 
-/* libyaml's own complaint, with its position and context. */
-static int scn_yaml_error(scn_ctx *ctx, const yaml_parser_t *p, const char *text, size_t len)
-{
-    if (p->error == YAML_MEMORY_ERROR) {
-        return scn_nomem(ctx);
-    }
-    const char *problem = p->problem != NULL ? p->problem : "unreadable input";
-    if (p->error == YAML_READER_ERROR) {
-        /* The reader counts bytes, not lines: find the line and column. */
-        yaml_mark_t at = {p->problem_offset, 0, 0};
-        for (size_t i = 0; i < p->problem_offset && i < len; i++) {
-            at.line += text[i] == '\n';
-            at.column = text[i] == '\n' ? 0 : at.column + 1;
-        }
-        return scn_fail_at(ctx, &at, "malformed YAML: %s (byte 0x%02x)", problem,
-                           (unsigned)p->problem_value & 0xffu);
-    }
-    if (p->context != NULL) {
-        return scn_fail_at(ctx, &p->problem_mark, "malformed YAML: %s (%s at line %zu)", problem,
-                           p->context, p->context_mark.line + 1);
-    }
-    return scn_fail_at(ctx, &p->problem_mark, "malformed YAML: %s", problem);
-}
-
-/* Loads the one document of the stream into doc (which the caller deletes
- * when *loaded). */
-static int scn_load(scn_ctx *ctx, const char *text, size_t len, yaml_document_t *doc, bool *loaded)
-{
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
-        return scn_nomem(ctx);
-    }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int rc = 0;
-    if (!yaml_parser_load(&parser, doc)) {
-        rc = scn_yaml_error(ctx, &parser, text, len);
-        goto out_parser;
-    }
-    *loaded = true;
-    if (yaml_document_get_root_node(doc) == NULL) {
-        yaml_mark_t start = {0, 0, 0};
-        rc = scn_fail_at(ctx, &start, "empty file: a scenario is a mapping (name, duration, ...)");
-        goto out_parser;
-    }
-    yaml_document_t next;
-    if (!yaml_parser_load(&parser, &next)) {
-        rc = scn_yaml_error(ctx, &parser, text, len);
-        goto out_parser;
-    }
-    yaml_node_t *extra = yaml_document_get_root_node(&next);
-    if (extra != NULL) {
-        rc = scn_fail_at(ctx, &next.start_mark,
-                         "a second YAML document: a scenario file holds one (remove the '---')");
-    }
-    yaml_document_delete(&next);
-out_parser:
-    yaml_parser_delete(&parser);
-    return rc;
-}
-
 int weir_scenario_parse(const char *text, size_t len, const char *file_name, weir_scenario *out,
                         char *why, size_t why_size)
 {
@@ -151,25 +97,28 @@ int weir_scenario_parse(const char *text, size_t len, const char *file_name, wei
         why_size = sizeof why_local;
     }
     why[0] = '\0';
-    scn_ctx ctx = {.file = file_name != NULL ? file_name : "<scenario>",
-                   .sc = out,
-                   .why = why,
-                   .why_size = why_size};
+    scn_ctx ctx = {.y = {.file = file_name != NULL ? file_name : "<scenario>",
+                         .why = why,
+                         .why_size = why_size,
+                         .alloc = scn_ydoc_alloc,
+                         .owner = out},
+                   .sc = out};
     out->arena = calloc(1, sizeof *out->arena);
     if (out->arena == NULL) {
         return scn_nomem(&ctx);
     }
     int rc;
-    out->file_name = scn_strndup(out, ctx.file, strlen(ctx.file));
+    out->file_name = scn_strndup(out, ctx.y.file, strlen(ctx.y.file));
     if (out->file_name == NULL) {
         rc = scn_nomem(&ctx);
         goto out_scenario;
     }
     yaml_document_t doc;
     bool loaded = false;
-    rc = scn_load(&ctx, text, len, &doc, &loaded);
+    rc = weir_ydoc_load(&ctx.y, text, len, &doc, &loaded,
+                        "a scenario is a mapping (name, duration, ...)", "a scenario file");
     if (rc == 0) {
-        ctx.doc = &doc;
+        ctx.y.doc = &doc;
         rc = scn_parse_document(&ctx, yaml_document_get_root_node(&doc));
     }
     if (loaded) {

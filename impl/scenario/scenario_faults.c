@@ -713,7 +713,7 @@ static int scn_parse_violations(scn_ctx *ctx, const yaml_node_t *map, weir_scn_e
     e->violation_count = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         yaml_node_t *item = v->type == YAML_SCALAR_NODE ? v : scn_seq_item(ctx, v, i);
-        size_t b = v->type == YAML_SCALAR_NODE ? ctx->path_len : scn_path_index(ctx, i);
+        size_t b = v->type == YAML_SCALAR_NODE ? ctx->y.path_len : scn_path_index(ctx, i);
         weir_scn_violation w;
         rc = scn_parse_violation(ctx, item, &w);
         for (int j = 0; j < e->violation_count && rc == 0; j++) {

@@ -1,8 +1,11 @@
 /* Internals of the scenario parser, shared by its files:
  * - scenario.c        arena, lookups, variants, names;
- * - scenario_yaml.c   the parse context over a libyaml document: errors with
- *                     FILE:LINE:COLUMN: PATH, key checks with hints, scalars
- *                     (integers, booleans, durations, sizes, bandwidths, rates);
+ * - yaml_doc.c        (shared with the flow reader) the parse context over a
+ *                     libyaml document: errors with FILE:LINE:COLUMN: PATH, key
+ *                     checks with hints, scalars (integers, booleans,
+ *                     durations, sizes); the scn_* names below map onto it;
+ * - scenario_yaml.c   key checks that also accept Kafka settings, names,
+ *                     bandwidths and rates;
  * - scenario_settings.c  the table of Kafka settings a scenario may set;
  * - scenario_parse.c  the sections, top to bottom, with the reference checks;
  * - scenario_faults.c the fault schedule and the expectations.
@@ -17,18 +20,11 @@
 #include <yaml.h>
 
 #include "scenario/scenario.h"
-
-#define SCN_PATH_MAX 256
-#define SCN_MAP_PAIRS_MAX 256 /* keys in one mapping */
+#include "scenario/yaml_doc.h"
 
 typedef struct scn_ctx {
-    yaml_document_t *doc;
-    const char *file;
+    weir_ydoc y; /* the document, file, message and key path */
     weir_scenario *sc;
-    char *why;
-    size_t why_size;
-    char path[SCN_PATH_MAX]; /* "topics[0].replication_factor" */
-    size_t path_len;
 } scn_ctx;
 
 /* ---- arena (scenario.c) ---- */
@@ -38,37 +34,43 @@ void *scn_alloc(weir_scenario *sc, size_t size);
 /* A copy of the first len bytes of s, NUL-terminated, in the arena. */
 char *scn_strndup(weir_scenario *sc, const char *s, size_t len);
 
-/* ---- context and errors (scenario_yaml.c) ---- */
+/* ---- the generic reader (yaml_doc.h), under the scenario's names ---- */
 
-/* Formats "FILE:LINE:COLUMN: PATH: message" at node's start (or line 1 when
- * node is NULL) and returns WEIR_E_INVAL. */
-int scn_fail(scn_ctx *ctx, const yaml_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int scn_fail_at(scn_ctx *ctx, const yaml_mark_t *mark, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int scn_nomem(scn_ctx *ctx);
-
-/* The path stack: push returns the length to pop back to. */
-size_t scn_path_key(scn_ctx *ctx, const char *key);
-size_t scn_path_index(scn_ctx *ctx, size_t index);
-void scn_path_pop(scn_ctx *ctx, size_t len);
+#define scn_fail(ctx, ...) weir_ydoc_fail(&(ctx)->y, __VA_ARGS__)
+#define scn_fail_at(ctx, ...) weir_ydoc_fail_at(&(ctx)->y, __VA_ARGS__)
+#define scn_fail_key(ctx, ...) weir_ydoc_fail_key(&(ctx)->y, __VA_ARGS__)
+#define scn_nomem(ctx) weir_ydoc_nomem(&(ctx)->y)
+#define scn_path_key(ctx, key) weir_ydoc_path_key(&(ctx)->y, (key))
+#define scn_path_index(ctx, index) weir_ydoc_path_index(&(ctx)->y, (index))
+#define scn_path_pop(ctx, len) weir_ydoc_path_pop(&(ctx)->y, (len))
+#define scn_node(ctx, index) weir_ydoc_node(&(ctx)->y, (index))
+#define scn_node_kind weir_ydoc_node_kind
+#define scn_closest weir_ydoc_closest
+#define scn_list weir_ydoc_list
+#define scn_hint weir_ydoc_hint
+#define scn_hint_as weir_ydoc_hint_as
+#define scn_map_get(ctx, ...) weir_ydoc_map_get(&(ctx)->y, __VA_ARGS__)
+#define scn_map_need(ctx, ...) weir_ydoc_map_need(&(ctx)->y, __VA_ARGS__)
+#define scn_map_key_node(ctx, ...) weir_ydoc_map_key_node(&(ctx)->y, __VA_ARGS__)
+#define scn_seq_check(ctx, ...) weir_ydoc_seq_check(&(ctx)->y, __VA_ARGS__)
+#define scn_seq_item(ctx, ...) weir_ydoc_seq_item(&(ctx)->y, __VA_ARGS__)
+#define scn_is_null weir_ydoc_is_null
+#define scn_text weir_ydoc_text
+#define scn_scalar(ctx, ...) weir_ydoc_scalar(&(ctx)->y, __VA_ARGS__)
+#define scn_string(ctx, ...) weir_ydoc_string(&(ctx)->y, __VA_ARGS__)
+#define scn_int(ctx, ...) weir_ydoc_int(&(ctx)->y, __VA_ARGS__)
+#define scn_bool(ctx, ...) weir_ydoc_bool(&(ctx)->y, __VA_ARGS__)
+#define scn_duration(ctx, ...) weir_ydoc_duration(&(ctx)->y, __VA_ARGS__)
+#define scn_size(ctx, ...) weir_ydoc_size(&(ctx)->y, __VA_ARGS__)
+#define scn_enum(ctx, ...) weir_ydoc_enum(&(ctx)->y, __VA_ARGS__)
+#define scn_opt_int(ctx, ...) weir_ydoc_opt_int(&(ctx)->y, __VA_ARGS__)
+#define scn_opt_bool(ctx, ...) weir_ydoc_opt_bool(&(ctx)->y, __VA_ARGS__)
+#define scn_opt_duration(ctx, ...) weir_ydoc_opt_duration(&(ctx)->y, __VA_ARGS__)
+#define scn_opt_size(ctx, ...) weir_ydoc_opt_size(&(ctx)->y, __VA_ARGS__)
+#define scn_parse_size weir_ydoc_parse_size
+#define scn_format_ns weir_ydoc_format_ns
 
 weir_scn_mark scn_mark(const yaml_node_t *node);
-yaml_node_t *scn_node(scn_ctx *ctx, int index);
-const char *scn_node_kind(const yaml_node_t *node);
-
-/* The closest of candidates to word (optimal string alignment distance at
- * most 2 and smaller than the word; else a candidate that is the word plus
- * a dotted suffix, as "x.ms" for "x"), or NULL. */
-const char *scn_closest(const char *word, const char *const *candidates, size_t count);
-/* "a, b or c". */
-void scn_list(char *buf, size_t size, const char *const *names, size_t count);
-/* Writes " (did you mean \"x\"?)", else " (expected a, b or c)" for short lists. */
-void scn_hint(char *buf, size_t size, const char *word, const char *const *candidates,
-              size_t count);
-/* The same with another lead-in for the list: " (declared: a, b or c)". */
-void scn_hint_as(char *buf, size_t size, const char *word, const char *const *candidates,
-                 size_t count, const char *lead);
 
 /* ---- mappings ---- */
 
@@ -82,62 +84,18 @@ typedef struct scn_keyset {
 #define KEYSET(arr, scope) {arr, sizeof arr / sizeof arr[0], scope}
 
 /* Checks that node is a mapping whose keys are plain scalars, each once,
- * each in the keyset. */
+ * each in the keyset (or a Kafka setting of its scope). */
 WEIR_MUST_CHECK int scn_map_check(scn_ctx *ctx, const yaml_node_t *node, const scn_keyset *ks);
-/* The value under key, or NULL (node must have passed scn_map_check). */
-yaml_node_t *scn_map_get(scn_ctx *ctx, const yaml_node_t *map, const char *key);
-/* Like scn_map_get, but an error "missing key" when absent. */
-WEIR_MUST_CHECK int scn_map_need(scn_ctx *ctx, const yaml_node_t *map, const char *key,
-                                 yaml_node_t **out);
-/* The key node of a pair whose value is node (for marks); NULL if none. */
-yaml_node_t *scn_map_key_node(scn_ctx *ctx, const yaml_node_t *map, const char *key);
-
-/* Sequence helpers: the count, and the item i. */
-WEIR_MUST_CHECK int scn_seq_check(scn_ctx *ctx, const yaml_node_t *node, size_t max, size_t *count);
-yaml_node_t *scn_seq_item(scn_ctx *ctx, const yaml_node_t *node, size_t i);
-
-/* ---- scalars: each fails with the expected form and what was found ---- */
-
-bool scn_is_null(const yaml_node_t *node);
-const char *scn_text(const yaml_node_t *node); /* the scalar's text, or NULL */
-WEIR_MUST_CHECK int scn_scalar(scn_ctx *ctx, const yaml_node_t *node, const char **text);
-WEIR_MUST_CHECK int scn_string(scn_ctx *ctx, const yaml_node_t *node, size_t size_max,
-                               const char **out);
+/* A name (weir_ydoc_name), where a topic may also be one of Kafka's internal
+ * topics (__consumer_offsets, __transaction_state). */
 WEIR_MUST_CHECK int scn_name(scn_ctx *ctx, const yaml_node_t *node, size_t size_max,
                              const char *what, const char **out);
-WEIR_MUST_CHECK int scn_int(scn_ctx *ctx, const yaml_node_t *node, int64_t min, int64_t max,
-                            int64_t *out);
-WEIR_MUST_CHECK int scn_bool(scn_ctx *ctx, const yaml_node_t *node, bool *out);
-WEIR_MUST_CHECK int scn_duration(scn_ctx *ctx, const yaml_node_t *node, int64_t *ns_out);
-WEIR_MUST_CHECK int scn_size(scn_ctx *ctx, const yaml_node_t *node, bool unlimited_ok,
-                             uint64_t *bytes_out);
 WEIR_MUST_CHECK int scn_bandwidth(scn_ctx *ctx, const yaml_node_t *node, double *bps_out);
 WEIR_MUST_CHECK int scn_rate(scn_ctx *ctx, const yaml_node_t *node, double *per_s_out);
-WEIR_MUST_CHECK int scn_enum(scn_ctx *ctx, const yaml_node_t *node, const char *const *names,
-                             size_t count, int *out);
-
-/* The same, for an optional key of map (absent: 0, *out untouched), with
- * the key pushed on the path for messages. */
-WEIR_MUST_CHECK int scn_opt_int(scn_ctx *ctx, const yaml_node_t *map, const char *key, int64_t min,
-                                int64_t max, int64_t *out);
-WEIR_MUST_CHECK int scn_opt_bool(scn_ctx *ctx, const yaml_node_t *map, const char *key, bool *out);
-WEIR_MUST_CHECK int scn_opt_duration(scn_ctx *ctx, const yaml_node_t *map, const char *key,
-                                     int64_t *ns_out);
-WEIR_MUST_CHECK int scn_opt_size(scn_ctx *ctx, const yaml_node_t *map, const char *key,
-                                 bool unlimited_ok, uint64_t min, uint64_t max,
-                                 uint64_t *bytes_out);
 WEIR_MUST_CHECK int scn_opt_bandwidth(scn_ctx *ctx, const yaml_node_t *map, const char *key,
                                       double *bps_out);
-/* An error about map's value under key (at the value, or at map when the
- * key is absent), with the key on the path. */
-int scn_fail_key(scn_ctx *ctx, const yaml_node_t *map, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Plain text forms, shared with the parse of targets and values. */
-int scn_parse_size(const char *text, uint64_t *bytes_out);
+/* "1Gbps", "125MBps", "unlimited" (0): bytes/s. */
 int scn_parse_bandwidth(const char *text, double *bps_out);
-/* "10s" -> "10s"; for messages: a duration in the most readable unit. */
-void scn_format_ns(char *buf, size_t size, int64_t ns);
 
 /* ---- transactions and groups (scenario_txn.c) ---- */
 

@@ -166,7 +166,7 @@ static int scn_parse_host(scn_ctx *ctx, const yaml_node_t *item, weir_scn_host *
         }
         name = named;
     }
-    size_t back = item->type == YAML_MAPPING_NODE ? scn_path_key(ctx, "name") : ctx->path_len;
+    size_t back = item->type == YAML_MAPPING_NODE ? scn_path_key(ctx, "name") : ctx->y.path_len;
     rc = scn_name(ctx, name, WEIR_SCN_NAME_MAX, "host", &h->name);
     if (rc == 0) {
         int dup = weir_scenario_host_find(ctx->sc, h->name);

@@ -2,7 +2,6 @@
  * of mistake gives its exact message with line and column; a scenario that
  * sets every key reads back field by field; variants and lookups; damaged
  * input (every prefix, random byte flips) fails cleanly. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,67 +14,13 @@
 
 #include "core/prng.h"
 #include "scenario/scenario.h"
+#include "yaml_fixture.h"
 
 #ifndef WEIR_SCENARIOS_DIR
 #error "WEIR_SCENARIOS_DIR must name the scenarios/ folder"
 #endif
 
 /* ---- helpers ---- */
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long size = ftell(f);
-    assert_true(size >= 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    char *buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    buf[size] = '\0';
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The scenario files, sorted; returns the count. */
-static size_t scenario_files(char **names, size_t max)
-{
-    DIR *d = opendir(WEIR_SCENARIOS_DIR);
-    assert_non_null(d);
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0) {
-            assert_true(n < max);
-            names[n++] = strdup(e->d_name);
-        }
-    }
-    closedir(d);
-    qsort(names, n, sizeof names[0], by_name);
-    return n;
-}
-
-/* base with the one occurrence of old replaced by repl (malloc'd). */
-static char *with(const char *base, const char *old, const char *repl)
-{
-    const char *at = strstr(base, old);
-    assert_non_null(at);
-    assert_null(strstr(at + 1, old));
-    size_t head = (size_t)(at - base);
-    size_t size = strlen(base) - strlen(old) + strlen(repl) + 1;
-    char *out = malloc(size);
-    assert_non_null(out);
-    snprintf(out, size, "%.*s%s%s", (int)head, base, repl, at + strlen(old));
-    return out;
-}
 
 static void expect_error_text(const char *text, const char *message)
 {
@@ -128,7 +73,7 @@ static void test_scenario_every_file_in_scenarios_parses_and_validates(void **st
 {
     (void)state;
     char *names[64];
-    size_t n = scenario_files(names, 64);
+    size_t n = yaml_files(WEIR_SCENARIOS_DIR, names, 64);
     static const char *const required[] = {"leader-crash.yaml", "follower-truncation-hw.yaml",
                                            "isr-shrink-expand.yaml", "acks-matrix.yaml",
                                            "unclean-election.yaml"};
