@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/uuid.h"
 
 /* A string view into a frame. len == -1: null (p is NULL). Not NUL-terminated. */
 typedef struct weir_str {
@@ -44,14 +45,8 @@ typedef struct weir_bytes {
 #define WEIR_STR_NULL ((weir_str){NULL, -1})
 #define WEIR_BYTES_NULL ((weir_bytes){NULL, -1})
 
-/* Kafka's UUID type: 16 raw bytes on the wire (most significant 8 first), in
- * every version, flexible or not. A value, not a view: it is copied out of the
- * frame. All zeroes is Kafka's Uuid.ZERO_UUID ("no id"). */
-typedef struct weir_uuid {
-    uint8_t b[16];
-} weir_uuid;
-
-#define WEIR_UUID_ZERO ((weir_uuid){{0}})
+/* Kafka's UUID type (core/uuid.h): 16 raw bytes on the wire, in every
+ * version, flexible or not; copied out of the frame. */
 
 /* A view of a C string (NULL gives the null string). */
 weir_str weir_str_from(const char *s);
