@@ -276,8 +276,8 @@ static void fdw_processor(fdw_out *o, const weir_flow_processor *p, const char *
         fdw_quoted(o, p->properties[k].value);
         fdw_printf(o, "\n");
     }
-    char in[64];
-    snprintf(in, sizeof in, "%s  ", pad);
+    char in[160]; /* pad grows 2 per nesting level, at most 16 levels */
+    snprintf(in, sizeof in, "%.150s  ", pad);
     fdw_duration(o, in, "run_schedule", p->run_schedule_ns);
     fdw_printf(o, "%sconcurrent_tasks: %d\n", in, (int)p->concurrent_tasks);
     fdw_duration(o, in, "penalty_duration", p->penalty_ns);
@@ -313,8 +313,8 @@ static void fdw_connection(fdw_out *o, const weir_flow_def *def, const weir_flow
         fdw_printf(o, "%s%s", k == 0 ? "" : ", ", weir_flow_prioritizer_name(c->prioritizers[k]));
     }
     fdw_printf(o, "]\n");
-    char in[64];
-    snprintf(in, sizeof in, "%s  ", pad);
+    char in[160]; /* pad grows 2 per nesting level, at most 16 levels */
+    snprintf(in, sizeof in, "%.150s  ", pad);
     fdw_duration(o, in, "expiration", c->expiration_ns);
     fdw_printf(o, "%sswap_threshold: %llu\n", in, (unsigned long long)c->swap_threshold);
 }

@@ -1,0 +1,262 @@
+/* The flow engine: a running flow of processors joined by connections
+ * (queues with back pressure), scheduled on env timers, with optional
+ * repositories (notes/FLOW.md §1; issue 6).
+ *
+ * Building: weir_flow_engine_load_def takes a parsed flow definition
+ * (flow_def.h); tests and tools may instead add processors and connections
+ * one by one (weir_flow_engine_add_processor / weir_flow_engine_connect).
+ * Either way the flow is checked when it is built: processor types exist,
+ * required properties are set, expressions compile, every relationship a
+ * processor declares is connected or auto-terminated (NiFi's rule).
+ *
+ * Repositories: with repo_dir NULL everything lives in memory (content in a
+ * memory content repository, no write-ahead log, provenance in memory or
+ * off). With repo_dir set the engine keeps <repo_dir>/flowfile (the
+ * write-ahead log and swap files), <repo_dir>/content and
+ * <repo_dir>/provenance; weir_flow_engine_start recovers them: every FlowFile
+ * goes back to the queue the log last saw it in.
+ *
+ * Queue ids in the write-ahead log are connection indexes (the order of
+ * weir_flow_engine_connect calls, or of the definition's connections): a
+ * restart must build the same flow.
+ *
+ * Scheduling (scheduler.c): a processor is triggered when it is running, not
+ * yielded, has a free task (concurrent tasks), its run schedule is due, it has
+ * work (an un-penalized FlowFile in an incoming queue, or no incoming
+ * connection, or trigger_when_empty), and every relationship it may route to
+ * has room: no connection of it is full (back pressure, checked before each
+ * trigger; a session may overshoot — soft limits, as NiFi). A processor that
+ * cannot run waits for the event that would change that: an offer to its
+ * input, a poll that drains an output below its threshold, a timer at the
+ * earliest penalty expiry, the end of its yield or the next run.
+ *
+ * Conservation (weir_flow_engine_counters): at any point
+ *   created + received + recovered = sent + dropped + expired + queued + in_flight
+ * where in_flight counts FlowFiles taken from queues by sessions not yet
+ * committed (at a quiescent point, 0). recovered counts FlowFiles found in
+ * the write-ahead log at start.
+ *
+ * Threading: the engine's node only; every call from its env callbacks.
+ */
+#ifndef WEIR_FLOW_ENGINE_H
+#define WEIR_FLOW_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "env/env.h"
+#include "flow/flow_def.h"
+#include "flow/processor.h"
+
+typedef struct weir_flow_engine weir_flow_engine;
+typedef struct weir_prov_repo weir_prov_repo;
+typedef struct weir_content_repo weir_content_repo;
+typedef struct weir_ffrepo weir_ffrepo;
+typedef struct weir_flow_queue weir_flow_queue;
+struct weir_params;
+
+typedef enum weir_flow_prov_mode {
+    WEIR_FLOW_PROV_OFF = 0, /* no provenance events */
+    WEIR_FLOW_PROV_MEMORY,  /* in memory (lost at exit) */
+    WEIR_FLOW_PROV_REPO,    /* <repo_dir>/provenance (needs repo_dir) */
+} weir_flow_prov_mode;
+
+typedef struct weir_flow_engine_config {
+    const char *repo_dir;           /* NULL: in memory only; copied */
+    weir_flow_prov_mode provenance; /* default: REPO with repo_dir, else MEMORY */
+    bool wal_sync;                  /* fsync each commit's log frame: true */
+    bool prov_sync;                 /* fsync provenance at each commit: false (NiFi) */
+    int64_t checkpoint_interval_ms; /* write-ahead log checkpoint: 20000 */
+    uint32_t batch_max;             /* FlowFiles a processor takes per session: 1000 */
+    uint32_t triggers_per_pump;     /* triggers before other events get a turn: 64 */
+    int64_t admin_yield_ns;         /* yield after a failed trigger: 30 s (NiFi admin guide) */
+    uint64_t swap_threshold;        /* default of connections that do not set one: 20,000 */
+} weir_flow_engine_config;
+
+void weir_flow_engine_config_default(weir_flow_engine_config *cfg);
+
+/* A property given to a processor. */
+typedef struct weir_flow_kv {
+    const char *name;
+    const char *value;
+} weir_flow_kv;
+
+/* A processor to add (weir_flow_proc_spec_default fills NiFi's defaults). */
+typedef struct weir_flow_proc_spec {
+    const char *name; /* unique in the flow */
+    const char *type; /* a built-in or registered type name */
+    const weir_flow_kv *properties;
+    size_t property_count;
+    int64_t run_schedule_ns;  /* 0: as fast as possible */
+    int32_t concurrent_tasks; /* >= 1 */
+    int64_t penalty_ns;       /* 30 s */
+    int64_t yield_ns;         /* 1 s */
+    const char *const *auto_terminated;
+    size_t auto_terminated_count;
+    bool stopped;              /* not started with the flow */
+    const char *param_context; /* a context of weir_flow_engine_params, or NULL */
+} weir_flow_proc_spec;
+
+void weir_flow_proc_spec_default(weir_flow_proc_spec *spec);
+
+/* A connection to add (weir_flow_conn_spec_default fills NiFi's defaults;
+ * a threshold of 0 means none). */
+typedef struct weir_flow_conn_spec {
+    const char *name;                 /* NULL: "SOURCE->DESTINATION"; unique */
+    const char *source;               /* processor name */
+    const char *const *relationships; /* >= 1 of the source's */
+    size_t relationship_count;
+    const char *destination;       /* processor name (may be the source: a self-loop) */
+    uint64_t object_threshold;     /* 10,000 */
+    uint64_t size_threshold_bytes; /* 1 GiB */
+    int64_t expiration_ns;         /* 0: never */
+    weir_flow_prioritizer prioritizers[WEIR_FLOW_PRIORITIZERS_MAX];
+    size_t prioritizer_count; /* 0: FIFO */
+    uint64_t swap_threshold;  /* 0: the engine's */
+} weir_flow_conn_spec;
+
+void weir_flow_conn_spec_default(weir_flow_conn_spec *spec);
+
+/* Counters since the engine started (see the conservation rule above). */
+typedef struct weir_flow_counters {
+    uint64_t created;   /* CREATE, FORK/JOIN children, clones (session and fan-out) */
+    uint64_t received;  /* RECEIVE */
+    uint64_t recovered; /* found in the write-ahead log at start */
+    uint64_t sent;      /* removed after a SEND in the same session */
+    uint64_t dropped;   /* removed or auto-terminated otherwise */
+    uint64_t expired;   /* FlowFile expiration */
+    uint64_t queued;    /* in connection queues now (swapped included) */
+    uint64_t in_flight; /* taken by open sessions now */
+    uint64_t commits;
+    uint64_t rollbacks;
+    uint64_t triggers;
+} weir_flow_counters;
+
+/* Per-processor figures. */
+typedef struct weir_flow_proc_stats {
+    uint64_t triggers;
+    uint64_t taken;       /* FlowFiles taken from its queues and committed */
+    uint64_t transferred; /* FlowFiles it sent to connections */
+    uint64_t bp_waits;    /* times it was not triggered because an output was full */
+    uint64_t yields;
+    uint64_t failures; /* triggers that returned an error or failed to commit */
+    int64_t yielded_until_ns;
+    bool running;
+    bool blocked_by_back_pressure;
+    int tasks_active;
+} weir_flow_proc_stats;
+
+/* Creates an engine on env; nothing runs until weir_flow_engine_start.
+ * NULL with a reason in why when cfg is invalid or memory runs out. */
+weir_flow_engine *weir_flow_engine_new(weir_env *env, const weir_flow_engine_config *cfg, char *why,
+                                       size_t why_size);
+
+/* Registers a processor type beyond the built-ins (tests, plugins); the
+ * type must outlive the engine. WEIR_E_EXIST for a name taken. */
+WEIR_MUST_CHECK int weir_flow_engine_register(weir_flow_engine *e,
+                                              const weir_flow_processor_type *type);
+
+/* The engine's parameter contexts (params.h), for building before start and
+ * for looking at while running. Owned by the engine. */
+struct weir_params *weir_flow_engine_params(weir_flow_engine *e);
+
+/* Builds the whole flow of def (processors, ports as pass-through
+ * processors, connections, parameter contexts). Only before start, on an
+ * empty engine. WEIR_E_INVAL with "processor 'P2': ..." in why. */
+WEIR_MUST_CHECK int weir_flow_engine_load_def(weir_flow_engine *e, const weir_flow_def *def,
+                                              char *why, size_t why_size);
+
+/* Adds one processor. Only before start. Returns 0 or WEIR_E_INVAL (why). */
+WEIR_MUST_CHECK int weir_flow_engine_add_processor(weir_flow_engine *e,
+                                                   const weir_flow_proc_spec *spec, char *why,
+                                                   size_t why_size);
+
+/* Adds one connection between processors added before. Only before start. */
+WEIR_MUST_CHECK int weir_flow_engine_connect(weir_flow_engine *e, const weir_flow_conn_spec *spec,
+                                             char *why, size_t why_size);
+
+/* Checks the flow, opens and recovers the repositories, starts the
+ * processors not marked stopped and schedules them. WEIR_E_INVAL (flow),
+ * WEIR_E_CORRUPT (repositories) or I/O errors, with why. */
+WEIR_MUST_CHECK int weir_flow_engine_start(weir_flow_engine *e, char *why, size_t why_size);
+
+/* Stops every processor (on_stop; open sessions rolled back), writes a
+ * checkpoint and closes the repositories. FlowFiles stay queued (and in
+ * the log). Idempotent. */
+WEIR_MUST_CHECK int weir_flow_engine_shutdown(weir_flow_engine *e);
+
+/* Frees the engine: shuts down cleanly first if it still runs. */
+void weir_flow_engine_free(weir_flow_engine *e);
+
+/* Frees the engine's memory after a crash without touching the env: no
+ * timer, no file, no log line (world destroy callbacks). */
+void weir_flow_engine_abandon(weir_flow_engine *e);
+
+/* ---- run-time management (the HTTP API and scenario actions call these) ---- */
+
+/* Starts / stops one processor by name. Stopping calls on_stop and rolls
+ * back its open sessions; FlowFiles stay queued. WEIR_E_NOENT for an
+ * unknown name, WEIR_E_INVAL if on_schedule refused (why). Idempotent. */
+WEIR_MUST_CHECK int weir_flow_engine_processor_start(weir_flow_engine *e, const char *name,
+                                                     char *why, size_t why_size);
+WEIR_MUST_CHECK int weir_flow_engine_processor_stop(weir_flow_engine *e, const char *name);
+
+/* New back-pressure thresholds on a connection (by name); 0 = none. Passive:
+ * nothing queued moves; a source waiting on it is reconsidered. */
+WEIR_MUST_CHECK int weir_flow_engine_set_threshold(weir_flow_engine *e, const char *connection,
+                                                   uint64_t object_threshold,
+                                                   uint64_t size_threshold_bytes);
+
+/* New prioritizer chain on a connection (count 0 = FIFO). */
+WEIR_MUST_CHECK int weir_flow_engine_set_prioritizers(weir_flow_engine *e, const char *connection,
+                                                      const weir_flow_prioritizer *kinds,
+                                                      size_t count);
+
+/* New FlowFile expiration on a connection (0 = never). */
+WEIR_MUST_CHECK int weir_flow_engine_set_expiration(weir_flow_engine *e, const char *connection,
+                                                    int64_t expiration_ns);
+
+/* Changes a parameter's value in a context (weir_param_ctx_set_value), then
+ * restarts every running processor whose properties see a changed context
+ * (NiFi stops and restarts referencing components). WEIR_E_NOENT for an
+ * unknown context or parameter; why. */
+WEIR_MUST_CHECK int weir_flow_engine_param_set(weir_flow_engine *e, const char *context,
+                                               const char *name, const char *value, char *why,
+                                               size_t why_size);
+
+/* ---- looking at it ---- */
+
+void weir_flow_engine_counters(const weir_flow_engine *e, weir_flow_counters *out);
+
+/* Whether the conservation rule holds now (and every queue's own check);
+ * why gets the failing sums. */
+bool weir_flow_engine_conserved(const weir_flow_engine *e, char *why, size_t why_size);
+
+/* Processors and connections, by index (the order they were added). */
+size_t weir_flow_engine_processor_count(const weir_flow_engine *e);
+int weir_flow_engine_processor_find(const weir_flow_engine *e, const char *name);
+weir_flow_ctx *weir_flow_engine_processor(const weir_flow_engine *e, size_t index);
+void weir_flow_engine_processor_stats(const weir_flow_engine *e, size_t index,
+                                      weir_flow_proc_stats *out);
+
+size_t weir_flow_engine_connection_count(const weir_flow_engine *e);
+int weir_flow_engine_connection_find(const weir_flow_engine *e, const char *name);
+const char *weir_flow_engine_connection_name(const weir_flow_engine *e, size_t index);
+/* The connection's queue (queue.h: counts, peaks, stats). */
+weir_flow_queue *weir_flow_engine_queue(const weir_flow_engine *e, size_t index);
+
+/* The repositories (NULL when off). */
+weir_prov_repo *weir_flow_engine_provenance(const weir_flow_engine *e);
+weir_content_repo *weir_flow_engine_content(const weir_flow_engine *e);
+weir_ffrepo *weir_flow_engine_flowfile_repo(const weir_flow_engine *e);
+
+weir_env *weir_flow_engine_env(const weir_flow_engine *e);
+
+/* True when nothing can run now or later without new input: no processor
+ * ready, no timer pending but run schedules of sources. For tests that
+ * drain a flow. */
+bool weir_flow_engine_idle(const weir_flow_engine *e);
+
+#endif

@@ -1,0 +1,230 @@
+/* The flow engine's private structures, shared by engine.c, session.c and
+ * scheduler.c only (processors see processor.h and session.h).
+ *
+ * Invariants:
+ * - every connection's source and destination are processor indexes of the
+ *   same engine; a processor's in[] and each relationship's conns[] hold
+ *   connection indexes, in the order connections were added;
+ * - a processor is in the ready ring iff in_ready;
+ * - tasks_active <= concurrent_tasks;
+ * - counters.in_flight = Σ over open sessions of FlowFiles taken and not yet
+ *   committed or rolled back.
+ */
+#ifndef WEIR_FLOW_ENGINE_INTERNAL_H
+#define WEIR_FLOW_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/content_repo.h"
+#include "flow/engine.h"
+#include "flow/expr.h"
+#include "flow/flowfile.h"
+#include "flow/flowfile_repo.h"
+#include "flow/params.h"
+#include "flow/processor.h"
+#include "flow/provenance.h"
+#include "flow/queue.h"
+#include "flow/session.h"
+
+#define FLOW_WHY_BYTES 256
+
+/* Ports of process groups run as pass-through processors of this internal
+ * type, whose one relationship is WEIR_FLOW_PORT_RELATIONSHIP. */
+#define WEIR_FLOW_PORT_TYPE "weir.Port"
+#define WEIR_FLOW_PORT_RELATIONSHIP "out"
+extern const weir_flow_processor_type weir_flow_proc_port;
+#define FLOW_SCRATCH_COUNT 8 /* virtual-attribute scratch buffers per evaluation */
+#define FLOW_SCRATCH_BYTES 32
+
+/* A relationship of one processor instance. */
+typedef struct flow_rel {
+    char *name;
+    int *conns; /* connection indexes */
+    size_t conn_count;
+    bool auto_terminated;
+    bool optional;
+} flow_rel;
+
+/* One connection: a queue between two processors. */
+typedef struct flow_conn {
+    char *name;
+    uint32_t index; /* also its queue id in the write-ahead log */
+    int src;        /* processor index */
+    int dst;
+    bool self_loop;
+    weir_flow_queue *q;
+    weir_flow_engine *e;
+    /* commit scratch: FlowFiles to offer, gathered per connection */
+    weir_flowfile **pending;
+    size_t pending_count;
+    size_t pending_cap;
+    bool touched; /* in e->touched */
+} flow_conn;
+
+/* A raw property as given (kept to rebuild after a parameter change). */
+typedef struct flow_raw_prop {
+    char *name;
+    char *value;
+} flow_raw_prop;
+
+struct weir_flow_ctx {
+    weir_flow_engine *e;
+    const weir_flow_processor_type *type;
+    char *name;
+    int index;
+
+    flow_raw_prop *raw; /* as given */
+    size_t raw_count;
+    struct weir_param_ctx *pctx; /* NULL: no parameters */
+    uint64_t pctx_version;
+
+    weir_flow_prop *props; /* declared (type order) then dynamic (given order) */
+    size_t prop_count;
+    size_t declared_count;
+    char **prop_values; /* owned strings behind props[i].value */
+
+    flow_rel *rels; /* declared then dynamic */
+    size_t rel_count;
+    char **auto_terminated; /* as given, checked at start */
+    size_t auto_terminated_count;
+
+    int *in; /* incoming connection indexes */
+    size_t in_count;
+    size_t in_next; /* round robin among inputs */
+
+    /* schedule */
+    int64_t run_schedule_ns;
+    int32_t concurrent_tasks;
+    int64_t penalty_ns;
+    int64_t yield_ns;
+    bool start_stopped;
+    bool running; /* scheduled (on_schedule succeeded) */
+    bool abandoning;
+    int64_t yield_until_ns;
+    int64_t next_run_ns;
+    int32_t period_triggers;
+    int32_t tasks_active;
+    int64_t wake_at_ns; /* weir_flow_ctx_wake_after; 0: none */
+    bool in_ready;
+    bool bp_blocked;
+    weir_timer *timer;
+    int64_t timer_at_ns;
+
+    void *state;
+    char fail[2 * FLOW_WHY_BYTES];
+    struct weir_expr_buf evalbuf;
+    char scratch[FLOW_SCRATCH_COUNT][FLOW_SCRATCH_BYTES];
+    unsigned scratch_next;
+
+    weir_flow_session *main;  /* reused by every synchronous trigger */
+    weir_flow_session **open; /* every session of this processor now open
+                                 (main excluded): bins, pending tasks */
+    size_t open_count;
+    size_t open_cap;
+    weir_flow_session **spare; /* closed sessions kept for reuse */
+    size_t spare_count;
+    size_t spare_cap;
+
+    weir_flow_proc_stats stats;
+};
+
+struct weir_flow_engine {
+    weir_env *env;
+    weir_flow_engine_config cfg;
+    char *repo_dir;
+
+    const weir_flow_processor_type **extra_types;
+    size_t extra_count;
+    struct weir_params *params;
+
+    weir_flow_ctx **procs;
+    size_t proc_count;
+    size_t proc_cap;
+    flow_conn **conns;
+    size_t conn_count;
+    size_t conn_cap;
+
+    bool started;
+    bool shut;
+    bool abandoning;
+
+    weir_content_repo *content;
+    weir_ffrepo *ffrepo;
+    weir_prov_repo *prov;
+    uint64_t next_id; /* without a FlowFile repository */
+
+    weir_flow_counters counters;
+    uint64_t queued_final; /* queued at shutdown */
+
+    /* scheduler */
+    int *ready; /* ring of processor indexes */
+    size_t ready_head;
+    size_t ready_count;
+    size_t ready_cap;
+    weir_timer *pump;
+    bool in_pump; /* wakes during the pump do not arm it again */
+
+    /* FlowFiles the queues expired, waiting for the next commit */
+    weir_flowfile **expired;
+    size_t expired_count;
+    size_t expired_cap;
+
+    /* commit scratch */
+    weir_ffrepo_batch batch;
+    flow_conn **touched;
+    size_t touched_count;
+    size_t touched_cap;
+    weir_uuid *uuids;
+    size_t uuid_cap;
+};
+
+/* ---- engine.c ---- */
+
+/* A new FlowFile id. */
+uint64_t flow_engine_id_next(weir_flow_engine *e);
+
+/* Appends ff to conn's pending list for the commit being applied. */
+WEIR_MUST_CHECK int flow_conn_pend(weir_flow_engine *e, flow_conn *c, weir_flowfile *ff);
+
+/* Offers every connection's pending FlowFiles, wakes their destinations. */
+void flow_engine_offer_pending(weir_flow_engine *e);
+
+/* Records the expired FlowFiles gathered so far: log DELETE records (added
+ * to the batch when batch_only, else committed now), EXPIRE events,
+ * counters. */
+void flow_engine_expired_to_batch(weir_flow_engine *e);
+void flow_engine_expired_finish(weir_flow_engine *e);
+int flow_engine_expired_flush(weir_flow_engine *e);
+
+/* NiFi's value formats (engine_ctx.c): 0 or WEIR_E_INVAL. */
+WEIR_MUST_CHECK int flow_parse_int(const char *text, int64_t *out);
+WEIR_MUST_CHECK int flow_parse_bool(const char *text, bool *out);
+WEIR_MUST_CHECK int flow_parse_bytes(const char *text, uint64_t *out);
+WEIR_MUST_CHECK int flow_parse_duration(const char *text, int64_t *out);
+
+/* Grows *arr (elements of size elem) to hold at least need. */
+WEIR_MUST_CHECK int flow_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* ---- session.c ---- */
+
+weir_flow_session *flow_session_new(weir_flow_ctx *p);
+void flow_session_free(weir_flow_session *s, bool abandon);
+bool flow_session_is_empty(const weir_flow_session *s);
+
+/* ---- scheduler.c ---- */
+
+/* Puts p on the ready ring (if it runs and is not there yet). */
+void flow_sched_wake(weir_flow_ctx *p);
+/* Arms p's timer for t (keeps an earlier one). */
+void flow_sched_wake_at(weir_flow_ctx *p, int64_t t_ns);
+/* Starts / stops scheduling. */
+void flow_sched_start(weir_flow_engine *e);
+void flow_sched_stop_proc(weir_flow_ctx *p);
+void flow_sched_abandon(weir_flow_engine *e);
+/* Whether p may route now: every relationship (any one, with
+ * trigger_when_any_destination_available) has room. */
+bool flow_sched_outputs_available(const weir_flow_ctx *p);
+
+#endif

@@ -1,0 +1,1417 @@
+/* The process session (session.h): records of the FlowFiles a processor's
+ * unit of work holds, applied at commit, undone at rollback.
+ *
+ * Each FlowFile a session holds has a record: the live FlowFile the
+ * processor changes in place, its origin (taken from a queue, created,
+ * received, child, join, clone), where it goes (a relationship, back, or
+ * removed), flags (attributes / content changed, penalize, sent).
+ *
+ * Undo, for a FlowFile taken from a queue and then changed, in two forms:
+ * - a log (the hot path): before each attribute set the old value (or its
+ *   absence), before each content change the old claim (with its
+ *   reference), in the session's own buffers, so a change costs no
+ *   allocation. Rollback replays the log backwards: replacing a value keeps
+ *   its place in the map, so the attributes come back in the same order.
+ * - a copy (removals, migration): the FlowFile exactly as polled (same id,
+ *   uuid, dates, queue date and index, attributes, a claim reference), made
+ *   by copying the live one and replaying its log backwards onto the copy
+ *   (a removed key that came back would go last, so removals cannot be
+ *   logged). Rollback requeues the copy and frees the live one.
+ * Commit drops the log (and its claim references) and frees the copies.
+ *
+ * Records are found from a FlowFile pointer through a hint (processors
+ * mostly touch FlowFiles in the order they got them) and an open-addressing
+ * map stamped with a generation, so a reset clears nothing. The map is only
+ * for lookups: everything that iterates goes over the record array, in the
+ * order records were made, so no order depends on pointer values.
+ *
+ * Invariants: live = records whose ff is not NULL; taken = records with
+ * origin TAKEN and ff not NULL (what the session adds to in_flight).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/engine_internal.h"
+
+enum {
+    REL_NONE = -1,
+    REL_BACK = -2,
+    REL_REMOVED = -3,
+};
+
+enum {
+    ORIGIN_TAKEN = 0,
+    ORIGIN_CREATE,
+    ORIGIN_RECEIVE,
+    ORIGIN_CHILD,
+    ORIGIN_JOIN,
+    ORIGIN_CLONE,
+};
+
+enum {
+    F_ATTRS = 1 << 0,
+    F_CONTENT = 1 << 1,
+    F_PENALIZE = 1 << 2,
+    F_SENT = 1 << 3,
+};
+
+#define NO_REC UINT32_MAX
+
+typedef struct sess_rec {
+    weir_flowfile *ff;   /* NULL once migrated away */
+    weir_flowfile *undo; /* TAKEN and changed: the FlowFile as polled */
+    const void *key;     /* the pointer the map knows this record by */
+    int32_t src_conn;    /* TAKEN: the connection it came from; else -1 */
+    int32_t rel;
+    uint8_t origin;
+    uint8_t flags;
+    uint32_t parent; /* CHILD / CLONE: parent record; JOIN: first in join_parents */
+    uint32_t join_count;
+    uint32_t first_child; /* FORK children of this record, linked */
+    uint32_t next_sibling;
+    uint32_t detail; /* RECEIVE: offset + 1 into strs, 0 for none */
+} sess_rec;
+
+/* One undo-log entry (see the header). */
+enum { UNDO_ATTR, UNDO_CONTENT };
+
+typedef struct sess_undo {
+    uint32_t rec; /* NO_REC once folded into a copy */
+    uint8_t kind;
+    uint32_t key; /* UNDO_ATTR: offset + 1 into strs */
+    uint32_t old; /* UNDO_ATTR: old value, offset + 1; 0 when absent */
+    uint32_t old_len;
+    weir_content_repo *content; /* UNDO_CONTENT: the old content, with a reference */
+    weir_content_claim claim;
+    uint64_t content_offset;
+    uint64_t size;
+} sess_undo;
+
+typedef struct sess_event {
+    uint32_t rec;
+    uint8_t type;    /* WEIR_PROV_ROUTE or WEIR_PROV_SEND */
+    uint32_t detail; /* offset + 1 into strs, 0 for none */
+} sess_event;
+
+typedef struct sess_slot {
+    uint32_t gen;
+    uint32_t rec;
+} sess_slot;
+
+typedef struct sess_chunk {
+    struct sess_chunk *next;
+    size_t used;
+    size_t cap;
+    uint8_t data[];
+} sess_chunk;
+
+struct weir_flow_session {
+    weir_flow_ctx *p;
+    weir_flow_engine *e;
+    sess_rec *recs;
+    size_t count;
+    size_t cap;
+    size_t live;
+    size_t taken;
+    size_t hint;
+    sess_slot *map;
+    size_t map_cap; /* power of two, >= 2 * count */
+    uint32_t gen;
+    uint32_t *join_parents;
+    size_t jp_count;
+    size_t jp_cap;
+    sess_event *events;
+    size_t ev_count;
+    size_t ev_cap;
+    sess_undo *undo;
+    size_t undo_count;
+    size_t undo_cap;
+    char *strs;
+    size_t strs_len;
+    size_t strs_cap;
+    sess_chunk *chunks; /* read_all buffers (folder repositories) */
+    uint32_t *polled;   /* connection indexes polled in this session */
+    size_t polled_count;
+    size_t polled_cap;
+};
+
+/* ---- small helpers ---- */
+
+int flow_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    size_t n = *cap < 16 ? 16 : *cap;
+    while (n < need) {
+        n *= 2;
+    }
+    void *p = realloc(*arr, n * elem);
+    if (p == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    *arr = p;
+    *cap = n;
+    return 0;
+}
+
+static size_t sess_hash(const void *ptr, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)ptr;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 29;
+    return (size_t)x & (cap - 1);
+}
+
+static void sess_map_put(weir_flow_session *s, const void *key, uint32_t rec)
+{
+    size_t i = sess_hash(key, s->map_cap);
+    while (s->map[i].gen == s->gen) {
+        i = (i + 1) & (s->map_cap - 1);
+    }
+    s->map[i].gen = s->gen;
+    s->map[i].rec = rec;
+}
+
+static int sess_map_grow(weir_flow_session *s, size_t need)
+{
+    if (need * 2 <= s->map_cap) {
+        return 0;
+    }
+    size_t n = s->map_cap == 0 ? 64 : s->map_cap;
+    while (n < need * 2) {
+        n *= 2;
+    }
+    sess_slot *m = calloc(n, sizeof *m);
+    if (m == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    free(s->map);
+    s->map = m;
+    s->map_cap = n;
+    s->gen = 1;
+    for (size_t r = 0; r < s->count; r++) {
+        sess_map_put(s, s->recs[r].key, (uint32_t)r);
+    }
+    return 0;
+}
+
+/* The record holding ff, or NULL (a FlowFile this session does not hold). */
+static sess_rec *sess_find(weir_flow_session *s, const weir_flowfile *ff)
+{
+    if (ff == NULL || s->count == 0) {
+        return NULL;
+    }
+    size_t h = s->hint;
+    if (h < s->count && s->recs[h].ff == ff) {
+        return &s->recs[h];
+    }
+    if (h + 1 < s->count && s->recs[h + 1].ff == ff) {
+        s->hint = h + 1;
+        return &s->recs[h + 1];
+    }
+    size_t i = sess_hash(ff, s->map_cap);
+    while (s->map[i].gen == s->gen) {
+        uint32_t r = s->map[i].rec;
+        if (s->recs[r].ff == ff) {
+            s->hint = r;
+            return &s->recs[r];
+        }
+        i = (i + 1) & (s->map_cap - 1);
+    }
+    return NULL;
+}
+
+/* Adds a record for ff; NULL when out of memory (ff untouched). */
+static sess_rec *sess_add(weir_flow_session *s, weir_flowfile *ff, uint8_t origin, int32_t src)
+{
+    if (flow_grow((void **)&s->recs, &s->cap, s->count + 1, sizeof *s->recs) != 0 ||
+        sess_map_grow(s, s->count + 1) != 0) {
+        return NULL;
+    }
+    uint32_t idx = (uint32_t)s->count++;
+    sess_rec *r = &s->recs[idx];
+    *r = (sess_rec){.ff = ff,
+                    .key = ff,
+                    .src_conn = src,
+                    .rel = REL_NONE,
+                    .origin = origin,
+                    .parent = NO_REC,
+                    .first_child = NO_REC,
+                    .next_sibling = NO_REC};
+    sess_map_put(s, ff, idx);
+    s->live++;
+    if (origin == ORIGIN_TAKEN) {
+        s->taken++;
+        s->e->counters.in_flight++;
+    }
+    return r;
+}
+
+static uint32_t sess_str(weir_flow_session *s, const char *text)
+{
+    if (text == NULL) {
+        return 0;
+    }
+    size_t n = strlen(text) + 1;
+    if (flow_grow((void **)&s->strs, &s->strs_cap, s->strs_len + n, 1) != 0) {
+        return 0;
+    }
+    memcpy(s->strs + s->strs_len, text, n);
+    uint32_t off = (uint32_t)s->strs_len + 1;
+    s->strs_len += n;
+    return off;
+}
+
+static uint32_t sess_str_n(weir_flow_session *s, const char *text, size_t n)
+{
+    if (flow_grow((void **)&s->strs, &s->strs_cap, s->strs_len + n + 1, 1) != 0) {
+        return 0;
+    }
+    memcpy(s->strs + s->strs_len, text, n);
+    s->strs[s->strs_len + n] = '\0';
+    uint32_t off = (uint32_t)s->strs_len + 1;
+    s->strs_len += n + 1;
+    return off;
+}
+
+static const char *sess_str_at(const weir_flow_session *s, uint32_t off)
+{
+    return off == 0 ? NULL : s->strs + off - 1;
+}
+
+static void *sess_alloc(weir_flow_session *s, size_t len)
+{
+    len = (len + 15) & ~(size_t)15;
+    sess_chunk *c = s->chunks;
+    if (c == NULL || c->cap - c->used < len) {
+        size_t cap = len > 65536 ? len : 65536;
+        sess_chunk *n = malloc(sizeof *n + cap);
+        if (n == NULL) {
+            return NULL;
+        }
+        n->next = c;
+        n->used = 0;
+        n->cap = cap;
+        s->chunks = n;
+        c = n;
+    }
+    void *p = c->data + c->used;
+    c->used += len;
+    return p;
+}
+
+static void sess_chunks_reset(weir_flow_session *s, bool release)
+{
+    sess_chunk *c = s->chunks;
+    if (c == NULL) {
+        return;
+    }
+    /* keep the newest chunk for reuse unless releasing */
+    sess_chunk *rest = c->next;
+    c->next = NULL;
+    c->used = 0;
+    while (rest != NULL) {
+        sess_chunk *n = rest->next;
+        free(rest);
+        rest = n;
+    }
+    if (release) {
+        free(c);
+        s->chunks = NULL;
+    }
+}
+
+static void sess_reset(weir_flow_session *s)
+{
+    s->count = 0;
+    s->live = 0;
+    s->taken = 0;
+    s->hint = 0;
+    s->jp_count = 0;
+    s->ev_count = 0;
+    s->undo_count = 0;
+    s->strs_len = 0;
+    s->polled_count = 0;
+    if (++s->gen == 0) { /* wrapped: old stamps could match again */
+        memset(s->map, 0, s->map_cap * sizeof *s->map);
+        s->gen = 1;
+    }
+    sess_chunks_reset(s, false);
+}
+
+weir_flow_session *flow_session_new(weir_flow_ctx *p)
+{
+    weir_flow_session *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return NULL;
+    }
+    s->p = p;
+    s->e = p->e;
+    s->gen = 1;
+    return s;
+}
+
+bool flow_session_is_empty(const weir_flow_session *s)
+{
+    return s->count == 0 && s->ev_count == 0;
+}
+
+/* Frees the session. abandon: after a crash, every FlowFile is just freed
+ * (no queue, no counter); otherwise the caller rolled back first. */
+void flow_session_free(weir_flow_session *s, bool abandon)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (abandon) {
+        for (size_t i = 0; i < s->undo_count; i++) {
+            if (s->undo[i].kind == UNDO_CONTENT && s->undo[i].rec != NO_REC &&
+                s->undo[i].content != NULL) {
+                weir_content_repo_decref(s->undo[i].content, &s->undo[i].claim);
+            }
+        }
+        for (size_t i = 0; i < s->count; i++) {
+            weir_flowfile_free(s->recs[i].ff);
+            weir_flowfile_free(s->recs[i].undo);
+        }
+    } else {
+        WEIR_ASSERT(s->live == 0);
+    }
+    free(s->recs);
+    free(s->map);
+    free(s->join_parents);
+    free(s->events);
+    free(s->undo);
+    free(s->strs);
+    free(s->polled);
+    sess_chunks_reset(s, true);
+    free(s);
+}
+
+/* ---- taking ---- */
+
+static void sess_note_polled(weir_flow_session *s, uint32_t conn)
+{
+    for (size_t i = 0; i < s->polled_count; i++) {
+        if (s->polled[i] == conn) {
+            return;
+        }
+    }
+    if (flow_grow((void **)&s->polled, &s->polled_cap, s->polled_count + 1, sizeof *s->polled) ==
+        0) {
+        s->polled[s->polled_count++] = conn;
+    }
+}
+
+size_t weir_flow_session_get_batch(weir_flow_session *s, weir_flowfile **out, size_t max)
+{
+    weir_flow_ctx *p = s->p;
+    weir_flow_engine *e = s->e;
+    size_t got = 0;
+    if (p->in_count == 0 || max == 0) {
+        return 0;
+    }
+    if (flow_grow((void **)&s->recs, &s->cap, s->count + max, sizeof *s->recs) != 0 ||
+        sess_map_grow(s, s->count + max) != 0) {
+        return 0;
+    }
+    int64_t now = weir_now_ns(e->env);
+    for (size_t tried = 0; tried < p->in_count && got < max; tried++) {
+        size_t which = (p->in_next + tried) % p->in_count;
+        flow_conn *c = e->conns[p->in[which]];
+        size_t n = 0;
+        int err = weir_flow_queue_poll_batch(c->q, now, out + got, max - got, &n);
+        if (err != 0) {
+            weir_log_warn(e->env, "flow: %s: cannot read queue %s: %s", p->name, c->name,
+                          weir_err_str(err));
+        }
+        /* even when it gave nothing: the poll may have expired FlowFiles */
+        sess_note_polled(s, c->index);
+        for (size_t i = 0; i < n; i++) {
+            sess_rec *r = sess_add(s, out[got + i], ORIGIN_TAKEN, (int32_t)c->index);
+            WEIR_ASSERT(r != NULL); /* room reserved above */
+        }
+        got += n;
+    }
+    p->in_next = (p->in_next + 1) % p->in_count;
+    return got;
+}
+
+weir_flowfile *weir_flow_session_get(weir_flow_session *s)
+{
+    weir_flowfile *ff = NULL;
+    return weir_flow_session_get_batch(s, &ff, 1) == 1 ? ff : NULL;
+}
+
+uint64_t weir_flow_session_queued(const weir_flow_session *s)
+{
+    const weir_flow_ctx *p = s->p;
+    uint64_t n = 0;
+    for (size_t i = 0; i < p->in_count; i++) {
+        weir_flow_queue_stats st;
+        weir_flow_queue_stats_get(s->e->conns[p->in[i]]->q, &st);
+        n += st.count - st.penalized_count;
+    }
+    return n;
+}
+
+/* ---- making ---- */
+
+static weir_flowfile *sess_new_ff(weir_flow_session *s, weir_flowfile *ff, uint8_t origin)
+{
+    if (ff == NULL) {
+        return NULL;
+    }
+    if (sess_add(s, ff, origin, -1) == NULL) {
+        weir_flowfile_free(ff);
+        return NULL;
+    }
+    return ff;
+}
+
+weir_flowfile *weir_flow_session_create(weir_flow_session *s)
+{
+    weir_flowfile *ff = weir_flowfile_create(s->e->env, flow_engine_id_next(s->e));
+    return sess_new_ff(s, ff, ORIGIN_CREATE);
+}
+
+weir_flowfile *weir_flow_session_receive(weir_flow_session *s, const char *transit_uri)
+{
+    weir_flowfile *ff = weir_flowfile_create(s->e->env, flow_engine_id_next(s->e));
+    ff = sess_new_ff(s, ff, ORIGIN_RECEIVE);
+    if (ff != NULL) {
+        s->recs[s->count - 1].detail = sess_str(s, transit_uri);
+    }
+    return ff;
+}
+
+weir_flowfile *weir_flow_session_create_child(weir_flow_session *s, weir_flowfile *parent)
+{
+    sess_rec *pr = sess_find(s, parent);
+    WEIR_ASSERT(pr != NULL);
+    uint32_t pidx = (uint32_t)(pr - s->recs);
+    const weir_flowfile *parents[1] = {parent};
+    weir_flowfile *ff =
+        weir_flowfile_create_child(s->e->env, flow_engine_id_next(s->e), parents, 1);
+    ff = sess_new_ff(s, ff, ORIGIN_CHILD);
+    if (ff == NULL) {
+        return NULL;
+    }
+    sess_rec *r = &s->recs[s->count - 1];
+    pr = &s->recs[pidx]; /* the array may have moved */
+    r->parent = pidx;
+    /* append to the parent's child list (kept in creation order) */
+    if (pr->first_child == NO_REC) {
+        pr->first_child = (uint32_t)(s->count - 1);
+    } else {
+        uint32_t c = pr->first_child;
+        while (s->recs[c].next_sibling != NO_REC) {
+            c = s->recs[c].next_sibling;
+        }
+        s->recs[c].next_sibling = (uint32_t)(s->count - 1);
+    }
+    return ff;
+}
+
+weir_flowfile *weir_flow_session_create_joined(weir_flow_session *s, weir_flowfile *const *parents,
+                                               size_t count)
+{
+    WEIR_ASSERT(count >= 1);
+    if (flow_grow((void **)&s->join_parents, &s->jp_cap, s->jp_count + count,
+                  sizeof *s->join_parents) != 0) {
+        return NULL;
+    }
+    size_t first = s->jp_count;
+    for (size_t i = 0; i < count; i++) {
+        sess_rec *pr = sess_find(s, parents[i]);
+        WEIR_ASSERT(pr != NULL);
+        s->join_parents[first + i] = (uint32_t)(pr - s->recs);
+    }
+    weir_flowfile *ff = weir_flowfile_create_child(s->e->env, flow_engine_id_next(s->e),
+                                                   (const weir_flowfile *const *)parents, count);
+    ff = sess_new_ff(s, ff, ORIGIN_JOIN);
+    if (ff == NULL) {
+        return NULL;
+    }
+    s->jp_count += count;
+    sess_rec *r = &s->recs[s->count - 1];
+    r->parent = (uint32_t)first;
+    r->join_count = (uint32_t)count;
+    return ff;
+}
+
+weir_flowfile *weir_flow_session_clone(weir_flow_session *s, weir_flowfile *ff)
+{
+    sess_rec *pr = sess_find(s, ff);
+    WEIR_ASSERT(pr != NULL);
+    uint32_t pidx = (uint32_t)(pr - s->recs);
+    weir_flowfile *c = weir_flowfile_clone(s->e->env, flow_engine_id_next(s->e), ff);
+    c = sess_new_ff(s, c, ORIGIN_CLONE);
+    if (c != NULL) {
+        s->recs[s->count - 1].parent = pidx;
+    }
+    return c;
+}
+
+static int sess_keep_undo(weir_flow_session *s, sess_rec *r);
+
+int weir_flow_session_migrate(weir_flow_session *from, weir_flow_session *to, weir_flowfile *ff)
+{
+    sess_rec *r = sess_find(from, ff);
+    if (r == NULL || from->p != to->p || from == to) {
+        return WEIR_E_INVAL;
+    }
+    /* only FlowFiles whose history is their own move: no lineage links */
+    if (r->origin != ORIGIN_TAKEN || r->first_child != NO_REC) {
+        return WEIR_E_INVAL;
+    }
+    if ((r->flags & (F_ATTRS | F_CONTENT)) != 0) {
+        int err = sess_keep_undo(from, r); /* the log stays behind: carry a copy */
+        if (err != 0) {
+            return err;
+        }
+    }
+    sess_rec copy = *r;
+    sess_rec *n = sess_add(to, ff, ORIGIN_TAKEN, copy.src_conn);
+    if (n == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    to->e->counters.in_flight--; /* sess_add counted it again */
+    n->undo = copy.undo;
+    n->rel = copy.rel;
+    n->flags = copy.flags;
+    sess_note_polled(to, (uint32_t)copy.src_conn);
+    r = sess_find(from, ff);
+    r->ff = NULL;
+    r->undo = NULL;
+    from->live--;
+    from->taken--;
+    return 0;
+}
+
+/* ---- content ---- */
+
+/* Replays one undo entry onto ff (which is the record's live FlowFile or
+ * its copy being made). Takes the entry's claim reference. */
+static void sess_undo_apply(weir_flow_session *s, sess_undo *u, weir_flowfile *ff)
+{
+    if (u->kind == UNDO_CONTENT) {
+        weir_flowfile_set_content(ff, u->content, &u->claim);
+        ff->content_offset = u->content_offset;
+        ff->size = u->size;
+        return;
+    }
+    const char *key = sess_str_at(s, u->key);
+    if (u->old == 0) {
+        (void)weir_flowfile_attr_remove(ff, key);
+        return;
+    }
+    int err = weir_flowfile_attr_set_n(ff, key, strlen(key), sess_str_at(s, u->old), u->old_len);
+    WEIR_ASSERT(err == 0); /* putting back a value cannot be left half done */
+}
+
+static sess_undo *sess_undo_push(weir_flow_session *s, sess_rec *r, uint8_t kind)
+{
+    if (flow_grow((void **)&s->undo, &s->undo_cap, s->undo_count + 1, sizeof *s->undo) != 0) {
+        return NULL;
+    }
+    sess_undo *u = &s->undo[s->undo_count++];
+    *u = (sess_undo){.rec = (uint32_t)(r - s->recs), .kind = kind};
+    return u;
+}
+
+/* Whether changes of r need undo information at all (a FlowFile taken from
+ * a queue, not yet copied). */
+static bool sess_logs(const sess_rec *r)
+{
+    return r->origin == ORIGIN_TAKEN && r->undo == NULL;
+}
+
+/* Before an attribute of a taken FlowFile changes: log its old value. */
+static int sess_log_attr(weir_flow_session *s, sess_rec *r, const char *key)
+{
+    if (!sess_logs(r)) {
+        return 0;
+    }
+    const char *old = weir_flowfile_attr_get(r->ff, key);
+    uint32_t k = sess_str(s, key);
+    uint32_t o = old != NULL ? sess_str_n(s, old, strlen(old)) : 0;
+    sess_undo *u = k == 0 || (old != NULL && o == 0) ? NULL : sess_undo_push(s, r, UNDO_ATTR);
+    if (u == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    u->key = k;
+    u->old = o;
+    u->old_len = old != NULL ? (uint32_t)strlen(old) : 0;
+    return 0;
+}
+
+/* Before the content of a taken FlowFile changes: keep the old one. */
+static int sess_log_content(weir_flow_session *s, sess_rec *r)
+{
+    if (!sess_logs(r)) {
+        return 0;
+    }
+    sess_undo *u = sess_undo_push(s, r, UNDO_CONTENT);
+    if (u == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    const weir_flowfile *ff = r->ff;
+    u->content = ff->content;
+    u->claim = ff->claim;
+    u->content_offset = ff->content_offset;
+    u->size = ff->size;
+    if (ff->content != NULL) {
+        weir_content_repo_incref(ff->content, &ff->claim);
+    }
+    return 0;
+}
+
+/* Switches r to the copy form: the FlowFile as polled, rebuilt from the
+ * live one and its log. */
+static int sess_keep_undo(weir_flow_session *s, sess_rec *r)
+{
+    if (!sess_logs(r)) {
+        return 0;
+    }
+    weir_flowfile *copy = weir_flowfile_dup(r->ff);
+    if (copy == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    uint32_t idx = (uint32_t)(r - s->recs);
+    for (size_t i = s->undo_count; i-- > 0;) {
+        sess_undo *u = &s->undo[i];
+        if (u->rec == idx) {
+            sess_undo_apply(s, u, copy);
+            u->rec = NO_REC;
+        }
+    }
+    r->undo = copy;
+    return 0;
+}
+
+/* Rollback: every logged change undone, newest first. */
+static void sess_undo_all(weir_flow_session *s)
+{
+    for (size_t i = s->undo_count; i-- > 0;) {
+        sess_undo *u = &s->undo[i];
+        if (u->rec != NO_REC && s->recs[u->rec].ff != NULL) {
+            sess_undo_apply(s, u, s->recs[u->rec].ff);
+        } else if (u->rec != NO_REC && u->kind == UNDO_CONTENT && u->content != NULL) {
+            weir_content_repo_decref(u->content, &u->claim);
+        }
+    }
+    s->undo_count = 0;
+}
+
+/* Commit: the old contents the log kept are no longer needed. */
+static void sess_undo_drop(weir_flow_session *s)
+{
+    for (size_t i = 0; i < s->undo_count; i++) {
+        sess_undo *u = &s->undo[i];
+        if (u->rec != NO_REC && u->kind == UNDO_CONTENT && u->content != NULL) {
+            weir_content_repo_decref(u->content, &u->claim);
+        }
+    }
+    s->undo_count = 0;
+}
+
+int weir_flow_session_writev(weir_flow_session *s, weir_flowfile *ff, const weir_iov *iov,
+                             int count)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL);
+    weir_content_claim claim;
+    int err = weir_content_repo_writev(s->e->content, iov, count, &claim);
+    if (err != 0) {
+        return err;
+    }
+    err = sess_log_content(s, r);
+    if (err != 0) {
+        weir_content_repo_decref(s->e->content, &claim);
+        return err;
+    }
+    weir_flowfile_set_content(ff, s->e->content, &claim);
+    r->flags |= F_CONTENT;
+    return 0;
+}
+
+int weir_flow_session_write(weir_flow_session *s, weir_flowfile *ff, const void *data, size_t len)
+{
+    weir_iov iov = {data, len};
+    return weir_flow_session_writev(s, ff, &iov, 1);
+}
+
+int weir_flow_session_copy_content_range(weir_flow_session *s, weir_flowfile *dst,
+                                         const weir_flowfile *src, uint64_t offset, uint64_t size)
+{
+    sess_rec *r = sess_find(s, dst);
+    WEIR_ASSERT(r != NULL);
+    WEIR_ASSERT(offset <= src->size && size <= src->size - offset);
+    int err = sess_log_content(s, r);
+    if (err != 0) {
+        return err;
+    }
+    weir_content_claim claim = src->claim;
+    uint64_t base = src->content_offset;
+    if (src->content != NULL) {
+        weir_content_repo_incref(src->content, &claim);
+    }
+    weir_flowfile_set_content(dst, src->content, &claim);
+    if (size == 0) {
+        weir_content_claim null = {0, 0, 0};
+        weir_flowfile_set_content(dst, NULL, &null);
+    } else {
+        dst->content_offset = base + offset;
+        dst->size = size;
+    }
+    r->flags |= F_CONTENT;
+    return 0;
+}
+
+int weir_flow_session_copy_content(weir_flow_session *s, weir_flowfile *dst,
+                                   const weir_flowfile *src)
+{
+    return weir_flow_session_copy_content_range(s, dst, src, 0, src->size);
+}
+
+int weir_flow_session_read(weir_flow_session *s, const weir_flowfile *ff, uint64_t offset,
+                           void *buf, size_t len, size_t *got_out)
+{
+    *got_out = 0;
+    if (offset >= ff->size || len == 0) {
+        return 0;
+    }
+    uint64_t left = ff->size - offset;
+    size_t n = left < len ? (size_t)left : len;
+    int err = weir_content_repo_read(ff->content, &ff->claim, ff->content_offset + offset, buf, n);
+    if (err != 0) {
+        return err;
+    }
+    (void)s;
+    *got_out = n;
+    return 0;
+}
+
+int weir_flow_session_read_all(weir_flow_session *s, const weir_flowfile *ff,
+                               const uint8_t **data_out, size_t *len_out)
+{
+    *data_out = NULL;
+    *len_out = 0;
+    if (ff->size == 0) {
+        static const uint8_t empty[1];
+        *data_out = empty;
+        return 0;
+    }
+    int err =
+        weir_content_repo_peek(ff->content, &ff->claim, ff->content_offset, ff->size, data_out);
+    if (err == 0) {
+        *len_out = ff->size;
+        return 0;
+    }
+    if (err != WEIR_E_UNSUPPORTED) {
+        return err;
+    }
+    uint8_t *buf = sess_alloc(s, ff->size);
+    if (buf == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    err = weir_content_repo_read(ff->content, &ff->claim, ff->content_offset, buf, ff->size);
+    if (err != 0) {
+        return err;
+    }
+    *data_out = buf;
+    *len_out = ff->size;
+    return 0;
+}
+
+uint64_t weir_flow_session_size(const weir_flowfile *ff)
+{
+    return ff->size;
+}
+
+/* ---- attributes ---- */
+
+const char *weir_flow_session_attr(const weir_flowfile *ff, const char *key)
+{
+    return weir_flowfile_attr_get(ff, key);
+}
+
+int weir_flow_session_put_attr_n(weir_flow_session *s, weir_flowfile *ff, const char *key,
+                                 const char *value, size_t value_len)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL);
+    if (strcmp(key, "uuid") == 0) {
+        return WEIR_E_INVAL;
+    }
+    int err = sess_log_attr(s, r, key);
+    if (err != 0) {
+        return err;
+    }
+    err = weir_flowfile_attr_set_n(ff, key, strlen(key), value, value_len);
+    if (err == 0) {
+        r->flags |= F_ATTRS;
+    }
+    return err;
+}
+
+int weir_flow_session_put_attr(weir_flow_session *s, weir_flowfile *ff, const char *key,
+                               const char *value)
+{
+    return weir_flow_session_put_attr_n(s, ff, key, value, strlen(value));
+}
+
+int weir_flow_session_remove_attr(weir_flow_session *s, weir_flowfile *ff, const char *key)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL);
+    if (strcmp(key, "uuid") == 0) {
+        return WEIR_E_INVAL;
+    }
+    if (weir_flowfile_attr_get(ff, key) == NULL) {
+        return 0;
+    }
+    int err = sess_keep_undo(s, r);
+    if (err != 0) {
+        return err;
+    }
+    (void)weir_flowfile_attr_remove(ff, key);
+    r->flags |= F_ATTRS;
+    return 0;
+}
+
+/* ---- routing ---- */
+
+void weir_flow_session_transfer(weir_flow_session *s, weir_flowfile *ff, int rel_index)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL);
+    WEIR_ASSERT(rel_index >= 0 && (size_t)rel_index < s->p->rel_count);
+    r->rel = rel_index;
+}
+
+void weir_flow_session_transfer_back(weir_flow_session *s, weir_flowfile *ff)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL && r->origin == ORIGIN_TAKEN);
+    r->rel = REL_BACK;
+}
+
+void weir_flow_session_remove(weir_flow_session *s, weir_flowfile *ff)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL);
+    r->rel = REL_REMOVED;
+}
+
+void weir_flow_session_penalize(weir_flow_session *s, weir_flowfile *ff)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL);
+    r->flags |= F_PENALIZE;
+}
+
+static void sess_event_add(weir_flow_session *s, weir_flowfile *ff, uint8_t type,
+                           const char *details)
+{
+    sess_rec *r = sess_find(s, ff);
+    WEIR_ASSERT(r != NULL);
+    if (type == WEIR_PROV_SEND) {
+        r->flags |= F_SENT;
+    }
+    if (s->e->prov == NULL) {
+        return;
+    }
+    if (flow_grow((void **)&s->events, &s->ev_cap, s->ev_count + 1, sizeof *s->events) != 0) {
+        return; /* provenance is best effort under memory pressure */
+    }
+    s->events[s->ev_count++] =
+        (sess_event){.rec = (uint32_t)(r - s->recs), .type = type, .detail = sess_str(s, details)};
+}
+
+void weir_flow_session_send(weir_flow_session *s, weir_flowfile *ff, const char *transit_uri)
+{
+    sess_event_add(s, ff, WEIR_PROV_SEND, transit_uri);
+}
+
+void weir_flow_session_route_event(weir_flow_session *s, weir_flowfile *ff, const char *details)
+{
+    sess_event_add(s, ff, WEIR_PROV_ROUTE, details);
+}
+
+size_t weir_flow_session_held(const weir_flow_session *s)
+{
+    return s->live;
+}
+
+weir_flow_ctx *weir_flow_session_ctx(const weir_flow_session *s)
+{
+    return s->p;
+}
+
+/* ---- commit ---- */
+
+/* Where a record's FlowFile ends up: the first connection (or -1: it leaves
+ * the flow). */
+static int32_t sess_dest(const weir_flow_session *s, const sess_rec *r)
+{
+    if (r->rel == REL_BACK) {
+        return r->src_conn;
+    }
+    if (r->rel == REL_REMOVED) {
+        return -1;
+    }
+    const flow_rel *rel = &s->p->rels[r->rel];
+    return rel->conn_count == 0 ? -1 : rel->conns[0];
+}
+
+static bool sess_is_new(const sess_rec *r)
+{
+    return r->origin != ORIGIN_TAKEN;
+}
+
+/* A new FlowFile that also ends in this session leaves no trace (NiFi). */
+static bool sess_vanishes(const weir_flow_session *s, const sess_rec *r)
+{
+    return r->ff != NULL && sess_is_new(r) && sess_dest(s, r) < 0;
+}
+
+static int sess_check(weir_flow_session *s)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const sess_rec *r = &s->recs[i];
+        if (r->ff == NULL) {
+            continue;
+        }
+        if (r->rel == REL_NONE) {
+            char u[WEIR_UUID_STR_BYTES];
+            weir_uuid_format(&r->ff->uuid, u);
+            weir_log_error(s->e->env, "flow: %s: FlowFile %s was neither transferred nor removed",
+                           s->p->name, u);
+            return WEIR_E_INVAL;
+        }
+    }
+    return 0;
+}
+
+/* Fan-out: a FlowFile routed to a relationship with several connections
+ * gets a clone per extra connection (NiFi: CLONE). Clones are pended after
+ * the log commit; here they are made and logged. */
+typedef struct sess_fanout {
+    weir_flowfile *ff;
+    uint32_t rec;
+    int32_t conn;
+} sess_fanout;
+
+static int sess_make_fanout(weir_flow_session *s, sess_fanout **out, size_t *count_out)
+{
+    *out = NULL;
+    *count_out = 0;
+    size_t n = 0, cap = 0;
+    sess_fanout *f = NULL;
+    for (size_t i = 0; i < s->count; i++) {
+        const sess_rec *r = &s->recs[i];
+        if (r->ff == NULL || r->rel < 0) {
+            continue;
+        }
+        const flow_rel *rel = &s->p->rels[r->rel];
+        for (size_t k = 1; k < rel->conn_count; k++) {
+            weir_flowfile *c = weir_flowfile_clone(s->e->env, flow_engine_id_next(s->e), r->ff);
+            if (c == NULL || flow_grow((void **)&f, &cap, n + 1, sizeof *f) != 0) {
+                weir_flowfile_free(c);
+                for (size_t j = 0; j < n; j++) {
+                    weir_flowfile_free(f[j].ff);
+                }
+                free(f);
+                return WEIR_E_NOMEM;
+            }
+            f[n++] = (sess_fanout){c, (uint32_t)i, rel->conns[k]};
+        }
+    }
+    *out = f;
+    *count_out = n;
+    return 0;
+}
+
+static void sess_log_records(weir_flow_session *s, const sess_fanout *fan, size_t fan_count)
+{
+    weir_ffrepo_batch *b = &s->e->batch;
+    for (size_t i = 0; i < s->count; i++) {
+        const sess_rec *r = &s->recs[i];
+        if (r->ff == NULL || sess_vanishes(s, r)) {
+            continue;
+        }
+        int32_t dest = sess_dest(s, r);
+        if (dest < 0) {
+            weir_ffrepo_batch_delete(b, r->ff->id); /* taken: was live */
+        } else if (sess_is_new(r) || (r->flags & (F_ATTRS | F_CONTENT)) != 0) {
+            weir_ffrepo_batch_put(b, (uint32_t)dest, r->ff);
+        } else if (dest != r->src_conn) {
+            weir_ffrepo_batch_move(b, r->ff->id, (uint32_t)dest);
+        }
+    }
+    for (size_t i = 0; i < fan_count; i++) {
+        weir_ffrepo_batch_put(b, (uint32_t)fan[i].conn, fan[i].ff);
+    }
+}
+
+static int sess_uuids_room(weir_flow_engine *e, size_t n)
+{
+    return flow_grow((void **)&e->uuids, &e->uuid_cap, n, sizeof *e->uuids);
+}
+
+static void sess_prov(weir_flow_session *s, weir_prov_type type, const weir_flowfile *ff,
+                      const char *rel, const char *details)
+{
+    int err = weir_prov_record_ff(s->e->prov, type, ff, s->p->name, rel, details);
+    if (err != 0) {
+        weir_log_warn(s->e->env, "flow: %s: provenance event lost: %s", s->p->name,
+                      weir_err_str(err));
+    }
+}
+
+static void sess_prov_lineage(weir_flow_session *s, weir_prov_type type, const weir_flowfile *ff,
+                              const weir_uuid *parents, uint32_t np, const weir_uuid *children,
+                              uint32_t nc)
+{
+    weir_prov_event ev = {.type = type,
+                          .flowfile = ff->uuid,
+                          .size = ff->size,
+                          .parents = parents,
+                          .parent_count = np,
+                          .children = children,
+                          .child_count = nc,
+                          .component = s->p->name};
+    int err = weir_prov_record(s->e->prov, &ev, NULL);
+    if (err != 0) {
+        weir_log_warn(s->e->env, "flow: %s: provenance event lost: %s", s->p->name,
+                      weir_err_str(err));
+    }
+}
+
+static void sess_prov_fork(weir_flow_session *s, const sess_rec *r)
+{
+    weir_flow_engine *e = s->e;
+    size_t n = 0;
+    for (uint32_t c = r->first_child; c != NO_REC; c = s->recs[c].next_sibling) {
+        if (s->recs[c].ff != NULL && !sess_vanishes(s, &s->recs[c])) {
+            if (sess_uuids_room(e, n + 2) != 0) {
+                return;
+            }
+            e->uuids[1 + n++] = s->recs[c].ff->uuid;
+        }
+    }
+    if (n == 0) {
+        return;
+    }
+    e->uuids[0] = r->ff->uuid;
+    sess_prov_lineage(s, WEIR_PROV_FORK, r->ff, e->uuids, 1, e->uuids + 1, (uint32_t)n);
+}
+
+static void sess_prov_origin(weir_flow_session *s, const sess_rec *r)
+{
+    weir_flow_engine *e = s->e;
+    switch (r->origin) {
+    case ORIGIN_CREATE:
+        sess_prov(s, WEIR_PROV_CREATE, r->ff, NULL, NULL);
+        break;
+    case ORIGIN_RECEIVE:
+        sess_prov(s, WEIR_PROV_RECEIVE, r->ff, NULL, sess_str_at(s, r->detail));
+        break;
+    case ORIGIN_JOIN:
+        if (sess_uuids_room(e, r->join_count + 1) == 0) {
+            for (uint32_t k = 0; k < r->join_count; k++) {
+                e->uuids[k] =
+                    s->recs[s->join_parents[r->parent + k]].key == NULL
+                        ? (weir_uuid){{0}}
+                        : ((const weir_flowfile *)s->recs[s->join_parents[r->parent + k]].key)
+                              ->uuid;
+            }
+            e->uuids[r->join_count] = r->ff->uuid;
+            sess_prov_lineage(s, WEIR_PROV_JOIN, r->ff, e->uuids, r->join_count,
+                              e->uuids + r->join_count, 1);
+        }
+        break;
+    case ORIGIN_CLONE: {
+        weir_uuid u[2] = {((const weir_flowfile *)s->recs[r->parent].key)->uuid, r->ff->uuid};
+        sess_prov_lineage(s, WEIR_PROV_CLONE, (const weir_flowfile *)s->recs[r->parent].key, u, 1,
+                          u + 1, 1);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Provenance of the whole session, in record order (before anything is
+ * freed: parents may be removed in this very session). */
+static void sess_provenance(weir_flow_session *s, const sess_fanout *fan, size_t fan_count,
+                            const char **rel_names)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const sess_rec *r = &s->recs[i];
+        if (r->ff == NULL || sess_vanishes(s, r)) {
+            continue;
+        }
+        sess_prov_origin(s, r);
+        if (r->first_child != NO_REC) {
+            sess_prov_fork(s, r);
+        }
+        if (r->origin == ORIGIN_TAKEN && (r->flags & F_CONTENT) != 0) {
+            sess_prov(s, WEIR_PROV_CONTENT_MODIFIED, r->ff, NULL, NULL);
+        } else if (r->origin == ORIGIN_TAKEN && (r->flags & F_ATTRS) != 0) {
+            sess_prov(s, WEIR_PROV_ATTRIBUTES_MODIFIED, r->ff, NULL, NULL);
+        }
+    }
+    for (size_t i = 0; i < s->ev_count; i++) {
+        const sess_event *ev = &s->events[i];
+        const sess_rec *r = &s->recs[ev->rec];
+        if (r->ff == NULL || sess_vanishes(s, r)) {
+            continue;
+        }
+        const char *rel = (ev->type == WEIR_PROV_ROUTE && r->rel >= 0) ? rel_names[r->rel] : NULL;
+        sess_prov(s, (weir_prov_type)ev->type, r->ff, rel, sess_str_at(s, ev->detail));
+    }
+    for (size_t i = 0; i < fan_count; i++) {
+        const weir_flowfile *orig = s->recs[fan[i].rec].ff;
+        weir_uuid u[2] = {orig->uuid, fan[i].ff->uuid};
+        sess_prov_lineage(s, WEIR_PROV_CLONE, orig, u, 1, u + 1, 1);
+    }
+    for (size_t i = 0; i < s->count; i++) {
+        const sess_rec *r = &s->recs[i];
+        if (r->ff == NULL || sess_vanishes(s, r) || sess_dest(s, r) >= 0) {
+            continue;
+        }
+        const char *why = r->rel == REL_REMOVED ? NULL : "Auto-Terminated";
+        sess_prov(s, WEIR_PROV_DROP, r->ff, r->rel >= 0 ? rel_names[r->rel] : NULL, why);
+    }
+}
+
+/* Applies a committed session: counters, queues, frees. Cannot fail. */
+static void sess_apply(weir_flow_session *s, sess_fanout *fan, size_t fan_count)
+{
+    weir_flow_engine *e = s->e;
+    weir_flow_ctx *p = s->p;
+    int64_t now = weir_now_ns(e->env);
+    sess_undo_drop(s);
+    for (size_t i = 0; i < s->count; i++) {
+        sess_rec *r = &s->recs[i];
+        if (r->ff == NULL) {
+            continue;
+        }
+        weir_flowfile_free(r->undo);
+        r->undo = NULL;
+        bool vanishes = sess_vanishes(s, r);
+        int32_t dest = sess_dest(s, r);
+        if (r->origin == ORIGIN_TAKEN) {
+            p->stats.taken++;
+        } else if (!vanishes) {
+            if (r->origin == ORIGIN_RECEIVE) {
+                e->counters.received++;
+            } else {
+                e->counters.created++;
+            }
+        }
+        if (dest < 0) {
+            if (!vanishes) {
+                if ((r->flags & F_SENT) != 0) {
+                    e->counters.sent++;
+                } else {
+                    e->counters.dropped++;
+                }
+            }
+            continue; /* freed below, after every record was looked at */
+        }
+        if ((r->flags & F_PENALIZE) != 0) {
+            r->ff->penalty_expiry_ns = now + p->penalty_ns;
+        }
+        if (r->rel != REL_BACK) {
+            p->stats.transferred++;
+        }
+        int err = flow_conn_pend(e, e->conns[dest], r->ff);
+        WEIR_ASSERT(err == 0); /* after the log commit there is no way back */
+        r->ff = NULL;
+    }
+    for (size_t i = 0; i < s->count; i++) {
+        if (s->recs[i].ff != NULL) {
+            weir_flowfile_free(s->recs[i].ff);
+            s->recs[i].ff = NULL;
+        }
+    }
+    for (size_t i = 0; i < fan_count; i++) {
+        e->counters.created++;
+        p->stats.transferred++;
+        int err = flow_conn_pend(e, e->conns[fan[i].conn], fan[i].ff);
+        WEIR_ASSERT(err == 0);
+    }
+    e->counters.in_flight -= s->taken;
+}
+
+/* Sources waiting on queues this session drained get another look. */
+static void sess_wake_upstream(weir_flow_session *s)
+{
+    weir_flow_engine *e = s->e;
+    for (size_t i = 0; i < s->polled_count; i++) {
+        flow_conn *c = e->conns[s->polled[i]];
+        weir_flow_ctx *src = e->procs[c->src];
+        if (src->bp_blocked && !weir_flow_queue_is_full(c->q)) {
+            flow_sched_wake(src);
+        }
+    }
+}
+
+int weir_flow_session_commit(weir_flow_session *s)
+{
+    weir_flow_engine *e = s->e;
+    if (flow_session_is_empty(s) && e->expired_count == 0) {
+        sess_wake_upstream(s);
+        sess_reset(s);
+        return 0;
+    }
+    int err = sess_check(s);
+    if (err != 0) {
+        return err;
+    }
+    sess_fanout *fan = NULL;
+    size_t fan_count = 0;
+    err = sess_make_fanout(s, &fan, &fan_count);
+    if (err != 0) {
+        return err;
+    }
+    if (e->ffrepo != NULL) {
+        weir_ffrepo_batch_reset(&e->batch);
+        sess_log_records(s, fan, fan_count);
+        flow_engine_expired_to_batch(e);
+        err = weir_ffrepo_commit(e->ffrepo, &e->batch);
+        if (err != 0) {
+            weir_log_error(e->env, "flow: %s: commit not logged: %s", s->p->name,
+                           weir_err_str(err));
+            for (size_t i = 0; i < fan_count; i++) {
+                weir_flowfile_free(fan[i].ff);
+            }
+            free(fan);
+            return err;
+        }
+    }
+    if (e->prov != NULL) {
+        const char *names[64];
+        const char **rel_names = names;
+        const char **heap = NULL;
+        if (s->p->rel_count > 64) {
+            heap = malloc(s->p->rel_count * sizeof *heap);
+            rel_names = heap;
+        }
+        if (rel_names != NULL) {
+            for (size_t i = 0; i < s->p->rel_count; i++) {
+                rel_names[i] = s->p->rels[i].name;
+            }
+            sess_provenance(s, fan, fan_count, rel_names);
+        }
+        free(heap);
+    }
+    flow_engine_expired_finish(e);
+    if (e->prov != NULL) {
+        int perr = weir_prov_flush(e->prov);
+        if (perr != 0) {
+            weir_log_warn(e->env, "flow: provenance not written: %s", weir_err_str(perr));
+        }
+    }
+    sess_apply(s, fan, fan_count);
+    free(fan);
+    e->counters.commits++;
+    flow_engine_offer_pending(e);
+    sess_wake_upstream(s);
+    sess_reset(s);
+    return 0;
+}
+
+void weir_flow_session_rollback(weir_flow_session *s, bool penalize)
+{
+    weir_flow_engine *e = s->e;
+    int64_t now = weir_now_ns(e->env);
+    weir_flow_ctx *p = s->p;
+    sess_undo_all(s);
+    /* requeue, grouped per source connection, in record order */
+    for (size_t i = 0; i < s->count; i++) {
+        sess_rec *r = &s->recs[i];
+        if (r->ff == NULL) {
+            continue;
+        }
+        if (r->origin != ORIGIN_TAKEN) {
+            weir_flowfile_free(r->ff);
+            r->ff = NULL;
+            continue;
+        }
+        weir_flowfile *back = r->ff;
+        if (r->undo != NULL) {
+            weir_flowfile_free(r->ff);
+            back = r->undo;
+            r->undo = NULL;
+        }
+        if (penalize) {
+            back->penalty_expiry_ns = now + p->penalty_ns;
+        }
+        r->ff = NULL;
+        int err = flow_conn_pend(e, e->conns[r->src_conn], back);
+        WEIR_ASSERT(err == 0);
+    }
+    for (size_t t = 0; t < e->touched_count; t++) {
+        flow_conn *c = e->touched[t];
+        size_t taken = 0;
+        int err = weir_flow_queue_requeue(c->q, c->pending, c->pending_count, &taken);
+        WEIR_ASSERT(err == 0 && taken == c->pending_count);
+        c->pending_count = 0;
+        c->touched = false;
+        flow_sched_wake(e->procs[c->dst]);
+    }
+    e->touched_count = 0;
+    e->counters.in_flight -= s->taken;
+    e->counters.rollbacks++;
+    if (e->expired_count > 0) {
+        weir_ignore(flow_engine_expired_flush(e));
+    }
+    sess_reset(s);
+}
+
+void weir_flow_session_close(weir_flow_session *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    weir_flow_ctx *p = s->p;
+    if (!flow_session_is_empty(s) && !p->abandoning) {
+        weir_flow_session_rollback(s, false);
+    }
+    for (size_t i = 0; i < p->open_count; i++) {
+        if (p->open[i] == s) {
+            p->open[i] = p->open[--p->open_count];
+            break;
+        }
+    }
+    if (p->abandoning) {
+        flow_session_free(s, true);
+        return;
+    }
+    if (flow_grow((void **)&p->spare, &p->spare_cap, p->spare_count + 1, sizeof *p->spare) == 0) {
+        p->spare[p->spare_count++] = s;
+    } else {
+        flow_session_free(s, false);
+    }
+}
+
+weir_flow_session *weir_flow_ctx_session_open(weir_flow_ctx *p)
+{
+    weir_flow_session *s = p->spare_count > 0 ? p->spare[--p->spare_count] : flow_session_new(p);
+    if (s == NULL) {
+        return NULL;
+    }
+    if (flow_grow((void **)&p->open, &p->open_cap, p->open_count + 1, sizeof *p->open) != 0) {
+        flow_session_free(s, false);
+        return NULL;
+    }
+    p->open[p->open_count++] = s;
+    return s;
+}
