@@ -168,7 +168,14 @@ void weir_history_consumer_group(weir_history *h, int32_t consumer, int32_t grou
 
 void weir_history_commit(weir_history *h, int32_t group, int32_t partition, int64_t offset)
 {
-    struct weir_hist_commit c = {group, partition, offset, h->n_reads, h->n_commits};
+    weir_history_commit_sent(h, group, partition, offset, h->n_reads);
+}
+
+void weir_history_commit_sent(weir_history *h, int32_t group, int32_t partition, int64_t offset,
+                              size_t reads_before)
+{
+    WEIR_ASSERT(reads_before <= h->n_reads);
+    struct weir_hist_commit c = {group, partition, offset, reads_before, h->n_commits};
     PUSH(h->commits, h->n_commits, h->cap_commits, c);
 }
 
@@ -545,7 +552,10 @@ static int cmp_commit(const void *x, const void *y)
     if (a->partition != b->partition) {
         return CMP3(a->partition, b->partition);
     }
-    return CMP3(a->seq, b->seq); /* reads_before grows with seq */
+    if (a->reads_before != b->reads_before) {
+        return CMP3(a->reads_before, b->reads_before); /* where it applies */
+    }
+    return CMP3(a->seq, b->seq);
 }
 
 static int cmp_seek(const void *x, const void *y)

@@ -271,6 +271,13 @@ void weir_history_consumer_group(weir_history *h, int32_t consumer, int32_t grou
 /* Group committed offset (the next offset to read) for partition, recorded
  * when the commit was acknowledged: it applies to reads recorded after it. */
 void weir_history_commit(weir_history *h, int32_t group, int32_t partition, int64_t offset);
+/* The same for a commit whose acknowledgement came late: it takes its place
+ * among the reads as of when it was sent (reads_before: h->n_reads then), so
+ * a slow acknowledgement, held by a partition for instance, cannot land after
+ * a later commit of the same partition and make a new owner's correct start
+ * look like a poll-skip. */
+void weir_history_commit_sent(weir_history *h, int32_t group, int32_t partition, int64_t offset,
+                              size_t reads_before);
 /* Transaction txn's (>= 0) outcome; a later call for the same txn replaces
  * an earlier one. A transaction never given an outcome is WEIR_TXN_UNKNOWN. */
 void weir_history_txn(weir_history *h, int64_t txn, weir_txn_outcome outcome);

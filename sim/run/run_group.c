@@ -28,6 +28,7 @@
 typedef struct commit_ctx {
     consumer_state *cs;
     run_positions pos;
+    size_t reads_before; /* the history's reads when the commit was sent */
 } commit_ctx;
 
 /* The history's number for the member's group: the index of the first
@@ -102,9 +103,9 @@ static void on_commit(void *ctx, int16_t error)
         for (int32_t i = 0; i < cc->pos.n; i++) {
             run_record("commit", "%s\t%s\t%d\t%lld\tNONE", cs->spec->name, cs->spec->group,
                        cc->pos.at[i].partition, (long long)cc->pos.at[i].offset);
-            weir_history_commit(&RS->hist, group_key(cs),
-                                PART_KEY(cs->spec->topic_index, cc->pos.at[i].partition),
-                                cc->pos.at[i].offset);
+            weir_history_commit_sent(&RS->hist, group_key(cs),
+                                     PART_KEY(cs->spec->topic_index, cc->pos.at[i].partition),
+                                     cc->pos.at[i].offset, cc->reads_before);
         }
     }
     free(cc);
@@ -117,6 +118,7 @@ static void commit_tick(weir_env *env, void *arg)
     commit_ctx *cc = calloc(1, sizeof *cc);
     WEIR_ASSERT(cc != NULL);
     cc->cs = cs;
+    cc->reads_before = RS->hist.n_reads;
     if (positions(cs, &cc->pos) == 0 || weir_consumer_commit(cs->c, on_commit, cc) != 0) {
         free(cc);
     }
@@ -230,9 +232,9 @@ static void pipeline_ended(void *ctx, bool committed)
     if (committed) {
         for (int32_t i = 0; i < cs->sealed.n; i++) {
             rewind_set(cs, cs->sealed.at[i].partition, cs->sealed.at[i].offset, false);
-            weir_history_commit(&RS->hist, group_key(cs),
-                                PART_KEY(cs->spec->topic_index, cs->sealed.at[i].partition),
-                                cs->sealed.at[i].offset);
+            weir_history_commit_sent(&RS->hist, group_key(cs),
+                                     PART_KEY(cs->spec->topic_index, cs->sealed.at[i].partition),
+                                     cs->sealed.at[i].offset, cs->sealed_reads_before);
         }
         return;
     }
@@ -306,6 +308,7 @@ static void pipeline_tick(weir_env *env, void *arg)
                ((int32_t)t->n_msgs >= cs->spec->txn.messages || t->aborting ||
                 (t->n_msgs > 0 && now - cs->opened_ns >= PIPELINE_LINGER_NS))) {
         cs->sealing = true;
+        cs->sealed_reads_before = RS->hist.n_reads;
         const char *group;
         int32_t generation;
         const char *member;

@@ -87,6 +87,7 @@ typedef struct consumer_state {
     int64_t commits_ok;
     bool sealing;          /* a pipeline's transaction is ending: new records wait */
     run_positions sealed;  /* the offsets that transaction commits */
+    size_t sealed_reads_before; /* the history's reads when they were sealed */
     int64_t opened_ns;     /* when it began */
     /* a pipeline: where each assigned partition restarts after an abort */
     struct run_rewind {

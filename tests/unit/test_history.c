@@ -425,6 +425,50 @@ static void a_new_owner_resuming_exactly_at_the_commit_is_clean(void **state)
     weir_history_free(&h);
 }
 
+/* An old owner's commit of 3, sent before the group's commit of 5 but
+ * acknowledged only after it (its answer was held up): placed where it was
+ * sent, the new owner resuming at 5 is clean; recorded at its acknowledgement
+ * instead, 5 would look like a skip past 3. */
+static void a_late_acknowledged_commit_counts_where_it_was_sent(void **state)
+{
+    (void)state;
+    weir_history h;
+    weir_history_init(&h);
+    log_plain(&h, 0, 10);
+    weir_history_consumer_group(&h, 1, 7);
+    weir_history_consumer_group(&h, 2, 7);
+    for (int64_t o = 0; o < 3; o++) {
+        weir_history_poll(&h, 1, 3, id(1, o), 0, o, false);
+    }
+    size_t sent = h.n_reads; /* consumer 1 sends its commit of 3 */
+    for (int64_t o = 3; o < 5; o++) {
+        weir_history_poll(&h, 1, 3, id(1, o), 0, o, false);
+    }
+    weir_history_commit(&h, 7, 0, 5);
+    weir_history_commit_sent(&h, 7, 0, 3, sent); /* its late acknowledgement */
+    for (int64_t o = 5; o < 10; o++) {
+        weir_history_poll(&h, 2, 4, id(1, o), 0, o, false);
+    }
+    assert_clean(&h);
+    weir_history_free(&h);
+    /* the same acknowledgement recorded where it arrived: a false skip */
+    weir_history_init(&h);
+    log_plain(&h, 0, 10);
+    weir_history_consumer_group(&h, 1, 7);
+    weir_history_consumer_group(&h, 2, 7);
+    for (int64_t o = 0; o < 5; o++) {
+        weir_history_poll(&h, 1, 3, id(1, o), 0, o, false);
+    }
+    weir_history_commit(&h, 7, 0, 5);
+    weir_history_commit(&h, 7, 0, 3);
+    for (int64_t o = 5; o < 10; o++) {
+        weir_history_poll(&h, 2, 4, id(1, o), 0, o, false);
+    }
+    weir_finding f = only_finding(&h, WEIR_FINDING_POLL_SKIP, 1);
+    assert_int_equal(f.other_offset, 3);
+    weir_history_free(&h);
+}
+
 /* The commit points at a marker (offset 2 holds no message): resuming just
  * past it skips nothing. A commit recorded after a run's first read does not
  * apply to it; a consumer in no group is not held to commits; a consumer's
@@ -797,6 +841,7 @@ int main(void)
         cmocka_unit_test(polls_going_back_or_repeating_are_nonmonotonic),
         cmocka_unit_test(reads_across_epochs_consumers_and_the_old_api_are_not_polls_out_of_order),
         cmocka_unit_test(a_new_owner_starting_before_the_commit_rereads_beyond_it),
+        cmocka_unit_test(a_late_acknowledged_commit_counts_where_it_was_sent),
         cmocka_unit_test(a_new_owner_starting_after_the_commit_skips),
         cmocka_unit_test(a_new_owner_resuming_exactly_at_the_commit_is_clean),
         cmocka_unit_test(resuming_past_a_committed_marker_or_outside_the_group_is_clean),
