@@ -81,3 +81,25 @@ bool weir_path_is_valid(const char *path, bool allow_root)
         seg = end + 1;
     }
 }
+
+int weir_fs_mkdirs(weir_env *env, const char *path)
+{
+    char buf[1024];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        return WEIR_E_INVAL;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            int err = weir_fs_mkdir(env, buf);
+            if (err != 0 && err != WEIR_E_EXIST) {
+                return err;
+            }
+            buf[i] = c;
+        }
+    }
+    return 0;
+}

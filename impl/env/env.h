@@ -308,6 +308,11 @@ WEIR_MUST_CHECK static inline int weir_fs_mkdir(weir_env *env, const char *path)
     return env->ops->fs_mkdir(env, path);
 }
 
+/* mkdir -p: makes every folder of path (relative to the node's root) that
+ * does not exist yet; existing ones are fine. WEIR_E_INVAL for an empty path
+ * or one of 1024 bytes or more; else the first error weir_fs_mkdir gives. */
+WEIR_MUST_CHECK int weir_fs_mkdirs(weir_env *env, const char *path);
+
 WEIR_MUST_CHECK static inline int weir_fs_rmdir(weir_env *env, const char *path)
 {
     return env->ops->fs_rmdir(env, path);

@@ -144,28 +144,6 @@ static bool cr_ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int cr_mkdirs(weir_env *env, const char *dir)
-{
-    char buf[512];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) {
-        return WEIR_E_INVAL;
-    }
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            int err = weir_fs_mkdir(env, buf);
-            if (err != 0 && err != WEIR_E_EXIST) {
-                return err;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 static int cr_scan(weir_content_repo *repo, char *why, size_t why_size)
 {
     weir_dirlist list = {0};
@@ -257,7 +235,7 @@ int weir_content_repo_open(weir_env *env, const char *dir, const weir_content_re
             err = WEIR_E_NOMEM;
             goto fail;
         }
-        err = cr_mkdirs(env, dir);
+        err = weir_fs_mkdirs(env, dir);
         if (err != 0) {
             snprintf(why, why_size, "%s: cannot create the folder", dir);
             goto fail;

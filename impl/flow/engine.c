@@ -968,29 +968,6 @@ static char *path_join(const char *a, const char *b)
     return s;
 }
 
-/* Makes every folder of path (node-relative); existing ones are fine. */
-static int mkdirs(weir_env *env, const char *path)
-{
-    char buf[512];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) {
-        return WEIR_E_INVAL;
-    }
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            int rc = weir_fs_mkdir(env, buf);
-            if (rc != 0 && rc != WEIR_E_EXIST) {
-                return rc;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 static int engine_recover(weir_flow_engine *e, weir_ffrepo_recovered *rec, char *why,
                           size_t why_size)
 {
@@ -1044,7 +1021,7 @@ static int engine_open_repos(weir_flow_engine *e, char *why, size_t why_size)
         if (content_dir == NULL || ff_dir == NULL || prov_dir == NULL) {
             goto out;
         }
-        rc = mkdirs(e->env, e->repo_dir);
+        rc = weir_fs_mkdirs(e->env, e->repo_dir);
         if (rc != 0) {
             why_set(why, why_size, "cannot make %s: %s", e->repo_dir, weir_err_str(rc));
             goto out;

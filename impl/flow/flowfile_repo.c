@@ -618,28 +618,6 @@ static uint64_t fr_parse_seq(const char *name, const char *suffix)
     return v;
 }
 
-static int fr_mkdirs(weir_env *env, const char *dir)
-{
-    char buf[512];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) {
-        return WEIR_E_INVAL;
-    }
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            int err = weir_fs_mkdir(env, buf);
-            if (err != 0 && err != WEIR_E_EXIST) {
-                return err;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 /* Reads a whole file into a malloc'd buffer (NULL when empty). */
 static int fr_slurp(weir_env *env, const char *path, uint8_t **out, size_t *len_out)
 {
@@ -1686,14 +1664,14 @@ static void fr_free(weir_ffrepo *repo)
 static int fr_recover(weir_ffrepo *repo, weir_ffrepo_recovered *rec, char *why, size_t why_size)
 {
     char sub[512];
-    int err = fr_mkdirs(repo->env, repo->dir);
+    int err = weir_fs_mkdirs(repo->env, repo->dir);
     fr_path(repo, "journal", sub, sizeof sub);
     if (err == 0) {
-        err = fr_mkdirs(repo->env, sub);
+        err = weir_fs_mkdirs(repo->env, sub);
     }
     fr_path(repo, "swap", sub, sizeof sub);
     if (err == 0) {
-        err = fr_mkdirs(repo->env, sub);
+        err = weir_fs_mkdirs(repo->env, sub);
     }
     if (err != 0) {
         FR_FAIL(err, "%s: cannot create the folders: %s", repo->dir, weir_err_str(err));

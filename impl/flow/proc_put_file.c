@@ -94,28 +94,6 @@ static int pf_schedule(weir_flow_ctx *ctx)
     return 0;
 }
 
-static int pf_mkdirs(weir_env *env, const char *dir)
-{
-    char buf[PUT_PATH_MAX];
-    size_t n = strlen(dir);
-    if (n >= sizeof buf) {
-        return WEIR_E_INVAL;
-    }
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            int rc = weir_fs_mkdir(env, buf);
-            if (rc != 0 && rc != WEIR_E_EXIST) {
-                return rc;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 /* Writes ff's content to tmp, synced. */
 static int pf_write(weir_flow_session *s, weir_env *env, pf_state *st, const weir_flowfile *ff,
                     const char *tmp)
@@ -192,7 +170,7 @@ static int pf_put(weir_flow_session *s, weir_flow_ctx *ctx, pf_state *st, const 
         if (!st->mkdirs) {
             return WEIR_E_NOENT;
         }
-        rc = pf_mkdirs(env, dir);
+        rc = weir_fs_mkdirs(env, dir);
         if (rc != 0) {
             return rc;
         }

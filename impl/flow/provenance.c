@@ -111,28 +111,6 @@ static uint64_t pv_parse_name(const char *name)
     return v;
 }
 
-static int pv_mkdirs(weir_env *env, const char *dir)
-{
-    char buf[512];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof buf) {
-        return WEIR_E_INVAL;
-    }
-    memcpy(buf, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-            buf[i] = '\0';
-            int err = weir_fs_mkdir(env, buf);
-            if (err != 0 && err != WEIR_E_EXIST) {
-                return err;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 /* ---- segment headers ---- */
 
 static void pv_header_encode(const pv_seg *seg, uint8_t out[PV_HEADER_BYTES])
@@ -460,7 +438,7 @@ static int pv_open_last(weir_prov_repo *repo, weir_prov_recovery *rep, char *why
 
 static int pv_open_dir(weir_prov_repo *repo, weir_prov_recovery *rep, char *why, size_t why_size)
 {
-    int err = pv_mkdirs(repo->env, repo->dir);
+    int err = weir_fs_mkdirs(repo->env, repo->dir);
     if (err != 0) {
         snprintf(why, why_size, "%s: cannot create the folder: %s", repo->dir, weir_err_str(err));
         return err;
