@@ -10,6 +10,7 @@
  * flushed <= size; in memory mode there is no buffer and no handle.
  */
 #include "flow/content_repo.h"
+#include "log/segment.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -121,21 +122,9 @@ static void cr_file_drop(weir_content_repo *repo, size_t index)
 
 static uint64_t cr_parse_name(const char *name, bool *ok)
 {
-    size_t n = strlen(name);
-    size_t sl = strlen(WEIR_CONTENT_FILE_SUFFIX);
-    *ok = false;
-    if (n != 20 + sl || strcmp(name + 20, WEIR_CONTENT_FILE_SUFFIX) != 0) {
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - 9) / 10) {
-            return 0;
-        }
-        v = v * 10 + (uint64_t)(name[i] - '0');
-    }
-    *ok = v != 0;
-    return v;
+    int64_t v = weir_segment_parse_name(name, WEIR_CONTENT_FILE_SUFFIX + 1);
+    *ok = v > 0;
+    return v > 0 ? (uint64_t)v : 0;
 }
 
 static bool cr_ends_with(const char *s, const char *suffix)

@@ -20,6 +20,7 @@
 
 #include "core/bytes.h"
 #include "core/crc32c.h"
+#include "log/segment.h"
 
 #define FR_JOURNAL_MAGIC "WFJ1"
 #define FR_SNAPSHOT_MAGIC "WFS1"
@@ -602,20 +603,11 @@ static void fr_swap_path(const weir_ffrepo *repo, uint64_t swap_id, const char *
     snprintf(out, size, "%s/swap/%020" PRIu64 ".swap%s", repo->dir, swap_id, suffix);
 }
 
-/* Parses "<20 digits><suffix>"; 0 when it does not match. */
+/* Parses "<20 digits><suffix>" (suffix with its dot); 0 when it does not match. */
 static uint64_t fr_parse_seq(const char *name, const char *suffix)
 {
-    if (strlen(name) != 20 + strlen(suffix) || strcmp(name + 20, suffix) != 0) {
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - 9) / 10) {
-            return 0;
-        }
-        v = v * 10 + (uint64_t)(name[i] - '0');
-    }
-    return v;
+    int64_t v = weir_segment_parse_name(name, suffix + 1);
+    return v < 0 ? 0 : (uint64_t)v;
 }
 
 /* Reads a whole file into a malloc'd buffer (NULL when empty). */

@@ -18,6 +18,7 @@
 
 #include "core/bytes.h"
 #include "core/crc32c.h"
+#include "log/segment.h"
 
 #define PV_MAGIC "WPV1"
 #define PV_HEADER_BYTES (4 + 8 + 8 * WEIR_PROV_TYPE_COUNT + 4)
@@ -98,17 +99,8 @@ static void pv_path(const weir_prov_repo *repo, uint64_t first_id, char *out, si
 
 static uint64_t pv_parse_name(const char *name)
 {
-    if (strlen(name) != 20 + strlen(PV_SUFFIX) || strcmp(name + 20, PV_SUFFIX) != 0) {
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - 9) / 10) {
-            return 0;
-        }
-        v = v * 10 + (uint64_t)(name[i] - '0');
-    }
-    return v;
+    int64_t v = weir_segment_parse_name(name, PV_SUFFIX + 1);
+    return v < 0 ? 0 : (uint64_t)v;
 }
 
 /* ---- segment headers ---- */
