@@ -59,7 +59,17 @@ static const char page_css[] =
     "details{margin:8px 0}summary{cursor:pointer;font-weight:600}\n"
     ".fails{color:#991b1b;margin:4px 0 8px 18px;padding:0}\n"
     "dl.head{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:10px 0}\n"
-    "dl.head dt{color:#6b7280}dl.head dd{margin:0}\n";
+    "dl.head dt{color:#6b7280}dl.head dd{margin:0}\n"
+    ".flows{display:flex;flex-wrap:wrap;gap:14px 22px;margin:6px 0 10px}\n"
+    "figure.flow{margin:0;width:540px;max-width:100%}figure.flow figcaption{margin:0 0 2px}\n"
+    "table.flowfig{margin:2px 0 0;font-size:12px;width:100%;table-layout:fixed}"
+    "table.flowfig th,table.flowfig td{padding:2px 6px;white-space:normal}\n"
+    "svg text.thlabel{font-size:10px;fill:#b91c1c}svg text.pklabel{font-size:10px;fill:#1e3a8a;"
+    "font-weight:600}svg text.thlabel,svg text.pklabel{paint-order:stroke;stroke:#fff;"
+    "stroke-width:3px;stroke-linejoin:round}svg text.mlabel{font-size:10px;"
+    "font-weight:700}\n"
+    ".problems{background:#fffbeb;border:1px solid #fcd34d;border-radius:6px;padding:2px "
+    "12px;margin:6px 0 10px}.problems ul{margin:4px 0 8px;padding-left:18px}\n";
 
 /* Copies the text of the <code> next to the button; works on file:// pages
  * where the clipboard API may be refused. */

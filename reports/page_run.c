@@ -1,9 +1,10 @@
 /* One run's page, RUN_DIR/<run>/report.html: the header (verdict, failures,
  * replay commands, trace hash), SVG timelines per partition, latency
- * histograms, the meta.tsv counters, queue depths when recorded, and the
- * events and text report in collapsible sections. Anything not recorded is
- * said so in its section. The page is written to a temporary name and
- * renamed, so a reader never sees half a page.
+ * histograms, the flows' connections and queue depths when recorded (a run
+ * with flows and no replica samples shows its flows first), the meta.tsv
+ * counters, and the events and text report in collapsible sections. Anything
+ * not recorded is said so in its section. The page is written to a temporary
+ * name and renamed, so a reader never sees half a page.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -115,8 +116,8 @@ static void run_header(FILE *f, const weir_report_run *r)
 /* Links to the run's raw files that exist. */
 static void run_files(FILE *f, const char *run_path)
 {
-    static const char *const files[] = {"scenario.yaml", "report.txt",  "meta.tsv",  "events.tsv",
-                                        "replicas.tsv",  "latency.tsv", "queues.tsv"};
+    static const char *const files[] = {"scenario.yaml", "report.txt",  "meta.tsv",   "events.tsv",
+                                        "replicas.tsv",  "latency.tsv", "queues.tsv", "flows.tsv"};
     fputs("<p class=\"sub\">files:", f);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *p = weir_report_path_join(run_path, files[i]);
@@ -180,8 +181,8 @@ static void run_counters(FILE *f, const weir_report_run *r)
 
 static const char *run_event_kind(const weir_report_event *e)
 {
-    static const char *const names[] = {"fault",    "leader", "isr",  "fenced",
-                                        "truncate", "oracle", "note", "other"};
+    static const char *const names[] = {"fault",  "leader", "isr",         "fenced", "truncate",
+                                        "oracle", "note",   "flow-action", "other"};
     return e->kind == WEIR_REPORT_EV_OTHER ? e->s[1] : names[e->kind];
 }
 
@@ -278,6 +279,10 @@ static void run_body(FILE *f, const weir_report_run *r, const char *run_path)
     run_files(f, run_path);
     weir_report_detail det;
     weir_report_detail_load(&det, run_path, r->sim_s);
+    bool flows_first = det.flows_found && det.sample_count == 0; /* a run of flows only */
+    if (flows_first) {
+        weir_report_flows_section(f, &det);
+    }
     fputs("<h2>Replicas over time</h2>\n", f);
     if (!det.events_found && !det.replicas_found) {
         fputs("<p class=\"note\">events.tsv and replicas.tsv not recorded</p>\n", f);
@@ -300,6 +305,9 @@ static void run_body(FILE *f, const weir_report_run *r, const char *run_path)
         fputs("<p class=\"note\">latency.tsv not recorded</p>\n", f);
     } else if (weir_report_svg_histograms(f, &det) == 0) {
         fputs("<p class=\"note\">no acknowledgements recorded</p>\n", f);
+    }
+    if (det.flows_found && !flows_first) {
+        weir_report_flows_section(f, &det);
     }
     if (det.queues_found) {
         fputs("<h2>Queue depths</h2>\n", f);

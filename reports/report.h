@@ -28,6 +28,8 @@
 #define WEIR_REPORT_BROKERS_MAX 64            /* replicas drawn per partition */
 #define WEIR_REPORT_TEXT_BYTES_MAX (4u << 20) /* report.txt embedded in a page */
 #define WEIR_REPORT_WARNINGS_PER_FILE 10      /* then one "N more" line */
+#define WEIR_REPORT_FLOW_CONNS_MAX 512        /* distinct flow connections per run */
+#define WEIR_REPORT_PROBLEMS_SHOWN 20         /* malformed lines listed on a page */
 
 /* ---- memory and text helpers (text.c) ---- */
 
@@ -61,17 +63,26 @@ FILE *weir_report_out_open(const char *dir, const char *name, char **tmp_out);
 WEIR_MUST_CHECK int weir_report_out_commit(FILE *f, char *tmp, const char *dir, const char *name);
 /* Seconds as "12.345 s"-style text into buf (always terminated). */
 void weir_report_fmt_seconds(char *buf, size_t size, double s);
+/* A count with thousands separators ("1,000,000") into buf (always terminated). */
+void weir_report_fmt_count(char *buf, size_t size, int64_t n);
+/* A byte count as "512 B", "12.3 KiB", "4.0 MiB"... into buf (always terminated). */
+void weir_report_fmt_bytes(char *buf, size_t size, int64_t bytes);
 
 /* ---- line-oriented input with FILE:LINE warnings (tsv.c) ---- */
+
+/* Told about every warning on a file's line, even those not printed. */
+typedef void (*weir_report_warn_fn)(void *arg, long line, const char *message);
 
 typedef struct weir_report_lines {
     FILE *f;
     char *path; /* owned copy, for warnings */
     char *line; /* getline buffer */
     size_t cap;
-    long number;    /* 1-based number of the current line */
-    int warned;     /* warnings printed for this file */
-    int suppressed; /* warnings beyond WEIR_REPORT_WARNINGS_PER_FILE */
+    long number;                 /* 1-based number of the current line */
+    int warned;                  /* warnings printed for this file */
+    int suppressed;              /* warnings beyond WEIR_REPORT_WARNINGS_PER_FILE */
+    weir_report_warn_fn on_warn; /* NULL, or set after open to collect warnings */
+    void *on_warn_arg;
 } weir_report_lines;
 
 /* Opens path for reading. Returns 0, or -errno (-ENOENT: "not recorded"). */
@@ -81,7 +92,8 @@ WEIR_MUST_CHECK int weir_report_lines_open(weir_report_lines *r, const char *pat
  * stops after WEIR_REPORT_LINES_MAX lines. The line stays valid until the
  * next call and may be modified in place. */
 char *weir_report_lines_next(weir_report_lines *r);
-/* Prints "weir report: warning: PATH:LINE: message" (rate-limited per file). */
+/* Prints "weir report: warning: PATH:LINE: message" (rate-limited per file)
+ * and passes the message to r->on_warn if set. */
 void weir_report_lines_warn(weir_report_lines *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void weir_report_lines_close(weir_report_lines *r);
@@ -169,6 +181,7 @@ typedef enum weir_report_event_kind {
     WEIR_REPORT_EV_TRUNCATE,
     WEIR_REPORT_EV_ORACLE,
     WEIR_REPORT_EV_NOTE,
+    WEIR_REPORT_EV_FLOW_ACTION,
     WEIR_REPORT_EV_OTHER,
 } weir_report_event_kind;
 
@@ -178,7 +191,8 @@ typedef enum weir_report_event_kind {
  *   isr:      topic, partition, s[0] comma list of broker ids
  *   fenced:   a BROKER
  *   truncate: a BROKER, topic, partition, n1 FROM, n2 TO, s[0] RULE
- *   oracle, note, other: s[0] text (other: s[1] the kind as written) */
+ *   oracle, note, flow-action, other: s[0] text (other: s[1] the kind as
+ *             written); flow-action and other fields are joined by spaces */
 typedef struct weir_report_event {
     int64_t t_ns;
     weir_report_event_kind kind;
@@ -214,8 +228,30 @@ typedef struct weir_report_depth {
     int64_t depth;
 } weir_report_depth;
 
+/* One flows.tsv row: a connection's queue at one instant. */
+typedef struct weir_report_flow_sample {
+    int64_t t_ns;
+    int conn; /* index into detail flow_conns */
+    int64_t queued, resident, swapped, bytes;
+    int64_t threshold; /* object back-pressure threshold, 0: none */
+    int64_t peak;      /* the engine's running maximum of queued */
+    size_t order;      /* line order, to keep sorting stable */
+} weir_report_flow_sample;
+
+/* A flow connection and its slice of detail flow_samples (in time order). */
+typedef struct weir_report_flow_conn {
+    int flow, connection; /* indexes into detail names */
+    size_t first, count;
+} weir_report_flow_conn;
+
+/* A malformed line of a file that the page itself reports. */
+typedef struct weir_report_problem {
+    long line; /* 1-based */
+    char *text;
+} weir_report_problem;
+
 typedef struct weir_report_detail {
-    bool events_found, replicas_found, latency_found, queues_found;
+    bool events_found, replicas_found, latency_found, queues_found, flows_found;
     weir_report_event *events;
     size_t event_count, events_cap;
     weir_report_sample *samples; /* sorted by topic, partition, broker, time */
@@ -224,15 +260,40 @@ typedef struct weir_report_detail {
     size_t bucket_count, buckets_cap;
     weir_report_depth *depths;
     size_t depth_count, depths_cap;
-    char **names; /* interned topic, producer and queue names */
+    weir_report_flow_sample *flow_samples; /* sorted by connection, time */
+    size_t flow_sample_count, flow_samples_cap;
+    weir_report_flow_conn *flow_conns; /* in order of first appearance */
+    size_t flow_conn_count, flow_conns_cap;
+    weir_report_problem *flow_problems; /* the first WEIR_REPORT_PROBLEMS_SHOWN */
+    size_t flow_problem_count;          /* all of them, shown or not */
+    char **names; /* interned topic, producer, queue, flow and connection names */
     size_t name_count, names_cap;
     int64_t t_end_ns; /* the chart's right edge: simulated duration or last record */
 } weir_report_detail;
 
-/* Reads RUN_DIR/<run>/{events,replicas,latency,queues}.tsv; a missing file
- * leaves its _found flag false. Never fails (bad lines are warned about). */
+/* Reads RUN_DIR/<run>/{events,replicas,latency,queues,flows}.tsv; a missing
+ * file leaves its _found flag false. Never fails (bad lines are warned about). */
 void weir_report_detail_load(weir_report_detail *det, const char *run_path, double sim_s);
 void weir_report_detail_free(weir_report_detail *det);
+/* Index of name in det->names, added if new; -1 past WEIR_REPORT_NAMES_MAX. */
+int weir_report_detail_intern(weir_report_detail *det, const char *name);
+
+/* Reads run_path/flows.tsv (flows_tsv.c): sets flows_found, fills
+ * flow_samples (sorted) and flow_conns, and keeps every malformed line as a
+ * problem for the page as well as warning about it on stderr. */
+void weir_report_flows_load(weir_report_detail *det, const char *run_path);
+
+/* A fault from its start to its end event (paired by KIND and TARGET). */
+typedef struct weir_report_fault_span {
+    int64_t start_ns, end_ns;    /* end_ns -1: no end recorded */
+    const weir_report_event *ev; /* the start (or, without one, the end) event */
+    int row;                     /* label row for the chart drawing it, -1: none */
+} weir_report_fault_span;
+
+/* Pairs the fault start/end events of det into at most max spans, in order
+ * of their first event. Returns the span count. */
+size_t weir_report_fault_spans(const weir_report_detail *det, weir_report_fault_span *spans,
+                               size_t max);
 
 /* ---- SVG (svg_axis.c, svg_timeline.c, svg_hist.c, svg_queues.c) ---- */
 
@@ -262,6 +323,27 @@ int weir_report_svg_timelines(FILE *f, const weir_report_detail *det);
 int weir_report_svg_histograms(FILE *f, const weir_report_detail *det);
 /* One <svg class="chart queues"> with a line per queue. Returns charts written. */
 int weir_report_svg_queues(FILE *f, const weir_report_detail *det);
+
+/* Events drawn on the flow charts: flow actions, faults (spans), oracle
+ * violations and kinds the report does not know, numbered in time order so
+ * each chart can carry a small number keyed to one list. */
+typedef struct weir_report_flow_mark {
+    int64_t t_ns, end_ns; /* end_ns -1: an instant */
+    const weir_report_event *ev;
+    int number; /* 1-based */
+} weir_report_flow_mark;
+
+/* Collects at most max marks from det's events. Returns the count. */
+size_t weir_report_flow_marks(const weir_report_detail *det, weir_report_flow_mark *marks,
+                              size_t max);
+/* One small <svg class="chart flow"> for connection index conn: queued over
+ * time, the in-memory part and the swapped part shaded, the object threshold
+ * as a dashed step line, and the marks. */
+void weir_report_svg_flow(FILE *f, const weir_report_detail *det, size_t conn,
+                          const weir_report_flow_mark *marks, size_t mark_count);
+/* The run page's "Flows" section (page_flows.c); nothing if flows.tsv was not
+ * recorded. */
+void weir_report_flows_section(FILE *f, const weir_report_detail *det);
 
 /* ---- pages (html_page.c, page_index.c, page_run.c) ---- */
 

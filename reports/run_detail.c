@@ -1,8 +1,8 @@
 /* Reads one run's records (events.tsv, replicas.tsv, latency.tsv and the
- * optional queues.tsv) into weir_report_detail. Each line is checked field by
- * field; a bad one is skipped with a FILE:LINE warning. Records come out in
- * time order even if the file was not (stable sort), and replica samples are
- * grouped by topic, partition and broker so each series is one slice.
+ * optional queues.tsv; flows.tsv through flows_tsv.c) into weir_report_detail. Each line is checked
+ * field by field; a bad one is skipped with a FILE:LINE warning. Records come out in time order
+ * even if the file was not (stable sort), and replica samples are grouped by topic, partition and
+ * broker so each series is one slice.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +11,7 @@
 
 #define DET_FIELDS_MAX 10
 
-/* Index of name in det->names, added if new; -1 past WEIR_REPORT_NAMES_MAX. */
-static int det_intern(weir_report_detail *det, const char *name)
+int weir_report_detail_intern(weir_report_detail *det, const char *name)
 {
     for (size_t i = 0; i < det->name_count; i++) {
         if (strcmp(det->names[i], name) == 0) {
@@ -65,8 +64,19 @@ static const det_kind_spec det_kinds[] = {
     {"fault", WEIR_REPORT_EV_FAULT, 3, 4},       {"leader", WEIR_REPORT_EV_LEADER, 5, 6},
     {"isr", WEIR_REPORT_EV_ISR, 2, 3},           {"fenced", WEIR_REPORT_EV_FENCED, 1, 1},
     {"truncate", WEIR_REPORT_EV_TRUNCATE, 5, 6}, {"oracle", WEIR_REPORT_EV_ORACLE, 0, 1},
-    {"note", WEIR_REPORT_EV_NOTE, 0, 1},
+    {"note", WEIR_REPORT_EV_NOTE, 0, 1},         {"flow-action", WEIR_REPORT_EV_FLOW_ACTION, 0, 1},
 };
+
+/* Free text whose fields are separate columns (a flow action, an unknown
+ * kind) reads better with its tabs as spaces. */
+static void det_tabs_to_spaces(char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\t') {
+            *s = ' ';
+        }
+    }
+}
 
 /* Parses the fields after t and kind into e. Returns NULL or what is wrong. */
 static const char *det_event_fields(weir_report_detail *det, weir_report_event *e, char **f,
@@ -84,7 +94,7 @@ static const char *det_event_fields(weir_report_detail *det, weir_report_event *
         return NULL;
     case WEIR_REPORT_EV_LEADER:
     case WEIR_REPORT_EV_ISR:
-        if ((e->topic = det_intern(det, f[0])) < 0) {
+        if ((e->topic = weir_report_detail_intern(det, f[0])) < 0) {
             return "too many distinct names";
         }
         if (det_i32(f[1], &e->partition) != 0 || e->partition < 0) {
@@ -107,7 +117,7 @@ static const char *det_event_fields(weir_report_detail *det, weir_report_event *
             weir_report_parse_i64(f[3], &e->n1) != 0 || weir_report_parse_i64(f[4], &e->n2) != 0) {
             return "truncate BROKER, PARTITION, FROM or TO is not a number";
         }
-        if ((e->topic = det_intern(det, f[1])) < 0) {
+        if ((e->topic = weir_report_detail_intern(det, f[1])) < 0) {
             return "too many distinct names";
         }
         e->s[0] = n > 5 ? f[5] : "";
@@ -161,6 +171,9 @@ static void det_event_line(weir_report_detail *det, weir_report_lines *in, char 
     if (e.kind == WEIR_REPORT_EV_OTHER) {
         e.s[1] = e.buf;
     }
+    if (e.kind == WEIR_REPORT_EV_OTHER || e.kind == WEIR_REPORT_EV_FLOW_ACTION) {
+        det_tabs_to_spaces(fields_text);
+    }
     if (why != NULL) {
         weir_report_lines_warn(in, "%s event: %s; skipped", head[1], why);
         free(e.buf);
@@ -205,7 +218,8 @@ static void det_replica_line(weir_report_detail *det, weir_report_lines *in, cha
         }
         return;
     }
-    if ((s.topic = det_intern(det, f[1])) < 0 || det->sample_count >= WEIR_REPORT_SAMPLES_MAX) {
+    if ((s.topic = weir_report_detail_intern(det, f[1])) < 0 ||
+        det->sample_count >= WEIR_REPORT_SAMPLES_MAX) {
         weir_report_lines_warn(in, "too many samples or topics; skipped");
         return;
     }
@@ -248,7 +262,7 @@ static void det_latency_line(weir_report_detail *det, weir_report_lines *in, cha
         }
         return;
     }
-    if ((b.producer = det_intern(det, f[0])) < 0 ||
+    if ((b.producer = weir_report_detail_intern(det, f[0])) < 0 ||
         det->bucket_count >= WEIR_REPORT_NAMES_MAX * 64) {
         weir_report_lines_warn(in, "too many producers or buckets; skipped");
         return;
@@ -270,7 +284,7 @@ static void det_queue_line(weir_report_detail *det, weir_report_lines *in, char 
         }
         return;
     }
-    if ((q.queue = det_intern(det, f[1])) < 0 ||
+    if ((q.queue = weir_report_detail_intern(det, f[1])) < 0 ||
         det->sample_count + det->depth_count >= WEIR_REPORT_SAMPLES_MAX) {
         weir_report_lines_warn(in, "too many samples or queues; skipped");
         return;
@@ -321,6 +335,7 @@ void weir_report_detail_load(weir_report_detail *det, const char *run_path, doub
     det->replicas_found = det_read(det, run_path, "replicas.tsv", det_replica_line);
     det->latency_found = det_read(det, run_path, "latency.tsv", det_latency_line);
     det->queues_found = det_read(det, run_path, "queues.tsv", det_queue_line);
+    weir_report_flows_load(det, run_path);
     if (det->event_count > 1) {
         qsort(det->events, det->event_count, sizeof *det->events, det_cmp_event);
     }
@@ -351,9 +366,49 @@ void weir_report_detail_free(weir_report_detail *det)
     free(det->samples);
     free(det->buckets);
     free(det->depths);
+    free(det->flow_samples);
+    free(det->flow_conns);
+    size_t shown = det->flow_problem_count < WEIR_REPORT_PROBLEMS_SHOWN
+                       ? det->flow_problem_count
+                       : WEIR_REPORT_PROBLEMS_SHOWN;
+    for (size_t i = 0; i < shown; i++) {
+        free(det->flow_problems[i].text);
+    }
+    free(det->flow_problems);
     for (size_t i = 0; i < det->name_count; i++) {
         free(det->names[i]);
     }
     free(det->names);
     memset(det, 0, sizeof *det);
+}
+
+static bool det_same_fault(const weir_report_event *a, const weir_report_event *b)
+{
+    return strcmp(a->s[0], b->s[0]) == 0 && strcmp(a->s[1], b->s[1]) == 0;
+}
+
+size_t weir_report_fault_spans(const weir_report_detail *det, weir_report_fault_span *spans,
+                               size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < det->event_count && n < max; i++) {
+        const weir_report_event *e = &det->events[i];
+        if (e->kind != WEIR_REPORT_EV_FAULT) {
+            continue;
+        }
+        if (e->flag) {
+            spans[n++] = (weir_report_fault_span){e->t_ns, -1, e, -1};
+            continue;
+        }
+        size_t j = 0;
+        while (j < n && !(spans[j].end_ns < 0 && det_same_fault(spans[j].ev, e))) {
+            j++;
+        }
+        if (j < n) {
+            spans[j].end_ns = e->t_ns;
+        } else {
+            spans[n++] = (weir_report_fault_span){0, e->t_ns, e, -1}; /* start not recorded */
+        }
+    }
+    return n;
 }

@@ -23,12 +23,6 @@
 #define TL_CHAR_W 6.2  /* approximate width of one label character, user units */
 #define TL_MARK_ROWS 3 /* label rows for markers inside a lane */
 
-typedef struct tl_fault {
-    int64_t start_ns, end_ns;    /* end_ns -1: no end recorded */
-    const weir_report_event *ev; /* the start (or, without one, the end) event */
-    int row;                     /* label row, -1: no room for a label */
-} tl_fault;
-
 typedef struct tl_part {
     int topic;
     int32_t partition;
@@ -47,39 +41,8 @@ typedef struct tl_chart {
 
 /* ---- fault spans (shared by every partition's chart) ---- */
 
-static bool tl_same_fault(const weir_report_event *a, const weir_report_event *b)
-{
-    return strcmp(a->s[0], b->s[0]) == 0 && strcmp(a->s[1], b->s[1]) == 0;
-}
-
-/* Pairs fault start/end events by KIND and TARGET. Returns the span count. */
-static size_t tl_fault_spans(const weir_report_detail *det, tl_fault *spans)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < det->event_count && n < TL_FAULTS_MAX; i++) {
-        const weir_report_event *e = &det->events[i];
-        if (e->kind != WEIR_REPORT_EV_FAULT) {
-            continue;
-        }
-        if (e->flag) {
-            spans[n++] = (tl_fault){e->t_ns, -1, e, -1};
-            continue;
-        }
-        size_t j = 0;
-        while (j < n && !(spans[j].end_ns < 0 && tl_same_fault(spans[j].ev, e))) {
-            j++;
-        }
-        if (j < n) {
-            spans[j].end_ns = e->t_ns;
-        } else {
-            spans[n++] = (tl_fault){0, e->t_ns, e, -1}; /* its start was not recorded */
-        }
-    }
-    return n;
-}
-
 /* Greedy label rows: a label goes in the first row where it does not overlap. */
-static int tl_fault_rows(const weir_report_xscale *xs, tl_fault *spans, size_t n)
+static int tl_fault_rows(const weir_report_xscale *xs, weir_report_fault_span *spans, size_t n)
 {
     double row_end[TL_LABEL_ROWS_MAX];
     int rows = 0;
@@ -102,10 +65,11 @@ static int tl_fault_rows(const weir_report_xscale *xs, tl_fault *spans, size_t n
     return rows;
 }
 
-static void tl_faults_draw(FILE *f, const tl_chart *c, const tl_fault *spans, size_t n)
+static void tl_faults_draw(FILE *f, const tl_chart *c, const weir_report_fault_span *spans,
+                           size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const tl_fault *s = &spans[i];
+        const weir_report_fault_span *s = &spans[i];
         /* Without an end (an instant fault such as a bit flip, or one still
          * going when the run ended) the span is drawn as a mark at its start. */
         double x1 = weir_report_x_of(&c->xs, s->start_ns);
@@ -545,7 +509,7 @@ static void tl_leader_strip(FILE *f, const tl_chart *c)
 }
 
 static void tl_chart_draw(FILE *f, tl_chart *c, const weir_report_sample *s, size_t n,
-                          tl_fault *faults, size_t fault_count)
+                          weir_report_fault_span *faults, size_t fault_count)
 {
     int rows = tl_fault_rows(&c->xs, faults, fault_count);
     c->y_strip = 4 + rows * TL_LABEL_ROW_H + 4;
@@ -605,7 +569,7 @@ int weir_report_svg_timelines(FILE *f, const weir_report_detail *det)
     if (part_count > 1) {
         qsort(parts, part_count, sizeof *parts, tl_cmp_part);
     }
-    tl_fault *faults = weir_report_xrealloc(NULL, TL_FAULTS_MAX, sizeof *faults);
+    weir_report_fault_span *faults = weir_report_xrealloc(NULL, TL_FAULTS_MAX, sizeof *faults);
     int charts = 0;
     size_t from = 0; /* samples are sorted by topic, partition: walk them once */
     for (size_t p = 0; p < part_count && charts < TL_CHARTS_MAX; p++) {
@@ -628,7 +592,7 @@ int weir_report_svg_timelines(FILE *f, const weir_report_detail *det)
             to++;
         }
         tl_collect_brokers(&c, det->samples + from, to - from);
-        size_t fault_count = tl_fault_spans(det, faults);
+        size_t fault_count = weir_report_fault_spans(det, faults, TL_FAULTS_MAX);
         fprintf(f, "<h3>");
         weir_report_put_esc(f, det->names[c.topic]);
         fprintf(f, " / partition %" PRId32 "</h3>\n<div class=\"scroll\">", c.partition);

@@ -312,3 +312,40 @@ void weir_report_fmt_seconds(char *buf, size_t size, double s)
         snprintf(buf, size, "%.3f s", s);
     }
 }
+
+void weir_report_fmt_count(char *buf, size_t size, int64_t n)
+{
+    char digits[24];
+    /* Through uint64_t so INT64_MIN negates without overflow. */
+    uint64_t mag = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+    int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)mag);
+    char out[40];
+    size_t at = 0;
+    if (n < 0) {
+        out[at++] = '-';
+    }
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0) {
+            out[at++] = ',';
+        }
+        out[at++] = digits[i];
+    }
+    out[at] = '\0';
+    snprintf(buf, size, "%s", out);
+}
+
+void weir_report_fmt_bytes(char *buf, size_t size, int64_t bytes)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(buf, size, "%lld B", (long long)bytes);
+        return;
+    }
+    double v = (double)bytes / 1024;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
+}

@@ -41,18 +41,21 @@ int weir_report_lines_open(weir_report_lines *r, const char *path)
 
 void weir_report_lines_warn(weir_report_lines *r, const char *fmt, ...)
 {
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (r->on_warn != NULL) {
+        r->on_warn(r->on_warn_arg, r->number, message);
+    }
     tsv_warnings++;
     if (r->warned >= WEIR_REPORT_WARNINGS_PER_FILE) {
         r->suppressed++;
         return;
     }
     r->warned++;
-    va_list ap;
-    fprintf(stderr, "weir report: warning: %s:%ld: ", r->path, r->number);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "weir report: warning: %s:%ld: %s\n", r->path, r->number, message);
 }
 
 char *weir_report_lines_next(weir_report_lines *r)
