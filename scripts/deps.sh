@@ -4,9 +4,9 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git
-  libsimgrid-dev libuv1-dev libcmocka-dev libyaml-dev
+  libsimgrid-dev libuv1-dev libcmocka-dev libyaml-dev libmicrohttpd-dev
   lcov libfaketime
-  kcat librdkafka-dev
+  kcat librdkafka-dev curl
   valgrind chromium
   python3-confluent-kafka python3-kafka nodejs
 )

@@ -15,6 +15,12 @@ int weir_cli_log(int argc, char **argv);
 /* `weir broker [--config FILE] [--override K=V]...`: runs until SIGTERM/SIGINT. */
 int weir_cli_broker(int argc, char **argv);
 
+/* `weir flow FILE [--repo DIR] [--http [HOST:]PORT] ...`: a flow file on the
+ * real backend with its HTTP management API, until a signal or --duration;
+ * --check only validates. Exit 1 for a bad flow or a failed conservation
+ * check. */
+int weir_cli_flow(int argc, char **argv);
+
 /* `weir controller [--config FILE]`: the cluster controller, until a signal. */
 int weir_cli_controller(int argc, char **argv);
 

@@ -13,6 +13,9 @@ static const char weir_usage[] =
     "                 run a Kafka-compatible broker on real sockets and files\n"
     "  controller [--config FILE] [--override KEY=VALUE]...\n"
     "                 run the controller of a replicated cluster of brokers\n"
+    "  flow FILE [--repo DIR] [--http [HOST:]PORT] [--check] [--duration T]\n"
+    "                 run a flow file (NiFi-style) on real files and sockets, with an\n"
+    "                 HTTP management API\n"
     "  sim SCENARIO [--seed N] [--duration T] [--trace FILE]\n"
     "                 run a scenario in the simulator (built-in: demo)\n"
     "  chaos SCENARIO --seeds A..B [--faults KINDS] [-j N] [--out DIR] [--real]\n"
@@ -60,6 +63,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "controller") == 0) {
         return weir_cli_controller(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "flow") == 0) {
+        return weir_cli_flow(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "sim") == 0) {
         return weir_cli_sim(argc - 1, argv + 1);

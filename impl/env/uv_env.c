@@ -36,9 +36,47 @@ static int64_t ue_wall_ms(weir_env *env)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- timers ---- */
+/* ---- timers ----
+ *
+ * Each env keeps its timers in a heap and drives them with two libuv handles:
+ * a uv_timer armed for the earliest future deadline, and a uv_idle running
+ * while a timer is due now. Why the idle: libuv 1.44 runs a uv_timer started
+ * with 0 ms from inside a timer callback again in the same loop pass, so a
+ * node that re-arms a zero-delay timer (the flow scheduler's pump) would
+ * never let the loop poll its sockets or see uv_stop. An active idle handle
+ * makes the poll non-blocking and its callback runs once per loop iteration,
+ * so every batch of due timers is followed by a poll for I/O.
+ *
+ * A batch runs the timers due when it starts, in heap order (deadline, then
+ * start order). Timers they start, even with zero delay, wait for the next
+ * batch. */
+
+/* The env with the handle only this file uses; `base` first, so a
+ * weir_uv_env * from the other files is the start of this block. */
+typedef struct ue_env {
+    weir_uv_env base;
+    uv_idle_t due; /* active while the heap's earliest timer is due now */
+    bool due_active;
+} ue_env;
+
+static ue_env *ue_of(weir_uv_env *e)
+{
+    return (ue_env *)e;
+}
 
 static void ue_timer_cb(uv_timer_t *h);
+static void ue_due_cb(uv_idle_t *h);
+
+static void ue_due_set(weir_uv_env *e, bool active)
+{
+    ue_env *x = ue_of(e);
+    if (active && !x->due_active) {
+        uv_idle_start(&x->due, ue_due_cb);
+    } else if (!active && x->due_active) {
+        uv_idle_stop(&x->due);
+    }
+    x->due_active = active;
+}
 
 void weir_uv_env_rearm(weir_uv_env *e)
 {
@@ -46,32 +84,43 @@ void weir_uv_env_rearm(weir_uv_env *e)
         return;
     }
     int64_t next = weir_timer_heap_next_ns(&e->timers);
+    int64_t now = weir_uv_clock_ns();
+    bool due_now = next != INT64_MAX && next <= now;
+    ue_due_set(e, due_now);
+    if (due_now || next == INT64_MAX) {
+        if (e->armed_ns != INT64_MAX) {
+            uv_timer_stop(&e->timer);
+            e->armed_ns = INT64_MAX;
+        }
+        return;
+    }
     if (next == e->armed_ns) {
         return;
     }
     e->armed_ns = next;
-    if (next == INT64_MAX) {
-        uv_timer_stop(&e->timer);
-        return;
-    }
     /* libuv counts whole ms from its cached loop time: refresh it, round up.
-     * If the timer still fires a little early, ue_timer_cb re-arms. */
+     * If the timer still fires a little early, the batch finds nothing due
+     * and re-arms. */
     uv_update_time(&e->world->loop);
     int64_t delta = next - weir_uv_clock_ns();
-    uint64_t ms = delta <= 0 ? 0 : (uint64_t)((delta + UE_NS_PER_MS - 1) / UE_NS_PER_MS);
+    uint64_t ms = delta <= 0 ? 1 : (uint64_t)((delta + UE_NS_PER_MS - 1) / UE_NS_PER_MS);
     uv_timer_start(&e->timer, ue_timer_cb, ms, 0);
 }
 
-/* Runs the timers due now, in heap order. Timers they start, even with zero
- * delay, wait for the next round so I/O is not starved. */
-static void ue_timer_cb(uv_timer_t *h)
+/* Runs one batch: the timers due now that were started before it began. */
+static void ue_run_due(weir_uv_env *e)
 {
-    weir_uv_env *e = h->data;
-    e->armed_ns = INT64_MAX;
     e->in_timers = true;
     int64_t now = weir_uv_clock_ns();
-    weir_timer *t;
-    while (!e->dead && (t = weir_timer_heap_pop_due(&e->timers, now)) != NULL) {
+    /* A timer started during the batch has a sequence number >= seq_end and,
+     * started at or after `now`, sorts after every older due timer: once the
+     * heap's head is such a timer, nothing older is due. */
+    uint64_t seq_end = e->timers.seq_next;
+    while (!e->dead && e->timers.count > 0 && e->timers.items[0]->seq < seq_end) {
+        weir_timer *t = weir_timer_heap_pop_due(&e->timers, now);
+        if (t == NULL) {
+            break;
+        }
         weir_timer_cb cb = t->cb;
         void *arg = t->arg;
         free(t);
@@ -81,6 +130,18 @@ static void ue_timer_cb(uv_timer_t *h)
     }
     e->in_timers = false;
     weir_uv_env_rearm(e);
+}
+
+static void ue_timer_cb(uv_timer_t *h)
+{
+    weir_uv_env *e = h->data;
+    e->armed_ns = INT64_MAX;
+    ue_run_due(e);
+}
+
+static void ue_due_cb(uv_idle_t *h)
+{
+    ue_run_due(h->data);
 }
 
 static weir_timer *ue_timer_start(weir_env *env, int64_t delay_ns, weir_timer_cb cb, void *arg)
@@ -232,11 +293,12 @@ static int ue_node_root(const weir_uv_world *w, const weir_uv_node *n, char **ou
 
 weir_uv_env *weir_uv_env_new(weir_uv_world *w, weir_uv_node *n, int *err)
 {
-    weir_uv_env *e = calloc(1, sizeof *e);
+    ue_env *x = calloc(1, sizeof *x);
+    weir_uv_env *e = x != NULL ? &x->base : NULL;
     char *root = NULL;
     *err = e == NULL ? WEIR_E_NOMEM : ue_node_root(w, n, &root);
     if (*err != 0) {
-        free(e);
+        free(x);
         return NULL;
     }
     e->pub.ops = &ue_ops;
@@ -252,7 +314,9 @@ weir_uv_env *weir_uv_env_new(weir_uv_world *w, weir_uv_node *n, int *err)
     e->armed_ns = INT64_MAX;
     uv_timer_init(&w->loop, &e->timer);
     e->timer.data = e;
-    e->handles = 1;
+    uv_idle_init(&w->loop, &x->due);
+    x->due.data = e;
+    e->handles = 2; /* timer, due */
     return e;
 }
 
@@ -262,11 +326,11 @@ void weir_uv_env_handle_closed(weir_uv_env *e)
     e->handles--;
     if (e->dead && e->handles == 0) {
         free(e->root);
-        free(e);
+        free(ue_of(e));
     }
 }
 
-static void ue_timer_closed(uv_handle_t *h)
+static void ue_handle_closed(uv_handle_t *h)
 {
     weir_uv_env_handle_closed(h->data);
 }
@@ -278,5 +342,6 @@ void weir_uv_env_teardown(weir_uv_env *e)
     weir_uv_net_teardown(e);
     weir_uv_fs_teardown(e);
     weir_timer_heap_free(&e->timers);
-    uv_close((uv_handle_t *)&e->timer, ue_timer_closed);
+    uv_close((uv_handle_t *)&e->timer, ue_handle_closed);
+    uv_close((uv_handle_t *)&ue_of(e)->due, ue_handle_closed);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "env/env.h"
+#include "env/uv_http.h"
 #include "env/uv_world.h"
 #include "env/world.h"
 
@@ -640,6 +641,189 @@ static void test_uv_timers_fire_in_deadline_then_start_order(void **state)
     assert_int_equal(t.count, 5); /* the cancelled one never fires */
 }
 
+/* A node that keeps a zero-delay timer busy forever: re-armed from its own
+ * callback, it must still let a 1 ms timer fire and a socket be read, and
+ * the world's run must end (libuv 1.44 runs a zero-delay timer re-armed in a
+ * timer callback again in the same loop pass, which would starve both). */
+typedef struct spin_obs {
+    weir_world *w;
+    weir_env *env;
+    uint64_t spins;
+    bool tick_fired;
+    int frames;
+    bool stopped;
+} spin_obs;
+
+static void spin_check_done(spin_obs *s)
+{
+    if (s->tick_fired && s->frames > 0 && !s->stopped) {
+        s->stopped = true;
+        weir_world_stop(s->w);
+    }
+}
+
+static void spin_again(weir_env *env, void *arg)
+{
+    spin_obs *s = arg;
+    s->spins++;
+    weir_timer_start(env, 0, spin_again, s);
+}
+
+static void spin_tick(weir_env *env, void *arg)
+{
+    (void)env;
+    spin_obs *s = arg;
+    s->tick_fired = true;
+    spin_check_done(s);
+}
+
+static void spin_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *arg)
+{
+    (void)conn;
+    (void)payload;
+    (void)len;
+    spin_obs *s = arg;
+    s->frames++;
+    spin_check_done(s);
+}
+
+static void *spin_start(weir_env *env, void *arg)
+{
+    spin_obs *s = arg;
+    s->env = env;
+    weir_conn_handlers h = {NULL, spin_frame, NULL, s};
+    weir_listener *l = NULL;
+    assert_int_equal(weir_listen(env, "spin:9000", &h, &l), 0);
+    weir_timer_start(env, 0, spin_again, s);
+    weir_timer_start(env, 1 * MS, spin_tick, s);
+    return NULL;
+}
+
+static void test_uv_zero_delay_timer_rearmed_forever_does_not_starve_io_or_timers(void **state)
+{
+    fixture *f = *state;
+    spin_obs s = {.w = f->w};
+    static const weir_node_type type = {"spin", spin_start, NULL};
+    assert_int_equal(weir_world_node_add(f->w, "spin", &type, &s), 0);
+    alarm(20); /* a starved loop never returns: end the test instead of hanging */
+    assert_int_equal(weir_world_run(f->w, 0), 0);
+    int port = weir_uv_world_port_of(f->w, "spin:9000");
+    assert_true(port > 0);
+    int fd = raw_connect(port);
+    uint8_t frame[4 + 5];
+    put_be32(frame, 5);
+    memcpy(frame + 4, "hello", 5);
+    raw_write(fd, frame, sizeof frame);
+    assert_int_equal(weir_world_run(f->w, 10000 * MS), 0);
+    alarm(0);
+    close(fd);
+    assert_true(s.tick_fired);
+    assert_int_equal(s.frames, 1);
+    assert_true(s.stopped);   /* stopped by the node, not by the deadline */
+    assert_true(s.spins > 0); /* and the spinning timer kept running */
+    /* a bounded run also ends while it spins */
+    uint64_t before = s.spins;
+    assert_int_equal(weir_world_run(f->w, 20 * MS), 0);
+    assert_true(s.spins > before);
+}
+
+/* ---- HTTP on the loop (uv_http.h) ---- */
+
+typedef struct http_obs {
+    int calls;
+    char method[16];
+    char path[64];
+    char query[64];
+    char body[64];
+    weir_world *w;
+    int crash_rc; /* a node cannot crash itself: WEIR_E_INVAL proves the handler ran as "web" */
+} http_obs;
+
+static void *http_node_start(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    return NULL;
+}
+
+static void http_handle(void *arg, const weir_http_request *req, weir_http_reply *reply)
+{
+    http_obs *h = arg;
+    h->calls++;
+    snprintf(h->method, sizeof h->method, "%s", req->method);
+    snprintf(h->path, sizeof h->path, "%s", req->path);
+    snprintf(h->query, sizeof h->query, "%s", req->query);
+    snprintf(h->body, sizeof h->body, "%.*s", (int)req->body_len, req->body);
+    h->crash_rc = weir_world_crash(h->w, "web");
+    reply->status = 201;
+    reply->body = strdup("{\"ok\":true}");
+    reply->body_len = strlen(reply->body);
+}
+
+/* Sends a whole request on a fresh connection; returns the socket. */
+static int http_send(int port, const char *request)
+{
+    int fd = raw_connect(port);
+    raw_write(fd, request, strlen(request));
+    return fd;
+}
+
+static void http_read(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < size && (r = read(fd, buf + n, size - 1 - n)) > 0) {
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    close(fd);
+}
+
+static void test_uv_http_requests_are_answered_on_the_loop(void **state)
+{
+    fixture *f = *state;
+    http_obs h = {.w = f->w};
+    static const weir_node_type type = {"web", http_node_start, NULL};
+    assert_int_equal(weir_world_node_add(f->w, "web", &type, &h), 0);
+    char why[128];
+    weir_uv_http *srv =
+        weir_uv_http_start(f->w, "web", "127.0.0.1", 0, http_handle, &h, why, sizeof why);
+    assert_non_null(srv);
+    weir_uv_http *ghost =
+        weir_uv_http_start(f->w, "nobody", "localhost", 0, http_handle, &h, why, sizeof why);
+    assert_non_null(ghost);
+    assert_null(weir_uv_http_start(f->w, "web", "10.0.0.300", 0, http_handle, &h, why, sizeof why));
+    assert_non_null(strstr(why, "'10.0.0.300' is not an IPv4 address"));
+    int port = weir_uv_http_port(srv);
+    assert_true(port > 0);
+    assert_null(
+        weir_uv_http_start(f->w, "web", "127.0.0.1", port, http_handle, &h, why, sizeof why));
+
+    int fd = http_send(port, "PUT /a/b%20c?x=1%262&y HTTP/1.1\r\nHost: t\r\n"
+                             "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
+    int fd2 = http_send(weir_uv_http_port(ghost),
+                        "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_int_equal(weir_world_run(f->w, 200 * MS), 0);
+    char reply[512];
+    http_read(fd, reply, sizeof reply);
+    assert_non_null(strstr(reply, "HTTP/1.1 201"));
+    assert_non_null(strstr(reply, "Content-Type: application/json"));
+    assert_non_null(strstr(reply, "\r\n\r\n{\"ok\":true}"));
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.crash_rc, WEIR_E_INVAL);
+    assert_string_equal(h.method, "PUT");
+    assert_string_equal(h.path, "/a/b c");
+    assert_string_equal(h.query, "x=1%262&y");
+    assert_string_equal(h.body, "hello");
+    http_read(fd2, reply, sizeof reply);
+    assert_non_null(strstr(reply, "HTTP/1.1 503"));
+    assert_non_null(strstr(reply, "the node is down"));
+    assert_int_equal(h.calls, 1);
+    weir_uv_http_stop(srv);
+    weir_uv_http_stop(ghost);
+    assert_int_equal(weir_world_run(f->w, 10 * MS), 0);
+}
+
 /* ---- files ---- */
 
 static void *idle_start(weir_env *env, void *arg)
@@ -970,6 +1154,8 @@ int main(void)
         T(test_uv_listen_twice_on_same_name_fails),
         T(test_uv_real_address_listen_and_localhost_connect),
         T(test_uv_timers_fire_in_deadline_then_start_order),
+        T(test_uv_zero_delay_timer_rearmed_forever_does_not_starve_io_or_timers),
+        T(test_uv_http_requests_are_answered_on_the_loop),
         T(test_uv_files_read_write_list_and_report_errors),
         T(test_uv_invalid_paths_are_rejected),
         T(test_uv_node_prng_depends_on_seed_and_name),
