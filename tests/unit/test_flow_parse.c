@@ -216,7 +216,7 @@ static void test_flow_parse_kafka_to_merge_keeps_kafka_settings_in_properties(vo
     assert_string_equal(def.processors[publish].type, "PublishKafka");
     /* parameter references stay as written: the engine substitutes them */
     assert_string_equal(weir_flow_def_property(&def, consume, "Topic Name(s)"), "#{input_topic}");
-    assert_string_equal(weir_flow_def_property(&def, consume, "auto.offset.reset"), "earliest");
+    assert_string_equal(weir_flow_def_property(&def, consume, "Offset Reset"), "earliest");
     int retry = weir_flow_def_connection_find(&def, "publish-retries");
     assert_true(retry >= 0);
     const weir_flow_connection *c = &def.connections[retry];
