@@ -12,6 +12,11 @@
  * as zeros, so preallocated space (index files are sized up front) costs no
  * memory and no copying until something is written there.
  *
+ * Once the incarnation is dead (crashed, or the run is over) its handles
+ * only read and close: writes, syncs and truncates fail with WEIR_E_IO, so
+ * nothing its destroy tries reaches the disk the next incarnation recovers
+ * from (a crash has already reset that disk before destroy runs).
+ *
  * Invariants: entries are sorted by path (so folder lists come out sorted and
  * lookups are binary searches); bytes_used is the sum of every live file's
  * cur.len; fill <= len and fill <= cap in both images.
@@ -435,10 +440,22 @@ int sim_fs_pread(weir_file *f, void *buf, size_t len, uint64_t offset, size_t *g
     return 0;
 }
 
+/* 0 if f may change: WEIR_E_IO once its incarnation is dead (checked before
+ * any disk time is charged: destroy runs where SimGrid may not be called),
+ * WEIR_E_INVAL if read-only. */
+static int sf_writable(const weir_file *f)
+{
+    if (f->inc->dead) {
+        return WEIR_E_IO;
+    }
+    return f->rdonly ? WEIR_E_INVAL : 0;
+}
+
 int sim_fs_pwrite(weir_file *f, const void *buf, size_t len, uint64_t offset)
 {
-    if (f->rdonly) {
-        return WEIR_E_INVAL;
+    int rc = sf_writable(f);
+    if (rc != 0) {
+        return rc;
     }
     sf_entry *e = f->e;
     sim_fs *fs = f->inc->node->fs;
@@ -467,8 +484,9 @@ int sim_fs_append(weir_file *f, const void *buf, size_t len)
 
 int sim_fs_sync(weir_file *f)
 {
-    if (f->rdonly) {
-        return WEIR_E_INVAL;
+    int rc = sf_writable(f);
+    if (rc != 0) {
+        return rc;
     }
     sf_entry *e = f->e;
     if (f->inc->node->faults.fsync_eio) {
@@ -490,8 +508,9 @@ int sim_fs_sync(weir_file *f)
 
 int sim_fs_truncate(weir_file *f, uint64_t size)
 {
-    if (f->rdonly) {
-        return WEIR_E_INVAL;
+    int rc = sf_writable(f);
+    if (rc != 0) {
+        return rc;
     }
     sf_entry *e = f->e;
     if (size >= e->cur.len) {

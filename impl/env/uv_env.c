@@ -159,6 +159,9 @@ static weir_timer *ue_timer_start(weir_env *env, int64_t delay_ns, weir_timer_cb
 static void ue_timer_cancel(weir_env *env, weir_timer *timer)
 {
     weir_uv_env *e = env->impl;
+    if (e->dead) {
+        return; /* the timer went with the heap at teardown */
+    }
     weir_timer_heap_cancel(&e->timers, timer);
     weir_uv_env_rearm(e);
 }
@@ -340,8 +343,17 @@ void weir_uv_env_teardown(weir_uv_env *e)
     WEIR_ASSERT(!e->dead);
     e->dead = true;
     weir_uv_net_teardown(e);
-    weir_uv_fs_teardown(e);
     weir_timer_heap_free(&e->timers);
+    /* Stopped, not closed: their count keeps e alive until the release. */
+    uv_timer_stop(&e->timer);
+    e->armed_ns = INT64_MAX;
+    ue_due_set(e, false);
+}
+
+void weir_uv_env_release(weir_uv_env *e)
+{
+    WEIR_ASSERT(e->dead);
+    weir_uv_fs_teardown(e);
     uv_close((uv_handle_t *)&e->timer, ue_handle_closed);
     uv_close((uv_handle_t *)&ue_of(e)->due, ue_handle_closed);
 }

@@ -1,5 +1,8 @@
 /* Real env backend, files: synchronous POSIX calls on paths under the node's
- * root folder. Calls retry on EINTR and loop over short reads and writes. */
+ * root folder. Calls retry on EINTR and loop over short reads and writes.
+ * Once the env is dead (crash, world end) its files only read and close:
+ * writes, syncs and truncates fail with WEIR_E_IO, as the simulated disk's
+ * do, so nothing the node's destroy tries reaches the disk. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -156,10 +159,23 @@ int weir_uv_file_pread(weir_file *file, void *buf, size_t len, uint64_t offset, 
     return 0;
 }
 
+/* 0 if f may change: WEIR_E_IO once its env is dead, WEIR_E_INVAL if read-only. */
+static int ufs_writable(const weir_uv_file *f)
+{
+    if (f->env->dead) {
+        return WEIR_E_IO;
+    }
+    return f->rdonly ? WEIR_E_INVAL : 0;
+}
+
 int weir_uv_file_pwrite(weir_file *file, const void *buf, size_t len, uint64_t offset)
 {
     weir_uv_file *f = (weir_uv_file *)file;
-    if (f->rdonly || offset > (uint64_t)INT64_MAX - len) {
+    int err = ufs_writable(f);
+    if (err != 0) {
+        return err;
+    }
+    if (offset > (uint64_t)INT64_MAX - len) {
         return WEIR_E_INVAL;
     }
     size_t done = 0;
@@ -195,15 +211,19 @@ int weir_uv_file_size(weir_file *file, uint64_t *size_out)
 int weir_uv_file_append(weir_file *file, const void *buf, size_t len)
 {
     uint64_t size;
-    int err = weir_uv_file_size(file, &size);
+    int err = ufs_writable((weir_uv_file *)file);
+    if (err == 0) {
+        err = weir_uv_file_size(file, &size);
+    }
     return err != 0 ? err : weir_uv_file_pwrite(file, buf, len, size);
 }
 
 int weir_uv_file_sync(weir_file *file)
 {
     weir_uv_file *f = (weir_uv_file *)file;
-    if (f->rdonly) {
-        return WEIR_E_INVAL;
+    int err = ufs_writable(f);
+    if (err != 0) {
+        return err;
     }
     int rc;
     do {
@@ -215,7 +235,11 @@ int weir_uv_file_sync(weir_file *file)
 int weir_uv_file_truncate(weir_file *file, uint64_t size)
 {
     weir_uv_file *f = (weir_uv_file *)file;
-    if (f->rdonly || size > (uint64_t)INT64_MAX) {
+    int err = ufs_writable(f);
+    if (err != 0) {
+        return err;
+    }
+    if (size > (uint64_t)INT64_MAX) {
         return WEIR_E_INVAL;
     }
     int rc;
@@ -247,6 +271,7 @@ void weir_uv_file_close(weir_file *file)
 
 void weir_uv_fs_teardown(weir_uv_env *e)
 {
+    WEIR_ASSERT(e->dead);
     while (e->files != NULL) {
         ufs_close(e->files);
     }

@@ -5,9 +5,10 @@
  * uv_net.c handles listeners and connection lifecycles; uv_frames.c the byte
  * streams (framing, output buffers, flushing); uv_fs.c the POSIX files.
  *
- * Ownership: a weir_uv_env lives until it is torn down (crash, world destroy)
- * AND every libuv handle it opened has reported its close callback; `handles`
- * counts those. Connections, listeners and files are owned by their env.
+ * Ownership: a weir_uv_env lives until it is torn down and released (crash,
+ * world destroy) AND every libuv handle it opened has reported its close
+ * callback; `handles` counts those. Connections, listeners and files are
+ * owned by their env.
  */
 #ifndef WEIR_ENV_UV_INTERNAL_H
 #define WEIR_ENV_UV_INTERNAL_H
@@ -91,7 +92,7 @@ struct weir_uv_env {
     weir_uv_listener *listeners;
     weir_uv_file *files;
     int handles; /* libuv handles not yet closed */
-    bool dead;   /* torn down: no more callbacks into the node */
+    bool dead;   /* torn down: no callbacks into the node, writes refused */
 };
 
 struct weir_uv_conn {
@@ -145,10 +146,13 @@ void weir_uv_world_addr_remove(weir_uv_world *w, weir_uv_listener *l);
 /* Creates a node's env (its folder too, unless the node is rooted at a
  * folder of its own, which must exist). Returns NULL with *err set. */
 weir_uv_env *weir_uv_env_new(weir_uv_world *w, weir_uv_node *n, int *err);
-/* Tears the env down: connections reset, listeners and files closed, timers
- * dropped. No callback reaches the node afterwards. Memory goes once every
- * handle has closed. */
+/* Kills the env: connections reset, listeners closed, timers dropped. No
+ * callback reaches the node afterwards. The node's files stay open (its
+ * destroy may close them) and e stays valid until weir_uv_env_release. */
 void weir_uv_env_teardown(weir_uv_env *e);
+/* After teardown: closes the files the node left open, then e's own
+ * handles. Memory goes once every handle has closed (from the loop). */
+void weir_uv_env_release(weir_uv_env *e);
 /* One of e's libuv handles has closed. */
 void weir_uv_env_handle_closed(weir_uv_env *e);
 /* Points e->timer at the heap's earliest deadline. */

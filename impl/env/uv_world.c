@@ -108,7 +108,11 @@ static int uw_node_start(weir_uv_world *w, weir_uv_node *n)
     return 0;
 }
 
-/* Tears down the node's env first, then frees its state. */
+/* In the simulator's order: the env dies first (no callback can reach the
+ * node any more, writes are refused), then destroy frees the node's state and
+ * may close the files it holds, then the env closes whatever it left open.
+ * Closing the files before destroy would leave the node holding freed
+ * handles, which its own close would free again. */
 static void uw_node_down(weir_uv_node *n)
 {
     weir_uv_env *e = n->env;
@@ -120,6 +124,7 @@ static void uw_node_down(weir_uv_node *n)
     if (n->type->destroy != NULL && state != NULL) {
         n->type->destroy(state);
     }
+    weir_uv_env_release(e);
 }
 
 static bool uw_name_ok(const char *name)

@@ -23,9 +23,13 @@ typedef struct weir_node_type {
     /* Creates the node's state and registers its listeners and timers.
      * Runs on every (re)start: a restarted node sees only its durable files. */
     void *(*start)(weir_env *env, void *arg);
-    /* Frees the node's memory after a crash or at the end of the run. It must
-     * not call the env: connections, timers and files are torn down by the
-     * backend. May be NULL. */
+    /* Frees the node's memory after a crash or at the end of the run. Runs
+     * once the env is dead: its connections, listeners and timers are gone
+     * already, and no callback reaches the node any more. It may close the
+     * files it holds (the backend closes the ones it leaves open); it makes
+     * no other env call. A write to a held file is refused (WEIR_E_IO), so
+     * nothing it does reaches the disk a restarted node recovers from.
+     * May be NULL. */
     void (*destroy)(void *state);
 } weir_node_type;
 

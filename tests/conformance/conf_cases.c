@@ -615,6 +615,12 @@ const conf_case conf_cases[] = {
      10000 * MS},
     {"crash_resets_peer_connections_and_restart_serves_again", reset_setup, reset_check,
      10000 * MS},
+    {"node_destroy_closes_its_open_files_after_a_crash", conf_keep_crash_setup,
+     conf_keep_crash_check, 10000 * MS},
+    {"node_destroy_closes_its_open_files_when_the_world_ends", conf_keep_end_setup,
+     conf_keep_end_check, 10000 * MS},
+    {"write_from_destroy_after_a_crash_is_refused_and_never_reaches_the_disk",
+     conf_late_write_setup, conf_late_write_check, 10000 * MS},
 };
 
 const size_t conf_case_count = sizeof conf_cases / sizeof conf_cases[0];

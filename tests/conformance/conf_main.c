@@ -48,6 +48,11 @@ static int conf_child(const conf_case *cc)
     ctx.world = w;
     cc->setup(w, &ctx);
     int rc = weir_world_run(w, cc->duration_ns);
+    /* Destroyed first: the nodes still up are destroyed too, and the check
+     * sees that (ctx lives outside the world). */
+    weir_world_destroy(w);
+    ctx.world = NULL;
+    ctx.client_env = NULL;
     char why[256] = "";
     int failed = rc != 0 ? 1 : cc->check(&ctx, conf_sim, why, sizeof why);
     if (rc != 0) {
@@ -56,7 +61,6 @@ static int conf_child(const conf_case *cc)
     if (failed) {
         fprintf(stderr, "  %s [%s]: %s\n", cc->name, conf_sim ? "sim" : "real", why);
     }
-    weir_world_destroy(w);
     if (!conf_sim) {
         conf_rm_rf(root);
     }
