@@ -235,6 +235,16 @@ int weir_scenario_producer_find(const weir_scenario *sc, const char *name)
     return -1;
 }
 
+int weir_scenario_flow_find(const weir_scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->flow_count; i++) {
+        if (strcmp(sc->flows[i].name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 int64_t weir_scenario_last_fault_end_ns(const weir_scenario *sc)
 {
     int64_t end = 0;
@@ -282,6 +292,19 @@ const char *weir_scn_fault_kind_name(weir_scn_fault_kind kind)
         return "slow_disk";
     }
     return "?";
+}
+
+const char *weir_scn_action_kind_name(weir_scn_action_kind kind)
+{
+    static const char *const names[WEIR_SCN_ACT_KINDS_] = {
+        [WEIR_SCN_ACT_START] = "start",
+        [WEIR_SCN_ACT_STOP] = "stop",
+        [WEIR_SCN_ACT_THRESHOLD] = "threshold",
+        [WEIR_SCN_ACT_PRIORITIZERS] = "prioritizers",
+        [WEIR_SCN_ACT_EXPIRATION] = "expiration",
+        [WEIR_SCN_ACT_SET_PARAMETER] = "set_parameter",
+    };
+    return (unsigned)kind < WEIR_SCN_ACT_KINDS_ ? names[kind] : "?";
 }
 
 const char *weir_scn_violation_name(weir_scn_violation_kind kind)

@@ -1,6 +1,6 @@
-/* Scenario files: the platform, cluster, workload, timed faults and
- * expectations of one simulated run, parsed from YAML (scenarios/README.md is
- * the reference of the format).
+/* Scenario files: the platform, cluster, workload, flows, timed faults and
+ * flow actions, and expectations of one simulated run, parsed from YAML
+ * (scenarios/README.md is the reference of the format).
  *
  * weir_scenario_parse checks everything it can without running: types,
  * units, unknown keys (with a "did you mean" hint), references between
@@ -38,6 +38,11 @@
 #define WEIR_SCN_VIOLATIONS_MAX 8
 #define WEIR_SCN_NAME_MAX 64   /* host, client, scenario and variant names, with the NUL */
 #define WEIR_SCN_TOPIC_MAX 250 /* Kafka's limit: 249 characters */
+#define WEIR_SCN_FLOWS_MAX 16
+#define WEIR_SCN_ACTIONS_MAX 256
+#define WEIR_SCN_FLOW_CHECKS_MAX 16 /* entries of each flow expectation list */
+#define WEIR_SCN_FLOW_NAME_MAX 128  /* processor, connection, context and parameter names */
+#define WEIR_SCN_PRIORITIZERS_MAX 4
 
 /* Where something was written: 1-based line and column, for messages. */
 typedef struct weir_scn_mark {
@@ -90,7 +95,7 @@ typedef struct weir_scn_broker {
 } weir_scn_broker;
 
 typedef struct weir_scn_controller {
-    int host_index;
+    int host_index; /* -1: none (a file of flows only declares no brokers) */
     int64_t session_timeout_ms;    /* broker.session.timeout.ms: 9000 */
     int64_t heartbeat_interval_ms; /* broker.heartbeat.interval.ms: 2000 (every broker's) */
     weir_scn_mark mark;
@@ -167,6 +172,71 @@ typedef struct weir_scn_consumer {
     weir_scn_txn txn;           /* pipeline: its transactions */
     weir_scn_mark mark;
 } weir_scn_consumer;
+
+/* Where a flow keeps its provenance events. */
+typedef enum weir_scn_provenance {
+    WEIR_SCN_PROV_OFF,
+    WEIR_SCN_PROV_MEMORY,
+    WEIR_SCN_PROV_REPOSITORY, /* on the host's disk (needs repository: true) */
+} weir_scn_provenance;
+
+/* A parameter of a flow file given another value by the scenario. */
+typedef struct weir_scn_flow_param {
+    const char *context;
+    const char *name;
+    const char *value;
+    weir_scn_mark mark;
+} weir_scn_flow_param;
+
+#define WEIR_SCN_FLOW_PARAMS_MAX 64
+
+/* A flow engine running a flow file on a host (`weir flow` in the
+ * simulator). The file is read by the runner, not by the parser. */
+typedef struct weir_scn_flow {
+    const char *name;
+    int host_index;
+    const char *file;                 /* as written: relative to the scenario file's folder */
+    bool repository;                  /* write-ahead log, content, provenance on disk: false */
+    weir_scn_provenance provenance;   /* repository with a repository, else memory */
+    bool wal_sync;                    /* fsync every commit: true */
+    bool provenance_sync;             /* fsync provenance at every commit: false */
+    int64_t checkpoint_interval_ns;   /* write-ahead log checkpoints: 20 s */
+    int64_t batch_size;               /* FlowFiles a processor takes per session: 1000 */
+    int64_t swap_threshold;           /* 0: the flow file's own */
+    const weir_scn_flow_param *params; /* set before every start */
+    size_t param_count;
+    weir_scn_mark mark;
+    weir_scn_mark file_mark;
+} weir_scn_flow;
+
+typedef enum weir_scn_action_kind {
+    WEIR_SCN_ACT_START,         /* start a processor */
+    WEIR_SCN_ACT_STOP,          /* stop a processor */
+    WEIR_SCN_ACT_THRESHOLD,     /* new back-pressure thresholds of a connection */
+    WEIR_SCN_ACT_PRIORITIZERS,  /* a new prioritizer chain on a connection */
+    WEIR_SCN_ACT_EXPIRATION,    /* a new FlowFile expiration on a connection */
+    WEIR_SCN_ACT_SET_PARAMETER, /* a parameter's new value in a context */
+    WEIR_SCN_ACT_KINDS_,
+} weir_scn_action_kind;
+
+/* A timed change to a running flow (issue 6's run-time management).
+ * Names of processors, connections, contexts and parameters are checked
+ * against the flow file by the runner, before the run. */
+typedef struct weir_scn_action {
+    weir_scn_action_kind kind;
+    int64_t at_ns;
+    int flow_index;
+    const char *target;   /* the processor, connection or (set_parameter) context */
+    const char *name;     /* set_parameter: the parameter */
+    const char *value;    /* set_parameter: its new value */
+    int64_t objects;      /* threshold: the object threshold, -1 unchanged */
+    int64_t size_bytes;   /* threshold: the data size threshold, -1 unchanged */
+    int64_t expiration_ns; /* expiration: 0 never */
+    const char *prioritizers[WEIR_SCN_PRIORITIZERS_MAX]; /* prioritizers: names, first decides */
+    int prioritizer_count;
+    weir_scn_mark mark;
+    weir_scn_mark target_mark; /* the value naming the target */
+} weir_scn_action;
 
 typedef enum weir_scn_fault_kind {
     WEIR_SCN_CRASH,          /* power off: unsynced data is lost */
@@ -254,6 +324,56 @@ typedef struct weir_scn_violation {
     int topic_index; /* -1: on any topic */
 } weir_scn_violation;
 
+/* Flow expectations (each a list in expect:). Processor and connection
+ * names are checked against the flow file by the runner. */
+typedef struct weir_scn_flow_queue_max {
+    int flow_index;
+    const char *connection;
+    int64_t objects; /* the connection's peak queued FlowFiles is at most this */
+    weir_scn_mark mark;
+} weir_scn_flow_queue_max;
+
+typedef struct weir_scn_flow_back_pressure {
+    int flow_index;
+    const char *processor; /* held back by back pressure, then triggered again */
+    weir_scn_mark mark;
+} weir_scn_flow_back_pressure;
+
+/* Counters at the end of the run, summed over the flow's incarnations;
+ * -1 unchecked. */
+typedef struct weir_scn_flow_counts {
+    int flow_index;
+    int64_t created, received, sent, dropped, expired, queued;
+    weir_scn_mark mark;
+} weir_scn_flow_counts;
+
+/* A flow carries a topic's records into another (kafka-to-merge): every
+ * record of `from` acknowledged to an acks=all producer is, at the end, in
+ * the final log of `to`, inside some record split at `demarcator` ("" for
+ * one record per record); copies beyond the first are counted. */
+typedef struct weir_scn_flow_delivers {
+    int flow_index;
+    int from_topic;
+    int to_topic;
+    const char *demarcator;
+    weir_scn_mark mark;
+} weir_scn_flow_delivers;
+
+#define WEIR_SCN_FLOW_WATCH_MAX 16 /* connections one parameter expectation watches */
+
+/* A set_parameter action reaches the FlowFiles: those committed into each
+ * watched connection carry, in `attribute`, `before` until the first
+ * set_parameter of `parameter` on the flow and then each new value. */
+typedef struct weir_scn_flow_parameter {
+    int flow_index;
+    const char *parameter;
+    const char *attribute;
+    const char *before;
+    const char *connections[WEIR_SCN_FLOW_WATCH_MAX];
+    int connection_count;
+    weir_scn_mark mark;
+} weir_scn_flow_parameter;
+
 /* The expectations; every field's "unchecked" value is what an absent key
  * gives. The oracles run in every run: a violation not listed in
  * violations[] fails it. */
@@ -276,6 +396,20 @@ typedef struct weir_scn_expect {
     bool offline_until_restart;
     bool consumers_read_all_acked;
     int64_t recovers_within_ns; /* -1 unchecked */
+    /* flows: the oracles (conservation, no loss, the queue bound) run in
+     * every run with flows; these demand that they could judge */
+    bool flow_conserved; /* provenance recounted and agreeing, for every flow */
+    bool flow_no_loss;   /* FlowFiles were committed, and none was lost or duplicated */
+    const weir_scn_flow_queue_max *flow_queue_max;
+    int flow_queue_max_count;
+    const weir_scn_flow_back_pressure *flow_back_pressure;
+    int flow_back_pressure_count;
+    const weir_scn_flow_counts *flow_counts;
+    int flow_counts_count;
+    const weir_scn_flow_parameter *flow_parameter;
+    int flow_parameter_count;
+    const weir_scn_flow_delivers *flow_delivers;
+    int flow_delivers_count;
     weir_scn_mark mark;
 } weir_scn_expect;
 
@@ -310,6 +444,10 @@ typedef struct weir_scenario {
     size_t producer_count;
     weir_scn_consumer *consumers;
     size_t consumer_count;
+    weir_scn_flow *flows;
+    size_t flow_count;
+    weir_scn_action *actions; /* in time order */
+    size_t action_count;
     weir_scn_fault *faults; /* in time order */
     size_t fault_count;
     weir_scn_expect expect;
@@ -351,8 +489,9 @@ int weir_scenario_topic_min_isr(const weir_scenario *sc, size_t topic_index);
  * topic's unclean.leader.election.enable, else broker_defaults', else false. */
 bool weir_scenario_topic_unclean(const weir_scenario *sc, size_t topic_index);
 
-/* The index of the host, broker (by id), topic, producer; -1 if none. */
+/* The index of the host, broker (by id), topic, producer, flow; -1 if none. */
 int weir_scenario_host_find(const weir_scenario *sc, const char *name);
+int weir_scenario_flow_find(const weir_scenario *sc, const char *name);
 int weir_scenario_broker_find(const weir_scenario *sc, int32_t id);
 int weir_scenario_topic_find(const weir_scenario *sc, const char *name);
 int weir_scenario_producer_find(const weir_scenario *sc, const char *name);
@@ -364,6 +503,7 @@ int64_t weir_scenario_last_fault_end_ns(const weir_scenario *sc);
 /* Names as written in scenario files ("clean_shutdown", "acked_loss"). */
 const char *weir_scn_fault_kind_name(weir_scn_fault_kind kind);
 const char *weir_scn_violation_name(weir_scn_violation_kind kind);
+const char *weir_scn_action_kind_name(weir_scn_action_kind kind); /* "set_parameter" */
 /* Kafka's name of an error code that produce_errors_* accept, or NULL. */
 const char *weir_scn_kafka_error_name(int16_t code);
 

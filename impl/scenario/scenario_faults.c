@@ -781,7 +781,7 @@ static int scn_expect_values(scn_ctx *ctx, const yaml_node_t *node, weir_scn_exp
         rc = scn_parse_errors(ctx, node, "produce_errors_required", e->produce_errors_required,
                               &e->produce_errors_required_count, NULL);
     }
-    return rc;
+    return rc == 0 ? scn_parse_flow_expect(ctx, node, e) : rc;
 }
 
 /* Is unclean election on for topic t under these broker defaults? */
@@ -873,6 +873,11 @@ static int scn_expect_check_schedule(scn_ctx *ctx, const yaml_node_t *node,
         if (sc->fault_count == 0) {
             return scn_fail_key(ctx, node, "recovers_within", "the file declares no faults");
         }
+        if (sc->broker_count == 0) {
+            return scn_fail_key(ctx, node, "recovers_within",
+                                "judges partitions and producers, and the file declares no "
+                                "brokers");
+        }
         int64_t end = weir_scenario_last_fault_end_ns(sc);
         if (end + e->recovers_within_ns > sc->duration_ns) {
             char a[32], b[32], c[32];
@@ -894,7 +899,10 @@ int scn_expect_check(scn_ctx *ctx, const yaml_node_t *node, const weir_scn_setti
                      const weir_scn_expect *e)
 {
     int rc = scn_expect_check_clients(ctx, node, e);
-    return rc != 0 ? rc : scn_expect_check_schedule(ctx, node, defaults, e);
+    if (rc == 0) {
+        rc = scn_expect_check_schedule(ctx, node, defaults, e);
+    }
+    return rc == 0 ? scn_flow_expect_check(ctx, node, e) : rc;
 }
 
 int scn_parse_expect(scn_ctx *ctx, const yaml_node_t *node, const weir_scn_settings *defaults,
@@ -905,7 +913,9 @@ int scn_parse_expect(scn_ctx *ctx, const yaml_node_t *node, const weir_scn_setti
         "leader_changes_min",      "isr_shrinks_min",       "isr_expands_min",
         "truncations_min",         "unclean_elections_min", "produce_errors_allowed",
         "produce_errors_required", "offline_until_restart", "consumers_read_all_acked",
-        "recovers_within",
+        "recovers_within",         "flow_conserved",        "flow_no_loss",
+        "flow_queue_max",          "flow_back_pressure",    "flow_counts",
+        "flow_parameter",          "flow_delivers",
     };
     static const scn_keyset ks = {keys, sizeof keys / sizeof keys[0], 0};
     expect->mark = scn_mark(node);

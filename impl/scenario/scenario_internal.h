@@ -8,7 +8,9 @@
  *                     bandwidths and rates;
  * - scenario_settings.c  the table of Kafka settings a scenario may set;
  * - scenario_parse.c  the sections, top to bottom, with the reference checks;
- * - scenario_faults.c the fault schedule and the expectations.
+ * - scenario_faults.c the fault schedule and the expectations;
+ * - scenario_flow.c   flows and flow actions;
+ * - scenario_flow_expect.c  the flow expectations.
  *
  * Errors stop the parse: every helper returns 0 or a negative WEIR_E_* after
  * writing the message into the context (only the first message is kept).
@@ -147,6 +149,22 @@ WEIR_MUST_CHECK int scn_topic_ref(scn_ctx *ctx, const yaml_node_t *node, const c
 
 WEIR_MUST_CHECK int scn_parse_document(scn_ctx *ctx, const yaml_node_t *root);
 WEIR_MUST_CHECK int scn_parse_faults(scn_ctx *ctx, const yaml_node_t *node);
+/* scenario_flow.c: flows: and actions: (after the hosts and clients), the
+ * flow keys of an expect mapping, and their checks against the file. */
+WEIR_MUST_CHECK int scn_parse_flows(scn_ctx *ctx, const yaml_node_t *node);
+WEIR_MUST_CHECK int scn_parse_actions(scn_ctx *ctx, const yaml_node_t *node);
+WEIR_MUST_CHECK int scn_parse_flow_expect(scn_ctx *ctx, const yaml_node_t *node,
+                                          weir_scn_expect *e);
+WEIR_MUST_CHECK int scn_flow_expect_check(scn_ctx *ctx, const yaml_node_t *node,
+                                          const weir_scn_expect *e);
+/* Shared by the two: the flow named under map's "flow" key (its index);
+ * a flow file's name under key (checked as a name only; mark may be NULL);
+ * free text under key (empty_ok: "" allowed). */
+WEIR_MUST_CHECK int scn_flow_ref_key(scn_ctx *ctx, const yaml_node_t *map, int *index);
+WEIR_MUST_CHECK int scn_flow_name_key(scn_ctx *ctx, const yaml_node_t *map, const char *key,
+                                      const char *what, const char **out, weir_scn_mark *mark);
+WEIR_MUST_CHECK int scn_text_key(scn_ctx *ctx, const yaml_node_t *map, const char *key,
+                                 bool empty_ok, const char **out);
 /* Parses an expect mapping over *expect (keys present replace fields), then
  * checks it against the scenario and the given broker defaults. */
 WEIR_MUST_CHECK int scn_parse_expect(scn_ctx *ctx, const yaml_node_t *node,

@@ -1,7 +1,8 @@
 /* The sections of a scenario file, parsed in dependency order (whatever
  * their order in the file): the top level, platform, broker_defaults,
- * brokers, controller, topics, producers, consumers, then faults and expect
- * (scenario_faults.c), then variants. Each reference is checked where it is
+ * brokers, controller, topics, producers, consumers, flows and actions
+ * (scenario_flow.c), then faults and expect (scenario_faults.c), then
+ * variants. Brokers and the controller are optional in a file of flows. Each reference is checked where it is
  * read, against the sections already parsed, so every message points at
  * the line that holds the mistake.
  */
@@ -1101,8 +1102,8 @@ int scn_parse_document(scn_ctx *ctx, const yaml_node_t *root)
 {
     static const char *const keys[] = {
         "name",    "description", "seed",   "duration",  "platform",  "broker_defaults",
-        "brokers", "controller",  "topics", "producers", "consumers", "faults",
-        "expect",  "variants",
+        "brokers", "controller",  "topics", "producers", "consumers", "flows",
+        "actions", "faults",      "expect", "variants",
     };
     static const scn_keyset ks = KEYSET(keys, 0);
     weir_scenario *sc = ctx->sc;
@@ -1117,11 +1118,18 @@ int scn_parse_document(scn_ctx *ctx, const yaml_node_t *root)
     if (rc == 0) {
         rc = scn_section(ctx, root, "broker_defaults", false, scn_parse_broker_defaults);
     }
+    /* a file of flows alone has no cluster; a cluster needs both */
+    bool flows = scn_map_get(ctx, root, "flows") != NULL;
+    bool brokers = scn_map_get(ctx, root, "brokers") != NULL;
+    sc->controller.host_index = -1;
     if (rc == 0) {
-        rc = scn_section(ctx, root, "brokers", true, scn_parse_brokers);
+        rc = scn_section(ctx, root, "brokers", !flows, scn_parse_brokers);
+    }
+    if (rc == 0 && !brokers && scn_map_get(ctx, root, "controller") != NULL) {
+        rc = scn_fail_key(ctx, root, "controller", "no brokers to control: declare brokers too");
     }
     if (rc == 0) {
-        rc = scn_section(ctx, root, "controller", true, scn_parse_controller);
+        rc = scn_section(ctx, root, "controller", brokers, scn_parse_controller);
     }
     if (rc == 0) {
         rc = scn_section(ctx, root, "topics", false, scn_parse_topics);
@@ -1137,6 +1145,12 @@ int scn_parse_document(scn_ctx *ctx, const yaml_node_t *root)
     }
     if (rc == 0) {
         rc = scn_parse_clients(ctx, root, false);
+    }
+    if (rc == 0) {
+        rc = scn_section(ctx, root, "flows", false, scn_parse_flows);
+    }
+    if (rc == 0) {
+        rc = scn_section(ctx, root, "actions", false, scn_parse_actions);
     }
     if (rc == 0) {
         rc = scn_section(ctx, root, "faults", false, scn_parse_faults);

@@ -102,7 +102,9 @@ static void test_scenario_every_file_in_scenarios_parses_and_validates(void **st
         /* The name inside is the file's name. */
         assert_int_equal(strlen(sc.name) + 5, strlen(names[i]));
         assert_memory_equal(sc.name, names[i], strlen(sc.name));
-        assert_true(sc.broker_count > 0 && sc.fault_count > 0 && sc.producer_count > 0);
+        /* a cluster under load with faults, or flows (whose files the runner reads) */
+        assert_true((sc.broker_count > 0 && sc.fault_count > 0 && sc.producer_count > 0) ||
+                    sc.flow_count > 0);
         for (size_t v = 0; v < sc.variant_count; v++) {
             assert_int_equal(weir_scenario_use_variant(&sc, sc.variants[v].name, why, sizeof why),
                              0);
@@ -1041,6 +1043,243 @@ static void test_scenario_transaction_and_group_mistakes_are_named(void **state)
               "t.yaml:16:82: consumers[0].commit_every: only for a group member (add group:)");
 }
 
+
+/* ---- flows, actions and flow expectations ---- */
+
+/* Line numbers matter: the messages below name them. */
+static const char FLOWS[] = "name: f\n"                                                  /* 1 */
+                            "duration: 20s\n"                                            /* 2 */
+                            "platform: { hosts: [f1, f2] }\n"                            /* 3 */
+                            "flows:\n"                                                   /* 4 */
+                            "  - { name: spike, host: f1, file: ../flows/spike.yaml,\n"  /* 5 */
+                            "      repository: true, provenance_sync: true }\n"          /* 6 */
+                            "  - { name: media, host: f2, file: media.yaml, batch_size: 50 }\n" /* 7 */
+                            "actions:\n"                                                 /* 8 */
+                            "  - { at: 3s, flow: spike, stop: P3 }\n"                    /* 9 */
+                            "  - { at: 4s, flow: spike, threshold: { connection: q, objects: 500 } }\n" /* 10 */
+                            "  - { at: 5s, flow: media, set_parameter: { context: common, name: codec profile, value: high } }\n" /* 11 */
+                            "  - { at: 6s, flow: spike, prioritizers: { connection: q, use: [newest_first] } }\n" /* 12 */
+                            "  - { at: 7s, flow: spike, expiration: { connection: q, after: 2s } }\n" /* 13 */
+                            "faults:\n"                                                  /* 14 */
+                            "  - { at: 8s, crash: f1, duration: 2s }\n"                  /* 15 */
+                            "expect:\n"                                                  /* 16 */
+                            "  flow_conserved: true\n"                                   /* 17 */
+                            "  flow_no_loss: true\n"                                     /* 18 */
+                            "  flow_queue_max: { flow: spike, connection: q, objects: 60000 }\n" /* 19 */
+                            "  flow_back_pressure: [{ flow: spike, processor: P2 }]\n"   /* 20 */
+                            "  flow_counts: { flow: spike, created: 10, queued: 0 }\n"   /* 21 */
+                            "  flow_parameter: { flow: media, parameter: codec profile, attribute: p,\n" /* 22 */
+                            "                    before: low, connections: [a, b] }\n"; /* 23 */
+
+static void flow_error(const char *old, const char *repl, const char *message)
+{
+    char *text = with(FLOWS, old, repl);
+    expect_error_text(text, message);
+    free(text);
+}
+
+static void test_scenario_flows_actions_and_flow_expectations_read_back(void **state)
+{
+    (void)state;
+    weir_scenario sc;
+    char why[512];
+    int rc = weir_scenario_parse(FLOWS, strlen(FLOWS), "t.yaml", &sc, why, sizeof why);
+    if (rc != 0) {
+        print_message("%s\n", why);
+    }
+    assert_int_equal(rc, 0);
+    /* a file of flows alone: no brokers, no controller */
+    assert_int_equal(sc.broker_count, 0);
+    assert_int_equal(sc.controller.host_index, -1);
+    assert_int_equal(sc.flow_count, 2);
+    const weir_scn_flow *s = &sc.flows[0];
+    assert_string_equal(s->name, "spike");
+    assert_int_equal(s->host_index, 0);
+    assert_string_equal(s->file, "../flows/spike.yaml");
+    assert_int_equal(s->file_mark.line, 5);
+    assert_true(s->repository && s->wal_sync && s->provenance_sync);
+    assert_int_equal(s->provenance, WEIR_SCN_PROV_REPOSITORY);
+    assert_int_equal(s->batch_size, 1000);
+    assert_int_equal(s->checkpoint_interval_ns, 20000000000LL);
+    const weir_scn_flow *m = &sc.flows[1];
+    assert_false(m->repository);
+    assert_int_equal(m->provenance, WEIR_SCN_PROV_MEMORY);
+    assert_int_equal(m->batch_size, 50);
+    assert_int_equal(weir_scenario_flow_find(&sc, "media"), 1);
+    assert_int_equal(sc.action_count, 5);
+    const weir_scn_action *a = sc.actions;
+    assert_int_equal(a[0].kind, WEIR_SCN_ACT_STOP);
+    assert_string_equal(a[0].target, "P3");
+    assert_int_equal(a[0].at_ns, 3000000000LL);
+    assert_int_equal(a[0].target_mark.line, 9);
+    assert_int_equal(a[1].kind, WEIR_SCN_ACT_THRESHOLD);
+    assert_int_equal(a[1].objects, 500);
+    assert_int_equal(a[1].size_bytes, -1);
+    assert_int_equal(a[2].kind, WEIR_SCN_ACT_SET_PARAMETER);
+    assert_int_equal(a[2].flow_index, 1);
+    assert_string_equal(a[2].target, "common");
+    assert_string_equal(a[2].name, "codec profile");
+    assert_string_equal(a[2].value, "high");
+    assert_int_equal(a[3].prioritizer_count, 1);
+    assert_string_equal(a[3].prioritizers[0], "newest_first");
+    assert_int_equal(a[4].expiration_ns, 2000000000LL);
+    const weir_scn_expect *e = &sc.expect;
+    assert_true(e->flow_conserved && e->flow_no_loss);
+    assert_int_equal(e->flow_queue_max_count, 1);
+    assert_string_equal(e->flow_queue_max[0].connection, "q");
+    assert_int_equal(e->flow_queue_max[0].objects, 60000);
+    assert_int_equal(e->flow_back_pressure_count, 1);
+    assert_string_equal(e->flow_back_pressure[0].processor, "P2");
+    assert_int_equal(e->flow_counts[0].created, 10);
+    assert_int_equal(e->flow_counts[0].queued, 0);
+    assert_int_equal(e->flow_counts[0].dropped, -1);
+    assert_int_equal(e->flow_parameter[0].connection_count, 2);
+    assert_string_equal(e->flow_parameter[0].before, "low");
+    assert_string_equal(weir_scn_action_kind_name(WEIR_SCN_ACT_SET_PARAMETER), "set_parameter");
+    weir_scenario_free(&sc);
+}
+
+static void test_scenario_flow_mistakes_are_named(void **state)
+{
+    (void)state;
+    flow_error("host: f2, file: media.yaml", "host: f1, file: media.yaml",
+               "t.yaml:7:26: flows[1].host: host \"f1\" already runs another flow: a flow has a "
+               "host of its own");
+    flow_error("name: media, host: f2", "name: spike, host: f2",
+               "t.yaml:7:13: flows[1].name: flow \"spike\" is declared twice (first at line 5)");
+    flow_error("batch_size: 50", "batch_sise: 50",
+               "t.yaml:7:48: flows[1].batch_sise: unknown key (did you mean \"batch_size\"?)");
+    flow_error("batch_size: 50", "provenance: repository",
+               "t.yaml:7:60: flows[1].provenance: a provenance repository needs repository: true");
+    flow_error("batch_size: 50", "wal_sync: false",
+               "t.yaml:7:58: flows[1].wal_sync: only with repository: true");
+    flow_error("file: media.yaml, ", "",
+               "t.yaml:7:5: flows[1]: missing key \"file\"");
+    flow_error("platform: { hosts: [f1, f2] }\n",
+               "platform: { hosts: [f1, f2, b] }\nbrokers: [{ id: 1, host: f2 }]\n"
+               "controller: { host: b }\n",
+               "t.yaml:9:26: flows[1].host: host \"f2\" already runs a broker: a flow has a host "
+               "of its own");
+}
+
+static void test_scenario_action_mistakes_are_named(void **state)
+{
+    (void)state;
+    flow_error("at: 3s, flow: spike, stop", "at: 3s, flow: spik, stop",
+               "t.yaml:9:21: actions[0].flow: no flow named \"spik\" (did you mean \"spike\"?)");
+    flow_error("at: 4s", "at: 2s",
+               "t.yaml:10:11: actions[1].at: 2s is earlier than the action before it (3s): list "
+               "actions in time order");
+    flow_error("at: 7s", "at: 20s",
+               "t.yaml:13:11: actions[4].at: 20s is not before the end of the run (20s)");
+    flow_error("stop: P3 }", "stop: P3, start: P3 }",
+               "t.yaml:9:34: actions[0].stop: one action per entry (this one also has start)");
+    flow_error("stop: P3 }", "}",
+               "t.yaml:9:5: actions[0]: no action: give one of start, stop, threshold, "
+               "prioritizers, expiration or set_parameter");
+    flow_error("connection: q, objects: 500", "connection: q",
+               "t.yaml:10:39: actions[1].threshold: give objects:, size: or both (the new "
+               "thresholds)");
+    flow_error("objects: 500", "objects: 0",
+               "t.yaml:10:65: actions[1].threshold.objects: expected an integer of at least 1, got "
+               "\"0\"");
+    flow_error("use: [newest_first]", "use: [fifo, fifo]",
+               "t.yaml:12:71: actions[3].prioritizers.use[1]: prioritizer \"fifo\" is listed "
+               "twice");
+    flow_error("after: 2s", "after: soon",
+               "t.yaml:13:64: actions[4].expiration.after: expected a duration such as 250ms, "
+               "1.5s or 2m, got \"soon\"");
+    flow_error("stop: P3 }", "stop: { name: P3 } }",
+               "t.yaml:9:34: actions[0].stop: expected a value, got a mapping");
+}
+
+static void test_scenario_flow_expectation_mistakes_are_named(void **state)
+{
+    (void)state;
+    flow_error("flow: spike, processor: P2", "flow: sp, processor: P2",
+               "t.yaml:20:32: expect.flow_back_pressure[0].flow: no flow named \"sp\" (declared: "
+               "spike or media)");
+    flow_error("created: 10, queued: 0", "made: 10",
+               "t.yaml:21:31: expect.flow_counts.made: unknown key (expected flow, created, "
+               "received, sent, dropped, expired or queued)");
+    flow_error("parameter: codec profile, attribute", "parameter: codec, attribute",
+               "t.yaml:22:45: expect.flow_parameter.parameter: no set_parameter action of "
+               "\"codec\" on flow \"media\" in actions:");
+    flow_error("connections: [a, b]", "connections: []",
+               "t.yaml:23:47: expect.flow_parameter.connections: empty: name the connections to "
+               "watch");
+    /* judged from provenance, which must survive f1's crash */
+    flow_error("repository: true, provenance_sync: true", "repository: true",
+               "t.yaml:17:19: expect.flow_conserved: the host of flow \"spike\" stops in faults:, "
+               "so its provenance must survive: repository: true with provenance_sync: true");
+    flow_error("file: media.yaml,", "file: media.yaml, provenance: off,",
+               "t.yaml:17:19: expect.flow_conserved: flow \"media\" keeps no provenance "
+               "(provenance: off), which this recounts");
+}
+
+static void test_scenario_brokers_are_optional_only_beside_flows(void **state)
+{
+    (void)state;
+    expect_error_text("name: t\nduration: 5s\nplatform: { hosts: [a] }\n",
+                      "t.yaml:1:1: missing key \"brokers\"");
+    flow_error("platform: { hosts: [f1, f2] }\n",
+               "platform: { hosts: [f1, f2, c] }\ncontroller: { host: c }\n",
+               "t.yaml:4:13: controller: no brokers to control: declare brokers too");
+    flow_error("expect:\n", "expect:\n  recovers_within: 1s\n",
+               "t.yaml:17:20: expect.recovers_within: judges partitions and producers, and the "
+               "file declares no brokers");
+    expect_error("expect:\n", "actions: [{ at: 1s, flow: x, stop: y }]\nexpect:\n",
+                 "t.yaml:17:10: actions: actions change flows, and the file declares none");
+}
+
+static void test_scenario_flow_parameters_and_deliveries_read_back(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "name: k\n"
+        "duration: 30s\n"
+        "platform: { hosts: [b1, ctl, client, flow] }\n"
+        "brokers: [{ id: 1, host: b1 }]\n"
+        "controller: { host: ctl }\n"
+        "topics: [{ name: in }, { name: out }]\n"
+        "producers: [{ host: client, topic: in, rate: 10/s }]\n"
+        "flows:\n"
+        "  - name: m\n"
+        "    host: flow\n"
+        "    file: k.yaml\n"
+        "    parameters:\n"
+        "      - { context: kafka, name: bootstrap, value: \"b1:9092\" }\n"
+        "expect:\n"
+        "  flow_delivers: { flow: m, from: in, to: out, demarcator: \"\\n\" }\n";
+    weir_scenario sc;
+    char why[512];
+    int rc = weir_scenario_parse(text, strlen(text), "t.yaml", &sc, why, sizeof why);
+    if (rc != 0) {
+        print_message("%s\n", why);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(sc.flows[0].param_count, 1);
+    assert_string_equal(sc.flows[0].params[0].context, "kafka");
+    assert_string_equal(sc.flows[0].params[0].value, "b1:9092");
+    assert_int_equal(sc.flows[0].params[0].mark.line, 13);
+    assert_int_equal(sc.expect.flow_delivers_count, 1);
+    assert_int_equal(sc.expect.flow_delivers[0].from_topic, 0);
+    assert_int_equal(sc.expect.flow_delivers[0].to_topic, 1);
+    assert_string_equal(sc.expect.flow_delivers[0].demarcator, "\n");
+    weir_scenario_free(&sc);
+    char *bad = with(text, "to: out", "to: in");
+    expect_error_text(bad, "t.yaml:15:43: expect.flow_delivers.to: must differ from from:");
+    free(bad);
+    bad = with(text, "rate: 10/s", "rate: 10/s, acks: 1");
+    expect_error_text(bad, "t.yaml:15:35: expect.flow_delivers.from: no producer writes topic "
+                           "\"in\" with acks: all, whose records this follows");
+    free(bad);
+    bad = with(text, "context: kafka, name", "context: kafka, nme");
+    expect_error_text(bad, "t.yaml:13:27: flows[0].parameters[0].nme: unknown key (did you mean "
+                           "\"name\"?)");
+    free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1066,6 +1305,12 @@ int main(void)
         cmocka_unit_test(test_scenario_every_prefix_and_random_damage_fail_cleanly),
         cmocka_unit_test(test_scenario_transactions_groups_and_pipelines_read_back),
         cmocka_unit_test(test_scenario_transaction_and_group_mistakes_are_named),
+        cmocka_unit_test(test_scenario_flows_actions_and_flow_expectations_read_back),
+        cmocka_unit_test(test_scenario_flow_mistakes_are_named),
+        cmocka_unit_test(test_scenario_action_mistakes_are_named),
+        cmocka_unit_test(test_scenario_flow_expectation_mistakes_are_named),
+        cmocka_unit_test(test_scenario_brokers_are_optional_only_beside_flows),
+        cmocka_unit_test(test_scenario_flow_parameters_and_deliveries_read_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
