@@ -724,13 +724,26 @@ static void engine_on_expired(void *arg, weir_flowfile *ff)
     e->expired[e->expired_count++] = ff;
 }
 
+static void engine_observe_swap(flow_conn *c, uint64_t loc, weir_flowfile *const *ffs, size_t count,
+                                bool out)
+{
+    const weir_flow_observer *o = c->e->cfg.observer;
+    if (o != NULL && o->swapped != NULL) {
+        o->swapped(o->arg, c->index, loc, ffs, count, out);
+    }
+}
+
 static int engine_swap_out(void *arg, weir_flowfile *const *ffs, size_t count, uint64_t *loc)
 {
     flow_conn *c = arg;
     if (c->e->ffrepo == NULL) {
         return WEIR_E_UNSUPPORTED;
     }
-    return weir_ffrepo_swap_out(c->e->ffrepo, c->index, ffs, count, loc);
+    int rc = weir_ffrepo_swap_out(c->e->ffrepo, c->index, ffs, count, loc);
+    if (rc == 0) {
+        engine_observe_swap(c, *loc, ffs, count, true);
+    }
+    return rc;
 }
 
 static int engine_swap_in(void *arg, uint64_t loc, weir_flowfile **ffs, size_t count)
@@ -739,7 +752,11 @@ static int engine_swap_in(void *arg, uint64_t loc, weir_flowfile **ffs, size_t c
     if (c->e->ffrepo == NULL) {
         return WEIR_E_UNSUPPORTED;
     }
-    return weir_ffrepo_swap_in(c->e->ffrepo, loc, ffs, count);
+    int rc = weir_ffrepo_swap_in(c->e->ffrepo, loc, ffs, count);
+    if (rc == 0) {
+        engine_observe_swap(c, loc, ffs, count, false);
+    }
+    return rc;
 }
 
 void flow_engine_expired_to_batch(weir_flow_engine *e)
@@ -749,10 +766,19 @@ void flow_engine_expired_to_batch(weir_flow_engine *e)
     }
 }
 
+void flow_engine_observe_end(weir_flow_engine *e, const weir_flowfile *ff, weir_flow_end how)
+{
+    const weir_flow_observer *o = e->cfg.observer;
+    if (o != NULL && o->ended != NULL) {
+        o->ended(o->arg, ff, how);
+    }
+}
+
 void flow_engine_expired_finish(weir_flow_engine *e)
 {
     for (size_t i = 0; i < e->expired_count; i++) {
         weir_flowfile *ff = e->expired[i];
+        flow_engine_observe_end(e, ff, WEIR_FLOW_END_EXPIRED);
         if (e->prov != NULL) {
             int err = weir_prov_record_ff(e->prov, WEIR_PROV_EXPIRE, ff, "flow", NULL,
                                           "FlowFile expiration");
@@ -806,8 +832,13 @@ int flow_conn_pend(weir_flow_engine *e, flow_conn *c, weir_flowfile *ff)
 void flow_engine_offer_pending(weir_flow_engine *e)
 {
     int64_t now = weir_now_ns(e->env);
+    const weir_flow_observer *o = e->cfg.observer;
     for (size_t t = 0; t < e->touched_count; t++) {
         flow_conn *c = e->touched[t];
+        if (o != NULL && o->queued != NULL) {
+            /* before the offer: it may swap them out (and free them) at once */
+            o->queued(o->arg, c->index, c->pending, c->pending_count);
+        }
         size_t taken = 0;
         int err = weir_flow_queue_offer_all(c->q, c->pending, c->pending_count, now, &taken);
         /* the log holds them: a FlowFile that cannot be queued now would be lost */
@@ -971,6 +1002,7 @@ static char *path_join(const char *a, const char *b)
 static int engine_recover(weir_flow_engine *e, weir_ffrepo_recovered *rec, char *why,
                           size_t why_size)
 {
+    const weir_flow_observer *o = e->cfg.observer;
     for (size_t i = 0; i < rec->swap_count; i++) {
         const weir_ffrepo_swap_info *sw = &rec->swaps[i];
         if (sw->queue_id >= e->conn_count) {
@@ -987,6 +1019,9 @@ static int engine_recover(weir_flow_engine *e, weir_ffrepo_recovered *rec, char 
             return rc;
         }
         e->counters.recovered += sw->count;
+        if (o != NULL && o->recovered_swap != NULL) {
+            o->recovered_swap(o->arg, sw->queue_id, sw->swap_id, sw->count, sw->bytes);
+        }
     }
     for (size_t i = 0; i < rec->count; i++) {
         weir_ffrepo_entry *en = &rec->entries[i];
@@ -996,6 +1031,9 @@ static int engine_recover(weir_flow_engine *e, weir_ffrepo_recovered *rec, char 
                     "flow does not have (the flow changed?)",
                     en->queue_id);
             return WEIR_E_CORRUPT;
+        }
+        if (o != NULL && o->recovered != NULL) {
+            o->recovered(o->arg, en->queue_id, en->ff); /* before the queue may swap it out */
         }
         int rc = weir_flow_queue_restore(e->conns[en->queue_id]->q, en->ff);
         if (rc != 0) {
@@ -1389,7 +1427,9 @@ int weir_flow_engine_param_set(weir_flow_engine *e, const char *context, const c
         rc = props_build(p, w, sizeof w);
         if (rc != 0) {
             why_set(why, why_size, "processor '%s' stays stopped: %s", p->name, w);
-            weir_log_error(e->env, "flow: %s", why != NULL ? why : w);
+            if (e->env != NULL) { /* NULL: a flow checked before any run */
+                weir_log_error(e->env, "flow: %s", why != NULL ? why : w);
+            }
             continue; /* the others still get the new value */
         }
         if (was_running && e->started && !e->shut) {
@@ -1405,6 +1445,7 @@ void weir_flow_engine_counters(const weir_flow_engine *e, weir_flow_counters *ou
 {
     *out = e->counters;
     out->queued = 0;
+    out->expiring = e->expired_count;
     if (e->shut) {
         out->queued = e->queued_final;
         return;
@@ -1421,16 +1462,16 @@ bool weir_flow_engine_conserved(const weir_flow_engine *e, char *why, size_t why
     weir_flow_counters c;
     weir_flow_engine_counters(e, &c);
     uint64_t in = c.created + c.received + c.recovered;
-    uint64_t out = c.sent + c.dropped + c.expired + c.queued + c.in_flight + e->expired_count;
+    uint64_t out = c.sent + c.dropped + c.expired + c.queued + c.in_flight + c.expiring;
     if (in != out) {
         why_set(why, why_size,
                 "created %llu + received %llu + recovered %llu = %llu, but sent %llu + dropped "
-                "%llu + expired %llu + queued %llu + in flight %llu = %llu",
+                "%llu + expired %llu + queued %llu + in flight %llu + expiring %llu = %llu",
                 (unsigned long long)c.created, (unsigned long long)c.received,
                 (unsigned long long)c.recovered, (unsigned long long)in, (unsigned long long)c.sent,
                 (unsigned long long)c.dropped, (unsigned long long)c.expired,
                 (unsigned long long)c.queued, (unsigned long long)c.in_flight,
-                (unsigned long long)out);
+                (unsigned long long)c.expiring, (unsigned long long)out);
         return false;
     }
     for (size_t i = 0; !e->shut && i < e->conn_count; i++) {

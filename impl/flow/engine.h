@@ -32,9 +32,17 @@
  *
  * Conservation (weir_flow_engine_counters): at any point
  *   created + received + recovered = sent + dropped + expired + queued + in_flight
+ *                                    + expiring
  * where in_flight counts FlowFiles taken from queues by sessions not yet
- * committed (at a quiescent point, 0). recovered counts FlowFiles found in
+ * committed (at a quiescent point, 0) and expiring those a queue expired
+ * that the next commit records. recovered counts FlowFiles found in
  * the write-ahead log at start.
+ *
+ * Observing (weir_flow_observer): an oracle outside the engine (the
+ * scenario runner's ledger) can be told, FlowFile by FlowFile, what each
+ * commit made durable: FlowFiles put into a queue, FlowFiles that left the
+ * flow, what a restart recovered, what queues swapped out and in. Off (no
+ * cost) unless the config names an observer.
  *
  * Threading: the engine's node only; every call from its env callbacks.
  */
@@ -63,16 +71,50 @@ typedef enum weir_flow_prov_mode {
     WEIR_FLOW_PROV_REPO,    /* <repo_dir>/provenance (needs repo_dir) */
 } weir_flow_prov_mode;
 
+/* How a FlowFile left the flow. */
+typedef enum weir_flow_end {
+    WEIR_FLOW_END_SENT,    /* removed after a SEND in the same session */
+    WEIR_FLOW_END_DROPPED, /* removed or auto-terminated otherwise */
+    WEIR_FLOW_END_EXPIRED, /* FlowFile expiration */
+} weir_flow_end;
+
+/* Callbacks told what the engine committed (see "Observing" above). Each
+ * may be NULL. They run on the engine's node after the change is in the
+ * write-ahead log (when there is one), must not call the engine, and see
+ * the FlowFiles during the call only. Connections are indexes (queue ids).
+ * The engine allocates nothing for them: arrays are its own. */
+typedef struct weir_flow_observer {
+    /* A commit put ffs[0..count) into the connection's queue (transfers,
+     * clones for extra connections, FlowFiles sent back to their queue). */
+    void (*queued)(void *arg, uint32_t connection, weir_flowfile *const *ffs, size_t count);
+    /* A commit ended ff's life. Expirations are reported; FlowFiles a
+     * session removes or auto-terminates are reported where the session
+     * calls flow_engine_observe_end (engine_internal.h), and always have a
+     * DROP provenance event. */
+    void (*ended)(void *arg, const weir_flowfile *ff, weir_flow_end how);
+    /* Start found ff in the write-ahead log, in the connection's queue. */
+    void (*recovered)(void *arg, uint32_t connection, const weir_flowfile *ff);
+    /* Start found a swap file of count FlowFiles (bytes of content) of the
+     * connection's queue. */
+    void (*recovered_swap)(void *arg, uint32_t connection, uint64_t swap_id, uint64_t count,
+                           uint64_t bytes);
+    /* The queue wrote ffs to swap file swap_id (out) or read them back (in). */
+    void (*swapped)(void *arg, uint32_t connection, uint64_t swap_id, weir_flowfile *const *ffs,
+                    size_t count, bool out);
+    void *arg;
+} weir_flow_observer;
+
 typedef struct weir_flow_engine_config {
-    const char *repo_dir;           /* NULL: in memory only; copied */
-    weir_flow_prov_mode provenance; /* default: REPO with repo_dir, else MEMORY */
-    bool wal_sync;                  /* fsync each commit's log frame: true */
-    bool prov_sync;                 /* fsync provenance at each commit: false (NiFi) */
-    int64_t checkpoint_interval_ms; /* write-ahead log checkpoint: 20000 */
-    uint32_t batch_max;             /* FlowFiles a processor takes per session: 1000 */
-    uint32_t triggers_per_pump;     /* triggers before other events get a turn: 64 */
-    int64_t admin_yield_ns;         /* yield after a failed trigger: 30 s (NiFi admin guide) */
-    uint64_t swap_threshold;        /* default of connections that do not set one: 20,000 */
+    const char *repo_dir;               /* NULL: in memory only; copied */
+    weir_flow_prov_mode provenance;     /* default: REPO with repo_dir, else MEMORY */
+    bool wal_sync;                      /* fsync each commit's log frame: true */
+    bool prov_sync;                     /* fsync provenance at each commit: false (NiFi) */
+    int64_t checkpoint_interval_ms;     /* write-ahead log checkpoint: 20000 */
+    uint32_t batch_max;                 /* FlowFiles a processor takes per session: 1000 */
+    uint32_t triggers_per_pump;         /* triggers before other events get a turn: 64 */
+    int64_t admin_yield_ns;             /* yield after a failed trigger: 30 s (NiFi admin guide) */
+    uint64_t swap_threshold;            /* default of connections that do not set one: 20,000 */
+    const weir_flow_observer *observer; /* NULL: none; must outlive the engine */
 } weir_flow_engine_config;
 
 void weir_flow_engine_config_default(weir_flow_engine_config *cfg);
@@ -129,6 +171,7 @@ typedef struct weir_flow_counters {
     uint64_t expired;   /* FlowFile expiration */
     uint64_t queued;    /* in connection queues now (swapped included) */
     uint64_t in_flight; /* taken by open sessions now */
+    uint64_t expiring;  /* expired by their queue, recorded at the next commit */
     uint64_t commits;
     uint64_t rollbacks;
     uint64_t triggers;
@@ -140,6 +183,7 @@ typedef struct weir_flow_proc_stats {
     uint64_t taken;       /* FlowFiles taken from its queues and committed */
     uint64_t transferred; /* FlowFiles it sent to connections */
     uint64_t bp_waits;    /* times it was not triggered because an output was full */
+    uint64_t bp_resumes;  /* times it was triggered again after such a wait */
     uint64_t yields;
     uint64_t failures; /* triggers that returned an error or failed to commit */
     int64_t yielded_until_ns;
@@ -149,6 +193,8 @@ typedef struct weir_flow_proc_stats {
 } weir_flow_proc_stats;
 
 /* Creates an engine on env; nothing runs until weir_flow_engine_start.
+ * env may be NULL for an engine that is only built, to check a flow, and
+ * never started.
  * NULL with a reason in why when cfg is invalid or memory runs out. */
 weir_flow_engine *weir_flow_engine_new(weir_env *env, const weir_flow_engine_config *cfg, char *why,
                                        size_t why_size);

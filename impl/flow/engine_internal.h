@@ -109,6 +109,7 @@ struct weir_flow_ctx {
     int64_t wake_at_ns; /* weir_flow_ctx_wake_after; 0: none */
     bool in_ready;
     bool bp_blocked;
+    bool bp_waited; /* blocked by back pressure since its last trigger */
     weir_timer *timer;
     int64_t timer_at_ns;
 
@@ -184,6 +185,11 @@ struct weir_flow_engine {
 
 /* A new FlowFile id. */
 uint64_t flow_engine_id_next(weir_flow_engine *e);
+
+/* Tells the observer (if any) that a commit ended ff's life: expirations
+ * (engine.c), and the FlowFiles a session's commit removes or
+ * auto-terminates (for session.c's sess_apply). */
+void flow_engine_observe_end(weir_flow_engine *e, const weir_flowfile *ff, weir_flow_end how);
 
 /* Appends ff to conn's pending list for the commit being applied. */
 WEIR_MUST_CHECK int flow_conn_pend(weir_flow_engine *e, flow_conn *c, weir_flowfile *ff);

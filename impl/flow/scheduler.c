@@ -180,6 +180,7 @@ static bool sched_consider(weir_flow_ctx *p, int64_t now)
             p->stats.bp_waits++;
         }
         p->bp_blocked = true;
+        p->bp_waited = true;
         return false;
     }
     p->bp_blocked = false;
@@ -189,6 +190,8 @@ static bool sched_consider(weir_flow_ctx *p, int64_t now)
         }
         return false;
     }
+    p->stats.bp_resumes += p->bp_waited;
+    p->bp_waited = false;
     return true;
 }
 
