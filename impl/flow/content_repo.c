@@ -42,11 +42,17 @@ struct weir_content_repo {
     uint64_t next_file_id;
     uint8_t *wbuf;
     size_t wlen;
+    /* memory mode: the last reclaimed chunk, kept for the next active one
+     * (fresh memory costs a page fault per page; reused memory does not) */
+    uint8_t *spare;
+    uint64_t spare_cap;
     bool recovering;
     uint64_t reclaimable;
     uint64_t refs_total;
     weir_content_repo_stats stats;
 };
+
+static void cr_memory_reclaim(weir_content_repo *repo);
 
 void weir_content_repo_config_default(weir_content_repo_config *cfg)
 {
@@ -109,7 +115,12 @@ static void cr_file_drop(weir_content_repo *repo, size_t index)
     if (f->fh != NULL) {
         weir_file_close(repo->env, f->fh);
     }
-    free(f->mem);
+    if (f->mem != NULL && f->mem_cap == repo->cfg.file_bytes_max && repo->spare == NULL) {
+        repo->spare = f->mem;
+        repo->spare_cap = f->mem_cap;
+    } else {
+        free(f->mem);
+    }
     if (repo->last == f) {
         repo->last = NULL;
     }
@@ -251,6 +262,7 @@ void weir_content_repo_abandon(weir_content_repo *repo)
         cr_file_drop(repo, repo->file_count - 1);
     }
     free(repo->files);
+    free(repo->spare);
     free(repo->wbuf);
     free(repo->dir);
     free(repo);
@@ -327,6 +339,7 @@ static int cr_retire_active(weir_content_repo *repo)
     repo->active = NULL;
     if (f->refs == 0) {
         repo->reclaimable++;
+        cr_memory_reclaim(repo);
     }
     return 0;
 }
@@ -341,7 +354,12 @@ static int cr_new_active(weir_content_repo *repo, uint64_t bytes)
     int err = 0;
     if (repo->dir == NULL) {
         f->mem_cap = bytes > repo->cfg.file_bytes_max ? bytes : repo->cfg.file_bytes_max;
-        f->mem = malloc(f->mem_cap);
+        if (repo->spare != NULL && repo->spare_cap == f->mem_cap) {
+            f->mem = repo->spare;
+            repo->spare = NULL;
+        } else {
+            f->mem = malloc(f->mem_cap);
+        }
         if (f->mem == NULL) {
             err = WEIR_E_NOMEM;
         }
@@ -565,6 +583,7 @@ void weir_content_repo_decref(weir_content_repo *repo, const weir_content_claim 
     repo->refs_total--;
     if (f->refs == 0 && !f->active) {
         repo->reclaimable++;
+        cr_memory_reclaim(repo);
     }
 }
 
@@ -618,6 +637,16 @@ int weir_content_repo_reclaim(weir_content_repo *repo, int *files_out)
         }
     }
     return err;
+}
+
+/* Memory mode: no log has to be synced first, so a chunk nothing refers to
+ * goes at once (and becomes the spare). */
+static void cr_memory_reclaim(weir_content_repo *repo)
+{
+    if (repo->dir == NULL) {
+        int err = weir_content_repo_reclaim(repo, NULL);
+        WEIR_ASSERT(err == 0); /* no I/O in memory mode */
+    }
 }
 
 int weir_content_repo_ref_recovered(weir_content_repo *repo, const weir_content_claim *claim,

@@ -30,8 +30,10 @@
  * files still at zero. Until recovery_finish nothing is deleted.
  *
  * Memory mode (dir NULL, NiFi's volatile repository): the same claims and
- * counts over malloc'd chunks of file_bytes_max; a chunk is freed when
- * reclaimed. Nothing survives the process.
+ * counts over malloc'd chunks of file_bytes_max; a chunk is freed as soon as
+ * it is no longer active and nothing refers to it (no log has to be synced
+ * first), the last one kept to be the next chunk (fresh memory costs a page
+ * fault per page). Nothing survives the process.
  *
  * Threading: one node's event callbacks only.
  */

@@ -5,7 +5,8 @@
  * point at them by offset. Replacing a value by a shorter one reuses its
  * bytes; anything else appends and counts the old bytes as dead. A block
  * that must grow is rebuilt compacted, so the dead bytes never exceed what
- * the block would need anyway.
+ * the block would need anyway. A block may be inline (block_inline: it is
+ * the tail of the FlowFile's allocation, freed with it, never on its own).
  */
 #include "flow/flowfile.h"
 
@@ -25,6 +26,11 @@ typedef struct ff_entry {
 #define FF_ATTR_LEN_MAX (1u << 30)
 #define FF_ENTRIES_MIN 8u
 #define FF_BYTES_MIN 128u
+/* The first block of a new FlowFile, inside its allocation: the core
+ * attributes take FF_CORE_BYTES (96); the rest is room for what the first
+ * processors add. */
+#define FF_INLINE_ENTRIES 8u
+#define FF_INLINE_BYTES 288u
 
 /* ---- uuids ---- */
 
@@ -38,18 +44,27 @@ void weir_uuid_random(weir_env *env, weir_uuid *out)
     out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 }
 
+/* Every byte's two hex digits, byte b at 2 * b (uuids are formatted for
+ * every FlowFile made: a table lookup per byte, not two). */
+static const char ff_hex_pairs[512] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void weir_uuid_format(const weir_uuid *u, char out[WEIR_UUID_STR_BYTES])
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
+    /* where each byte's two digits go: the dashes sit at 8, 13, 18 and 23 */
+    static const uint8_t at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
     for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            out[o++] = '-';
-        }
-        out[o++] = hex[u->b[i] >> 4];
-        out[o++] = hex[u->b[i] & 15];
+        memcpy(out + at[i], ff_hex_pairs + 2 * u->b[i], 2);
     }
-    out[o] = '\0';
+    out[8] = out[13] = out[18] = out[23] = '-';
+    out[36] = '\0';
 }
 
 static int ff_hex(char c)
@@ -108,6 +123,15 @@ static size_t attrs_live_bytes(const weir_attrs *a)
     return a->bytes_used - a->bytes_dead;
 }
 
+static void attrs_block_free(weir_attrs *a)
+{
+    if (!a->block_inline) {
+        free(a->block);
+    }
+    a->block = NULL;
+    a->block_inline = false;
+}
+
 /* Rebuilds the block compacted with room for entries_cap entries and
  * bytes_cap string bytes (both at least what is live). */
 static int attrs_rebuild(weir_attrs *a, uint32_t entries_cap, uint32_t bytes_cap)
@@ -133,8 +157,9 @@ static int attrs_rebuild(weir_attrs *a, uint32_t entries_cap, uint32_t bytes_cap
         memcpy(strings + used, old + src[i].val_off, src[i].val_len + 1);
         used += src[i].val_len + 1;
     }
-    free(a->block);
+    attrs_block_free(a);
     a->block = block;
+    a->block_inline = false;
     a->entries_cap = entries_cap;
     a->bytes_cap = bytes_cap;
     a->bytes_used = used;
@@ -170,7 +195,9 @@ static int attrs_find(const weir_attrs *a, const char *key, size_t key_len)
     const ff_entry *e = attrs_entries(a);
     const char *s = a->block == NULL ? NULL : attrs_strings(a);
     for (uint32_t i = 0; i < a->count; i++) {
-        if (e[i].key_len == key_len && memcmp(s + e[i].key_off, key, key_len) == 0) {
+        /* lengths, then first bytes, rule most keys out before a memcmp */
+        if (e[i].key_len == key_len && s[e[i].key_off] == key[0] &&
+            memcmp(s + e[i].key_off, key, key_len) == 0) {
             return (int)i;
         }
     }
@@ -232,8 +259,9 @@ static bool attrs_holds(const weir_attrs *a, const char *p)
     return b != NULL && p >= b && p < b + size;
 }
 
-static int attrs_put(weir_attrs *a, const char *key, size_t key_len, const char *value,
-                     size_t value_len)
+/* Sets key (found at index `at`, or -1 when absent) to value. */
+static int attrs_put_at(weir_attrs *a, int at, const char *key, size_t key_len, const char *value,
+                        size_t value_len)
 {
     if (key_len == 0 || key_len > FF_ATTR_LEN_MAX || value_len > FF_ATTR_LEN_MAX) {
         return WEIR_E_INVAL;
@@ -250,9 +278,15 @@ static int attrs_put(weir_attrs *a, const char *key, size_t key_len, const char 
         key = copy;
         value = copy + key_len;
     }
-    int err = attrs_put_fresh(a, attrs_find(a, key, key_len), key, key_len, value, value_len);
+    int err = attrs_put_fresh(a, at, key, key_len, value, value_len);
     free(copy);
     return err;
+}
+
+static int attrs_put(weir_attrs *a, const char *key, size_t key_len, const char *value,
+                     size_t value_len)
+{
+    return attrs_put_at(a, attrs_find(a, key, key_len), key, key_len, value, value_len);
 }
 
 /* A compacted copy of src with a little slack for the changes that follow. */
@@ -297,6 +331,49 @@ static weir_flowfile *ff_alloc(void)
     return ff;
 }
 
+/* A FlowFile whose first attribute block is inline; fields other than the
+ * block are zero. */
+static weir_flowfile *ff_alloc_inline(void)
+{
+    size_t block_size = FF_INLINE_ENTRIES * sizeof(ff_entry) + FF_INLINE_BYTES;
+    weir_flowfile *ff = malloc(sizeof *ff + block_size);
+    if (ff == NULL) {
+        return NULL;
+    }
+    *ff = (weir_flowfile){0};
+    ff->attrs.block = (uint8_t *)(ff + 1);
+    ff->attrs.block_inline = true;
+    ff->attrs.entries_cap = FF_INLINE_ENTRIES;
+    ff->attrs.bytes_cap = FF_INLINE_BYTES;
+    return ff;
+}
+
+/* The core attributes of a new FlowFile, laid out once: uuid, filename
+ * (both the uuid's text, written in at the two zero runs) and path. */
+#define FF_CORE_BYTES (5 + 37 + 9 + 37 + 5 + 3)
+static const char ff_core_strings[FF_CORE_BYTES] =
+    "uuid\0....................................\0"
+    "filename\0....................................\0"
+    "path\0./";
+static const ff_entry ff_core_entries[3] = {
+    {.key_off = 0, .key_len = 4, .val_off = 5, .val_len = 36},
+    {.key_off = 42, .key_len = 8, .val_off = 51, .val_len = 36},
+    {.key_off = 88, .key_len = 4, .val_off = 93, .val_len = 2},
+};
+
+/* Fills an empty inline map with the core attributes of a FlowFile of uuid u. */
+static void ff_core_attrs(weir_attrs *a, const weir_uuid *u)
+{
+    WEIR_ASSERT(a->count == 0 && a->entries_cap >= 3 && a->bytes_cap >= FF_CORE_BYTES);
+    memcpy(attrs_entries(a), ff_core_entries, sizeof ff_core_entries);
+    char *s = attrs_strings(a);
+    memcpy(s, ff_core_strings, FF_CORE_BYTES); /* the literal's last NUL ends "./" */
+    weir_uuid_format(u, s + 5);                /* its NUL lands where uuid's value ends */
+    memcpy(s + 51, s + 5, 36);
+    a->count = 3;
+    a->bytes_used = FF_CORE_BYTES;
+}
+
 /* Sets the uuid and its attribute (replaced in place when present). */
 static int ff_set_uuid(weir_flowfile *ff, const weir_uuid *u)
 {
@@ -314,27 +391,33 @@ static void ff_dates_now(weir_env *env, weir_flowfile *ff)
     ff->lineage_start_ns = ff->entry_date_ns;
 }
 
-weir_flowfile *weir_flowfile_create(weir_env *env, uint64_t id)
+void weir_flowfile_time_now(weir_env *env, weir_flowfile_time *out)
 {
-    weir_flowfile *ff = ff_alloc();
+    out->wall_ms = weir_wall_ms(env);
+    out->mono_ns = weir_now_ns(env);
+}
+
+weir_flowfile *weir_flowfile_create_at(weir_env *env, uint64_t id, const weir_flowfile_time *at)
+{
+    weir_flowfile *ff = ff_alloc_inline();
     if (ff == NULL) {
         return NULL;
     }
     ff->id = id;
-    ff_dates_now(env, ff);
-    weir_uuid u;
-    weir_uuid_random(env, &u);
-    char s[WEIR_UUID_STR_BYTES];
-    weir_uuid_format(&u, s);
-    ff->uuid = u;
-    if (attrs_reserve(&ff->attrs, 3, 2 * 37 + 9 + 5 + 3) != 0 ||
-        attrs_put(&ff->attrs, "uuid", 4, s, 36) != 0 ||
-        attrs_put(&ff->attrs, "filename", 8, s, 36) != 0 ||
-        attrs_put(&ff->attrs, "path", 4, "./", 2) != 0) {
-        weir_flowfile_free(ff);
-        return NULL;
-    }
+    ff->entry_date_ms = at->wall_ms;
+    ff->entry_date_ns = at->mono_ns;
+    ff->lineage_start_ms = at->wall_ms;
+    ff->lineage_start_ns = at->mono_ns;
+    weir_uuid_random(env, &ff->uuid);
+    ff_core_attrs(&ff->attrs, &ff->uuid);
     return ff;
+}
+
+weir_flowfile *weir_flowfile_create(weir_env *env, uint64_t id)
+{
+    weir_flowfile_time now;
+    weir_flowfile_time_now(env, &now);
+    return weir_flowfile_create_at(env, id, &now);
 }
 
 weir_flowfile *weir_flowfile_create_child(weir_env *env, uint64_t id,
@@ -429,7 +512,7 @@ int weir_flowfile_assign(weir_flowfile *dst, const weir_flowfile *src)
     if (dst->content != NULL) {
         weir_content_repo_decref(dst->content, &dst->claim);
     }
-    free(dst->attrs.block);
+    attrs_block_free(&dst->attrs);
     *dst = *src;
     dst->attrs = attrs;
     return 0;
@@ -473,7 +556,7 @@ void weir_flowfile_free(weir_flowfile *ff)
     if (ff->content != NULL) {
         weir_content_repo_decref(ff->content, &ff->claim);
     }
-    free(ff->attrs.block);
+    attrs_block_free(&ff->attrs);
     free(ff);
 }
 
@@ -482,7 +565,7 @@ void weir_flowfile_free_keep_claim(weir_flowfile *ff)
     if (ff == NULL) {
         return;
     }
-    free(ff->attrs.block);
+    attrs_block_free(&ff->attrs);
     free(ff);
 }
 
@@ -557,6 +640,21 @@ int weir_flowfile_attr_set_n(weir_flowfile *ff, const char *key, size_t key_len,
         return WEIR_E_INVAL;
     }
     return attrs_put(&ff->attrs, key, key_len, value, value_len);
+}
+
+int weir_flowfile_attr_index(const weir_flowfile *ff, const char *key, size_t key_len)
+{
+    return attrs_find(&ff->attrs, key, key_len);
+}
+
+int weir_flowfile_attr_set_at(weir_flowfile *ff, int index, const char *key, size_t key_len,
+                              const char *value, size_t value_len)
+{
+    WEIR_DEBUG_ASSERT(index == attrs_find(&ff->attrs, key, key_len));
+    if (key_len == 4 && memcmp(key, "uuid", 4) == 0) {
+        return WEIR_E_INVAL;
+    }
+    return attrs_put_at(&ff->attrs, index, key, key_len, value, value_len);
 }
 
 int weir_flowfile_attr_set(weir_flowfile *ff, const char *key, const char *value)

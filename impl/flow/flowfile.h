@@ -7,9 +7,12 @@
  *     write-ahead log persists; an engine without repositories counts itself;
  *   - a uuid (the universal id, also the "uuid" attribute), random v4 drawn
  *     from weir_random, so the simulator replays it;
- *   - attributes: a small string map kept in one packed block (one malloc per
- *     FlowFile, not per attribute), iterated in insertion order (replacing a
- *     value keeps its place; a removed key that comes back goes last);
+ *   - attributes: a small string map kept in one packed block, iterated in
+ *     insertion order (replacing a value keeps its place; a removed key that
+ *     comes back goes last). A new FlowFile's first block is part of the
+ *     FlowFile's own allocation, sized for the core attributes and a few
+ *     more: making one costs one malloc; only a map that outgrows it gets a
+ *     block of its own;
  *   - content: a claim in the content repository (content_repo.h) plus the
  *     range of the claim this FlowFile sees (content_offset, size), so a split
  *     can share its parent's claim. A FlowFile with a claim owns one
@@ -106,6 +109,7 @@ typedef struct weir_attrs {
     uint32_t bytes_used;  /* string bytes used after the entries */
     uint32_t bytes_cap;
     uint32_t bytes_dead; /* string bytes of replaced or removed values */
+    bool block_inline;   /* block lives in its FlowFile's own allocation */
 } weir_attrs;
 
 /* ---- FlowFiles ---- */
@@ -129,10 +133,23 @@ typedef struct weir_flowfile {
     weir_attrs attrs;
 } weir_flowfile;
 
+/* A moment on both of a FlowFile's clocks. */
+typedef struct weir_flowfile_time {
+    int64_t wall_ms; /* weir_wall_ms */
+    int64_t mono_ns; /* weir_now_ns */
+} weir_flowfile_time;
+
+/* Now, on both clocks. */
+void weir_flowfile_time_now(weir_env *env, weir_flowfile_time *out);
+
 /* A new FlowFile: id as given, a fresh uuid, the core attributes, no
  * content, entry and lineage start = now on both clocks. NULL when memory
  * runs out. The caller owns it. */
 weir_flowfile *weir_flowfile_create(weir_env *env, uint64_t id);
+
+/* Same, entering the flow at `at` (a batch made in one go shares one
+ * reading of the clocks). */
+weir_flowfile *weir_flowfile_create_at(weir_env *env, uint64_t id, const weir_flowfile_time *at);
 
 /* A child of parents[0..parent_count) (NiFi create(parent) / create(parents)):
  * a fresh uuid and core attributes, no content, entry date now, lineage
@@ -192,6 +209,15 @@ WEIR_MUST_CHECK int weir_flowfile_attr_set(weir_flowfile *ff, const char *key, c
 /* Same with explicit lengths (neither may contain a NUL byte). */
 WEIR_MUST_CHECK int weir_flowfile_attr_set_n(weir_flowfile *ff, const char *key, size_t key_len,
                                              const char *value, size_t value_len);
+
+/* The index of key (key_len bytes) in insertion order, or -1 when absent;
+ * valid until the attributes next change. */
+int weir_flowfile_attr_index(const weir_flowfile *ff, const char *key, size_t key_len);
+
+/* weir_flowfile_attr_set_n for a key whose index weir_flowfile_attr_index
+ * just gave (-1: absent), without searching again. */
+WEIR_MUST_CHECK int weir_flowfile_attr_set_at(weir_flowfile *ff, int index, const char *key,
+                                              size_t key_len, const char *value, size_t value_len);
 
 /* Removes key; false when absent (or "uuid", which stays). */
 bool weir_flowfile_attr_remove(weir_flowfile *ff, const char *key);

@@ -16,11 +16,13 @@ extern const weir_flow_processor_type weir_flow_proc_merge_content;
 extern const weir_flow_processor_type weir_flow_proc_put_file;
 extern const weir_flow_processor_type weir_flow_proc_consume_kafka;
 extern const weir_flow_processor_type weir_flow_proc_publish_kafka;
+extern const weir_flow_processor_type weir_flow_proc_invoke_service;
 
 /* In name order. */
 const weir_flow_processor_type *const weir_flow_builtin_types[] = {
     &weir_flow_proc_consume_kafka,
     &weir_flow_proc_duplicate,          &weir_flow_proc_generate,
+    &weir_flow_proc_invoke_service,
     &weir_flow_proc_log_attribute,      &weir_flow_proc_merge_content,
     &weir_flow_proc_publish_kafka,
     &weir_flow_proc_put_file,           &weir_flow_proc_replace_text,

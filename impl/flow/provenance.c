@@ -1,13 +1,26 @@
 /* The provenance repository (see provenance.h for the contract and format).
  *
  * Segments (files, or chunks in memory mode) are kept oldest first; the last
- * is the active one. New events are encoded into one buffer and reach the
- * active segment at a flush, a roll, or when the buffer fills; a scan reads
- * every segment and then the buffer, so queries see buffered events too.
+ * is the active one. In file mode new events are encoded into one buffer and
+ * reach the active segment at a flush, a roll, or when the buffer fills; a
+ * scan reads every segment and then the buffer, so queries see buffered
+ * events too. In memory mode events are encoded straight into the active
+ * segment's memory, which is sized for a whole segment when it starts (pages
+ * are only touched as events arrive); the memory of a segment dropped by
+ * retention is kept for the next one.
+ *
+ * Records are read in order from the start of their segment: an event's id
+ * is its position after the segment's first id, its time a difference from
+ * the previous event's, and its strings may name an entry of the segment's
+ * dictionary (pv_dict: the writer's side; pv_dec: the reader's). Both sides
+ * apply one rule for what enters the dictionary, so they agree entry by
+ * entry.
  *
  * Invariants: segment first ids increase; the active segment's first id <=
  * next_id; counts[t] = the active segment's base count + its events of type
- * t (written or buffered); total_bytes = the sum of segment sizes.
+ * t (written or buffered); total_bytes = the sum of segment sizes; the
+ * writer's dictionary and last time describe the active segment plus the
+ * buffer.
  */
 #include "flow/provenance.h"
 
@@ -20,10 +33,14 @@
 #include "core/crc32c.h"
 #include "log/segment.h"
 
-#define PV_MAGIC "WPV1"
+#define PV_MAGIC "WPV2"
 #define PV_HEADER_BYTES (4 + 8 + 8 * WEIR_PROV_TYPE_COUNT + 4)
 #define PV_SUFFIX ".prov"
 #define PV_RECORD_BYTES_MAX (64u << 20)
+#define PV_RECORD_HEADER_MAX (5 + 4) /* uvarint payload length, CRC-32C */
+#define PV_DICT_ENTRIES_MAX 4096u    /* strings a segment's dictionary holds */
+#define PV_DICT_STR_BYTES_MAX 255u   /* longer strings are always written out */
+#define PV_PTR_CACHE 64u             /* recently seen string pointers (a power of two) */
 
 static const char *const pv_names[WEIR_PROV_TYPE_COUNT] = {
     "CREATE",
@@ -74,6 +91,34 @@ typedef struct pv_seg {
     size_t mem_cap;
 } pv_seg;
 
+/* The writer's dictionary of the active segment: entry k is the k-th string
+ * that entered it (pv_dict_admits). Strings are found by content (an
+ * open-addressing table) and, faster, by the pointer last seen for them
+ * (checked against the content, so a reused pointer cannot mislead it). */
+typedef struct pv_dict {
+    char *bytes; /* the entries' strings, each NUL-terminated */
+    size_t len;
+    size_t cap;
+    uint32_t *off; /* entry -> offset in bytes */
+    uint32_t *slen;
+    uint32_t count;
+    uint32_t *table; /* content hash -> entry + 1; 0: empty */
+    uint64_t gen;    /* changes at every reset */
+    struct {
+        const char *ptr;
+        uint32_t entry;
+    } seen[PV_PTR_CACHE];
+} pv_dict;
+
+/* Interned strings (weir_prov_intern), for the life of the repository; each
+ * remembers its entry in the dictionary of generation `gen`. */
+typedef struct pv_name {
+    char *s;
+    uint32_t len;
+    uint32_t entry;
+    uint64_t gen; /* 0: in no dictionary */
+} pv_name;
+
 struct weir_prov_repo {
     weir_env *env;
     char *dir; /* NULL: memory mode */
@@ -82,12 +127,21 @@ struct weir_prov_repo {
     size_t seg_count;
     size_t seg_cap;
     weir_file *active; /* file mode: the last segment, open for appending */
-    uint8_t *buf;      /* encoded events not yet in the active segment */
+    uint8_t *buf;      /* file mode: encoded events not yet in the active segment */
     size_t len;
     size_t cap;
+    uint8_t *spare; /* memory mode: a retired segment's memory, for the next one */
+    size_t spare_cap;
     uint64_t next_id;
     uint64_t counts[WEIR_PROV_TYPE_COUNT];
     uint64_t total_bytes;
+    int64_t last_time_ms; /* of the active segment's last event; 0 before the first */
+    pv_dict dict;
+    pv_name *names; /* handle h is names[h - 1] */
+    uint32_t name_count;
+    uint32_t name_cap;
+    uint32_t *name_table;  /* content hash -> handle; 0: empty */
+    size_t name_table_cap; /* a power of two, >= 2 * name_count */
 };
 
 /* ---- names ---- */
@@ -151,7 +205,189 @@ static int pv_seg_push(weir_prov_repo *repo, const pv_seg *seg)
     return 0;
 }
 
+/* ---- the dictionary rule, both sides ---- */
+
+/* Whether a string of len bytes written out in full enters a dictionary
+ * that holds count entries. Reader and writer must agree. */
+static bool pv_dict_admits(uint32_t count, size_t len)
+{
+    return len > 0 && len <= PV_DICT_STR_BYTES_MAX && count < PV_DICT_ENTRIES_MAX;
+}
+
+/* String field tags: 0 = empty; 2n + 1 = n bytes follow (which enter the
+ * dictionary when pv_dict_admits); 2k + 2 = dictionary entry k. */
+#define PV_TAG_REF(k) (2 * (uint64_t)(k) + 2)
+#define PV_TAG_BYTES(n) (2 * (uint64_t)(n) + 1)
+
+/* ---- the writer's dictionary ---- */
+
+#define PV_NO_ENTRY UINT32_MAX
+#define PV_TABLE_SLOTS (2 * PV_DICT_ENTRIES_MAX) /* a power of two */
+
+static uint32_t pv_str_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    }
+    return h;
+}
+
+static size_t pv_ptr_slot(const char *s)
+{
+    uint64_t x = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 58) & (PV_PTR_CACHE - 1);
+}
+
+/* Whether the NUL-terminated s equals entry e (reads s no further than its NUL). */
+static bool pv_dict_same(const pv_dict *d, uint32_t e, const char *s)
+{
+    const char *t = d->bytes + d->off[e];
+    uint32_t n = d->slen[e];
+    for (uint32_t i = 0; i < n; i++) {
+        if (s[i] != t[i]) {
+            return false;
+        }
+    }
+    return s[n] == '\0';
+}
+
+static void pv_dict_reset(pv_dict *d)
+{
+    d->len = 0;
+    d->count = 0;
+    d->gen++;
+    if (d->table != NULL) {
+        memset(d->table, 0, PV_TABLE_SLOTS * sizeof *d->table);
+    }
+    memset(d->seen, 0, sizeof d->seen);
+}
+
+static void pv_dict_free(pv_dict *d)
+{
+    free(d->bytes);
+    free(d->off);
+    free(d->slen);
+    free(d->table);
+    uint64_t gen = d->gen;
+    *d = (pv_dict){0};
+    d->gen = gen + 1;
+}
+
+/* The entry holding s (len bytes), or PV_NO_ENTRY. */
+static uint32_t pv_dict_find(pv_dict *d, const char *s, size_t len)
+{
+    if (d->count == 0 || len == 0 || len > PV_DICT_STR_BYTES_MAX) {
+        return PV_NO_ENTRY;
+    }
+    for (size_t i = pv_str_hash(s, len) & (PV_TABLE_SLOTS - 1); d->table[i] != 0;
+         i = (i + 1) & (PV_TABLE_SLOTS - 1)) {
+        uint32_t e = d->table[i] - 1;
+        if (d->slen[e] == len && memcmp(d->bytes + d->off[e], s, len) == 0) {
+            return e;
+        }
+    }
+    return PV_NO_ENTRY;
+}
+
+/* Room for the entries one event may add (three strings), so that adding
+ * them cannot fail half way. */
+static int pv_dict_reserve(pv_dict *d)
+{
+    if (d->table == NULL) {
+        d->table = calloc(PV_TABLE_SLOTS, sizeof *d->table);
+        d->off = malloc(PV_DICT_ENTRIES_MAX * sizeof *d->off);
+        d->slen = malloc(PV_DICT_ENTRIES_MAX * sizeof *d->slen);
+        if (d->table == NULL || d->off == NULL || d->slen == NULL) {
+            pv_dict_free(d);
+            return WEIR_E_NOMEM;
+        }
+    }
+    size_t need = d->len + 3 * (PV_DICT_STR_BYTES_MAX + 1);
+    if (need > d->cap) {
+        size_t cap = d->cap == 0 ? 4096 : d->cap * 2;
+        while (cap < need) {
+            cap *= 2;
+        }
+        char *bytes = realloc(d->bytes, cap);
+        if (bytes == NULL) {
+            return WEIR_E_NOMEM;
+        }
+        d->bytes = bytes;
+        d->cap = cap;
+    }
+    return 0;
+}
+
+/* Adds s as the next entry: the caller checked pv_dict_admits and reserved
+ * room (pv_dict_reserve) since the last string it added. */
+static void pv_dict_add(pv_dict *d, const char *s, size_t len)
+{
+    WEIR_ASSERT(pv_dict_admits(d->count, len));
+    WEIR_ASSERT(d->table != NULL && d->len + len + 1 <= d->cap);
+    uint32_t e = d->count++;
+    d->off[e] = (uint32_t)d->len;
+    d->slen[e] = (uint32_t)len;
+    memcpy(d->bytes + d->len, s, len);
+    d->bytes[d->len + len] = '\0';
+    d->len += len + 1;
+    size_t i = pv_str_hash(s, len) & (PV_TABLE_SLOTS - 1);
+    while (d->table[i] != 0) {
+        i = (i + 1) & (PV_TABLE_SLOTS - 1);
+    }
+    d->table[i] = e + 1;
+}
+
+/* A string field about to be written: its entry, or its bytes. */
+typedef struct pv_str {
+    const char *s;
+    size_t len;
+    uint32_t entry; /* PV_NO_ENTRY: written out */
+} pv_str;
+
+/* Looks s up (NULL is ""): the pointer cache first, then the content. */
+static pv_str pv_dict_resolve(pv_dict *d, const char *s)
+{
+    pv_str r = {s, 0, PV_NO_ENTRY};
+    if (s == NULL || s[0] == '\0') {
+        r.s = NULL;
+        return r;
+    }
+    size_t slot = pv_ptr_slot(s);
+    uint32_t e = d->seen[slot].entry;
+    if (d->seen[slot].ptr == s && e < d->count && pv_dict_same(d, e, s)) {
+        r.len = d->slen[e];
+        r.entry = e;
+        return r;
+    }
+    r.len = strlen(s);
+    r.entry = pv_dict_find(d, s, r.len);
+    if (r.entry != PV_NO_ENTRY) {
+        d->seen[slot].ptr = s;
+        d->seen[slot].entry = r.entry;
+    }
+    return r;
+}
+
 /* ---- record decoding ---- */
+
+/* The reader's state within one segment: the next event's id, the last
+ * event's time, the dictionary (pointers into the bytes being read, which
+ * must outlive the state). */
+typedef struct pv_dec {
+    uint64_t next_id;
+    int64_t time_ms;
+    uint32_t count;
+    const uint8_t *str[PV_DICT_ENTRIES_MAX];
+    uint32_t str_len[PV_DICT_ENTRIES_MAX];
+} pv_dec;
+
+static void pv_dec_start(pv_dec *d, uint64_t first_id)
+{
+    d->next_id = first_id;
+    d->time_ms = 0;
+    d->count = 0;
+}
 
 typedef struct pv_rd {
     const uint8_t *p;
@@ -182,31 +418,61 @@ static const uint8_t *pv_take(pv_rd *r, uint64_t n)
     return at;
 }
 
-/* A decoded event: strings are (pointer, length) into the record. */
+/* A decoded event: strings are (pointer, length) into the records read. */
 typedef struct pv_raw {
     weir_prov_event ev; /* string fields unset */
     const uint8_t *str[3];
     uint64_t str_len[3];
 } pv_raw;
 
-static const char *pv_decode(const uint8_t *p, size_t len, pv_raw *out)
+/* One string field; false when it does not parse. */
+static bool pv_decode_str(pv_rd *r, pv_dec *d, const uint8_t **str, uint64_t *len)
+{
+    uint64_t tag = pv_u(r);
+    *str = r->p; /* "" (never NULL: readers copy from it) */
+    *len = 0;
+    if (r->bad || tag == 0) {
+        return !r->bad;
+    }
+    if ((tag & 1) == 0) {
+        uint64_t k = tag / 2 - 1;
+        if (k >= d->count) {
+            return false;
+        }
+        *str = d->str[k];
+        *len = d->str_len[k];
+        return true;
+    }
+    *len = tag / 2;
+    *str = pv_take(r, *len);
+    if (*str == NULL) {
+        return false;
+    }
+    if (pv_dict_admits(d->count, *len)) {
+        d->str[d->count] = *str;
+        d->str_len[d->count] = (uint32_t)*len;
+        d->count++;
+    }
+    return true;
+}
+
+/* Decodes one record's payload at the reader's position d. */
+static const char *pv_decode(const uint8_t *p, size_t len, pv_dec *d, pv_raw *out)
 {
     pv_rd r = {p, p + len, false};
     weir_prov_event *ev = &out->ev;
     *out = (pv_raw){0};
-    ev->id = pv_u(&r);
-    int64_t t = 0;
-    size_t n = r.bad ? 0 : weir_get_varlong(r.p, r.end, &t);
-    if (n == 0) {
-        return "event: id or time";
-    }
-    r.p += n;
-    ev->time_ms = t;
     const uint8_t *type = pv_take(&r, 1);
     if (type == NULL || *type >= WEIR_PROV_TYPE_COUNT) {
         return "event: type";
     }
     ev->type = (weir_prov_type)*type;
+    int64_t dt = 0;
+    size_t n = weir_get_varlong(r.p, r.end, &dt);
+    if (n == 0) {
+        return "event: time";
+    }
+    r.p += n;
     const uint8_t *u = pv_take(&r, 16);
     if (u == NULL) {
         return "event: uuid";
@@ -226,43 +492,47 @@ static const char *pv_decode(const uint8_t *p, size_t len, pv_raw *out)
     ev->children = (const weir_uuid *)(const void *)pv_take(&r, nc * 16);
     ev->child_count = (uint32_t)nc;
     for (int i = 0; i < 3; i++) {
-        out->str_len[i] = pv_u(&r);
-        out->str[i] = pv_take(&r, out->str_len[i]);
-        if (r.bad) {
+        if (!pv_decode_str(&r, d, &out->str[i], &out->str_len[i])) {
             return "event: string field";
         }
     }
-    if (r.p != r.end || ev->id == 0) {
-        return r.p != r.end ? "event: bytes after the fields" : "event: id 0";
+    if (r.p != r.end) {
+        return "event: bytes after the fields";
     }
+    ev->id = d->next_id++;
+    d->time_ms += dt;
+    ev->time_ms = d->time_ms;
     return NULL;
 }
 
-/* Walks the records of bytes[start, len): calls fn(raw) for each; stops at
- * the first bad one, *bad_out (static text) and *off_out its offset. */
+/* Walks the records of bytes[start, len) with the reader d: calls fn(raw)
+ * for each; stops at the first bad one, *bad_out (static text) and *off_out
+ * its offset. crc: check each record's CRC (files; memory records have none). */
 typedef int (*pv_raw_fn)(const pv_raw *raw, void *arg);
 
-static int pv_walk(const uint8_t *bytes, size_t len, size_t start, pv_raw_fn fn, void *arg,
-                   size_t *off_out, const char **bad_out)
+static int pv_walk(const uint8_t *bytes, size_t len, size_t start, bool crc, pv_dec *d,
+                   pv_raw_fn fn, void *arg, size_t *off_out, const char **bad_out)
 {
     size_t off = start;
     *bad_out = NULL;
     while (off < len) {
-        if (len - off < 8) {
+        uint64_t rl = 0;
+        size_t n = weir_get_uvarint(bytes + off, bytes + len, 5, &rl);
+        if (n == 0 || len - off - n < 4) {
             *bad_out = "torn record header";
             break;
         }
-        uint32_t rl = weir_get_be32(bytes + off);
-        if (rl > len - off - 8 || rl > PV_RECORD_BYTES_MAX) {
+        if (rl > len - off - n - 4 || rl > PV_RECORD_BYTES_MAX) {
             *bad_out = "torn record";
             break;
         }
-        if (weir_crc32c(0, bytes + off + 8, rl) != weir_get_be32(bytes + off + 4)) {
+        const uint8_t *payload = bytes + off + n + 4;
+        if (crc && weir_crc32c(0, payload, rl) != weir_get_be32(bytes + off + n)) {
             *bad_out = "record CRC mismatch";
             break;
         }
         pv_raw raw;
-        const char *bad = pv_decode(bytes + off + 8, rl, &raw);
+        const char *bad = pv_decode(payload, rl, d, &raw);
         if (bad != NULL) {
             *bad_out = bad;
             break;
@@ -272,7 +542,7 @@ static int pv_walk(const uint8_t *bytes, size_t len, size_t start, pv_raw_fn fn,
             *off_out = off;
             return rc;
         }
-        off += 8 + rl;
+        off += n + 4 + rl;
     }
     *off_out = off;
     return 0;
@@ -307,49 +577,57 @@ static int pv_slurp(weir_env *env, const char *path, uint8_t **out, size_t *len_
     return 0;
 }
 
-/* Every stored event, oldest first, through fn. */
+/* Every stored event, oldest first, through fn. The buffer continues the
+ * last segment, so that segment's bytes stay until the buffer is read. */
 static int pv_scan_raw(weir_prov_repo *repo, pv_raw_fn fn, void *arg)
 {
-    for (size_t i = 0; i < repo->seg_count; i++) {
+    pv_dec *d = malloc(sizeof *d);
+    if (d == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    pv_dec_start(d, repo->next_id);
+    int rc = 0;
+    uint8_t *owned = NULL;
+    for (size_t i = 0; i < repo->seg_count && rc == 0; i++) {
         pv_seg *seg = &repo->segs[i];
         uint8_t *bytes = seg->mem;
         size_t len = (size_t)seg->bytes;
-        uint8_t *owned = NULL;
         char path[512] = "(memory)";
+        free(owned);
+        owned = NULL;
         if (repo->dir != NULL) {
             pv_path(repo, seg->first_id, path, sizeof path);
-            int err = pv_slurp(repo->env, path, &owned, &len);
-            if (err != 0) {
-                weir_log_error(repo->env, "provenance %s: cannot read: %s", path,
-                               weir_err_str(err));
-                return err;
+            rc = pv_slurp(repo->env, path, &owned, &len);
+            if (rc != 0) {
+                weir_log_error(repo->env, "provenance %s: cannot read: %s", path, weir_err_str(rc));
+                break;
             }
             bytes = owned;
             if (len > seg->bytes) {
                 len = (size_t)seg->bytes; /* appended after our count: not ours yet */
             }
         }
+        pv_dec_start(d, seg->first_id);
         size_t off = 0;
         const char *bad = NULL;
-        int rc = 0;
         if (len < PV_HEADER_BYTES) {
             bad = "torn file header";
         } else {
-            rc = pv_walk(bytes, len, PV_HEADER_BYTES, fn, arg, &off, &bad);
+            rc = pv_walk(bytes, len, PV_HEADER_BYTES, repo->dir != NULL, d, fn, arg, &off, &bad);
         }
-        free(owned);
-        if (rc != 0) {
-            return rc;
-        }
-        if (bad != NULL) {
+        if (rc == 0 && bad != NULL) {
             weir_log_error(repo->env, "provenance %s: offset %zu: %s", path, off, bad);
-            return WEIR_E_CORRUPT;
+            rc = WEIR_E_CORRUPT;
         }
     }
-    size_t off;
-    const char *bad;
-    int rc = pv_walk(repo->buf, repo->len, 0, fn, arg, &off, &bad);
-    WEIR_ASSERT(rc != 0 || bad == NULL); /* we encoded the buffer */
+    if (rc == 0) {
+        size_t off;
+        const char *bad;
+        rc = pv_walk(repo->buf, repo->len, 0, true, d, fn, arg, &off, &bad);
+        WEIR_ASSERT(rc != 0 || bad == NULL); /* we encoded the buffer */
+    }
+    free(owned);
+    free(d);
     return rc;
 }
 
@@ -357,18 +635,35 @@ static int pv_scan_raw(weir_prov_repo *repo, pv_raw_fn fn, void *arg)
 
 typedef struct pv_count_ctx {
     uint64_t counts[WEIR_PROV_TYPE_COUNT];
-    uint64_t last_id;
+    uint64_t events;
 } pv_count_ctx;
 
 static int pv_count_fn(const pv_raw *raw, void *arg)
 {
     pv_count_ctx *c = arg;
     c->counts[raw->ev.type]++;
-    c->last_id = raw->ev.id;
+    c->events++;
     return 0;
 }
 
-/* Reads the last segment whole: counts, next id, torn tail cut. */
+/* The writer continues the last segment: its dictionary as the reader
+ * rebuilt it, entry by entry. */
+static int pv_dict_restore(weir_prov_repo *repo, const pv_dec *d)
+{
+    pv_dict_reset(&repo->dict);
+    for (uint32_t k = 0; k < d->count; k++) {
+        int err = pv_dict_reserve(&repo->dict);
+        if (err != 0) {
+            return err;
+        }
+        pv_dict_add(&repo->dict, (const char *)d->str[k], d->str_len[k]);
+    }
+    repo->last_time_ms = d->time_ms;
+    return 0;
+}
+
+/* Reads the last segment whole: counts, next id, the writer's dictionary,
+ * torn tail cut. */
 static int pv_open_last(weir_prov_repo *repo, weir_prov_recovery *rep, char *why, size_t why_size)
 {
     pv_seg *seg = &repo->segs[repo->seg_count - 1];
@@ -382,20 +677,25 @@ static int pv_open_last(weir_prov_repo *repo, weir_prov_recovery *rep, char *why
         return err;
     }
     const char *bad = pv_header_decode(bytes, len, seg);
-    if (bad != NULL) {
+    pv_dec *d = bad == NULL ? malloc(sizeof *d) : NULL;
+    if (bad != NULL || d == NULL) {
         free(bytes);
+        if (bad == NULL) {
+            return WEIR_E_NOMEM;
+        }
         snprintf(why, why_size, "%s: offset 0: %s", path, bad);
         return WEIR_E_CORRUPT;
     }
+    pv_dec_start(d, seg->first_id);
     pv_count_ctx c = {{0}, 0};
     size_t off = 0;
-    err = pv_walk(bytes, len, PV_HEADER_BYTES, pv_count_fn, &c, &off, &bad);
-    free(bytes);
+    err = pv_walk(bytes, len, PV_HEADER_BYTES, true, d, pv_count_fn, &c, &off, &bad);
     WEIR_ASSERT(err == 0);
-    if (c.last_id != 0 && c.last_id < seg->first_id) {
-        snprintf(why, why_size, "%s: event id %" PRIu64 " below the file's first id", path,
-                 c.last_id);
-        return WEIR_E_CORRUPT;
+    err = pv_dict_restore(repo, d);
+    free(d);
+    free(bytes);
+    if (err != 0) {
+        return err;
     }
     err = weir_file_open(repo->env, path, 0, &repo->active);
     if (err != 0) {
@@ -424,7 +724,7 @@ static int pv_open_last(weir_prov_repo *repo, weir_prov_recovery *rep, char *why
     for (int t = 0; t < WEIR_PROV_TYPE_COUNT; t++) {
         repo->counts[t] = seg->base[t] + c.counts[t];
     }
-    repo->next_id = c.last_id != 0 ? c.last_id + 1 : seg->first_id;
+    repo->next_id = seg->first_id + c.events;
     return 0;
 }
 
@@ -554,6 +854,7 @@ int weir_prov_open(weir_env *env, const char *dir, const weir_prov_config *cfg,
         repo->cfg.buffer_bytes = 1;
     }
     repo->next_id = 1;
+    repo->dict.gen = 1; /* generation 0 is "in no dictionary" (pv_name) */
     int err = 0;
     if (dir != NULL) {
         repo->dir = strdup(dir);
@@ -583,41 +884,33 @@ void weir_prov_abandon(weir_prov_repo *repo)
     }
     free(repo->segs);
     free(repo->buf);
+    free(repo->spare);
     free(repo->dir);
+    pv_dict_free(&repo->dict);
+    for (uint32_t i = 0; i < repo->name_count; i++) {
+        free(repo->names[i].s);
+    }
+    free(repo->names);
+    free(repo->name_table);
     free(repo);
 }
 
 /* ---- writing ---- */
 
-/* Moves the buffer into the active segment. */
+/* File mode: moves the buffer into the active segment (memory mode encodes
+ * into the segment and never buffers). */
 static int pv_write_buffer(weir_prov_repo *repo)
 {
     if (repo->len == 0) {
         return 0;
     }
-    WEIR_ASSERT(repo->seg_count > 0);
+    WEIR_ASSERT(repo->seg_count > 0 && repo->dir != NULL);
     pv_seg *seg = &repo->segs[repo->seg_count - 1];
-    if (repo->dir == NULL) {
-        if (seg->bytes + repo->len > seg->mem_cap) {
-            size_t cap = seg->mem_cap;
-            while (cap < seg->bytes + repo->len) {
-                cap *= 2;
-            }
-            uint8_t *mem = realloc(seg->mem, cap);
-            if (mem == NULL) {
-                return WEIR_E_NOMEM;
-            }
-            seg->mem = mem;
-            seg->mem_cap = cap;
-        }
-        memcpy(seg->mem + seg->bytes, repo->buf, repo->len);
-    } else {
-        int err = weir_file_append(repo->env, repo->active, repo->buf, repo->len);
-        if (err != 0) {
-            /* cut back to whole records so the file stays readable */
-            weir_ignore(weir_file_truncate(repo->env, repo->active, seg->bytes));
-            return err;
-        }
+    int err = weir_file_append(repo->env, repo->active, repo->buf, repo->len);
+    if (err != 0) {
+        /* cut back to whole records so the file stays readable */
+        weir_ignore(weir_file_truncate(repo->env, repo->active, seg->bytes));
+        return err;
     }
     seg->bytes += repo->len;
     repo->total_bytes += repo->len;
@@ -625,7 +918,8 @@ static int pv_write_buffer(weir_prov_repo *repo)
     return 0;
 }
 
-/* Deletes the oldest segments while over storage_bytes_max (never the active one). */
+/* Deletes the oldest segments while over storage_bytes_max (never the
+ * active one); in memory mode the last one's memory is kept as the spare. */
 static int pv_retain(weir_prov_repo *repo)
 {
     while (repo->cfg.storage_bytes_max > 0 && repo->seg_count > 1 &&
@@ -640,11 +934,32 @@ static int pv_retain(weir_prov_repo *repo)
             }
         }
         repo->total_bytes -= seg->bytes;
-        free(seg->mem);
+        if (seg->mem != NULL && seg->mem_cap > repo->spare_cap) {
+            free(repo->spare);
+            repo->spare = seg->mem;
+            repo->spare_cap = seg->mem_cap;
+        } else {
+            free(seg->mem);
+        }
         memmove(&repo->segs[0], &repo->segs[1], (repo->seg_count - 1) * sizeof *repo->segs);
         repo->seg_count--;
     }
     return 0;
+}
+
+/* Memory mode: room for a whole segment (the spare when it is big enough). */
+static uint8_t *pv_mem_segment(weir_prov_repo *repo, size_t *cap_out)
+{
+    size_t cap = repo->cfg.file_bytes_max < 4096 ? 4096 : (size_t)repo->cfg.file_bytes_max;
+    if (repo->spare != NULL && repo->spare_cap >= cap) {
+        uint8_t *mem = repo->spare;
+        *cap_out = repo->spare_cap;
+        repo->spare = NULL;
+        repo->spare_cap = 0;
+        return mem;
+    }
+    *cap_out = cap;
+    return malloc(cap);
 }
 
 /* Starts a segment whose first event is next_id; the buffer must be empty. */
@@ -658,8 +973,7 @@ static int pv_roll(weir_prov_repo *repo)
     int err = 0;
     weir_file *f = NULL;
     if (repo->dir == NULL) {
-        seg.mem_cap = 65536;
-        seg.mem = malloc(seg.mem_cap);
+        seg.mem = pv_mem_segment(repo, &seg.mem_cap);
         if (seg.mem == NULL) {
             return WEIR_E_NOMEM;
         }
@@ -699,89 +1013,400 @@ static int pv_roll(weir_prov_repo *repo)
         }
         repo->active = f;
     }
+    pv_dict_reset(&repo->dict);
+    repo->last_time_ms = 0;
     return pv_retain(repo);
 }
 
-static size_t pv_str_len(const char *s)
+/* Where the next record of at most need bytes goes: the end of the active
+ * memory segment, or the buffer (rolling and writing out first as needed). */
+static int pv_room(weir_prov_repo *repo, size_t need, uint8_t **at_out)
 {
-    return s == NULL ? 0 : strlen(s);
-}
-
-int weir_prov_record(weir_prov_repo *repo, const weir_prov_event *ev, uint64_t *id_out)
-{
-    if ((int)ev->type < 0 || ev->type >= WEIR_PROV_TYPE_COUNT) {
-        return WEIR_E_INVAL;
-    }
-    const char *strs[3] = {ev->component, ev->relationship, ev->details};
-    size_t need =
-        8 + 10 + 10 + 1 + 16 + 10 + 5 + 5 + 16 * ((size_t)ev->parent_count + ev->child_count);
-    for (int i = 0; i < 3; i++) {
-        need += 10 + pv_str_len(strs[i]);
-    }
-    if (need > PV_RECORD_BYTES_MAX) {
-        return WEIR_E_INVAL;
-    }
-    int err = 0;
     pv_seg *active = repo->seg_count > 0 ? &repo->segs[repo->seg_count - 1] : NULL;
+    int err = 0;
     if (active == NULL || (active->bytes + repo->len + need > repo->cfg.file_bytes_max &&
                            active->bytes + repo->len > PV_HEADER_BYTES)) {
         err = pv_write_buffer(repo);
         if (err == 0) {
             err = pv_roll(repo);
         }
-    } else if (repo->len + need > repo->cfg.buffer_bytes) {
+        active = &repo->segs[repo->seg_count - 1];
+    } else if (repo->dir != NULL && repo->len + need > repo->cfg.buffer_bytes) {
         err = pv_write_buffer(repo);
     }
     if (err != 0) {
         return err;
     }
-    if (repo->len + need > repo->cap) {
-        size_t cap = repo->cap == 0 ? 4096 : repo->cap;
-        while (cap < repo->len + need) {
-            cap *= 2;
+    uint8_t **mem = repo->dir == NULL ? &active->mem : &repo->buf;
+    size_t *cap = repo->dir == NULL ? &active->mem_cap : &repo->cap;
+    size_t used = repo->dir == NULL ? (size_t)active->bytes : repo->len;
+    if (used + need > *cap) {
+        size_t n = *cap == 0 ? 4096 : *cap;
+        while (n < used + need) {
+            n *= 2;
         }
-        uint8_t *buf = realloc(repo->buf, cap);
-        if (buf == NULL) {
+        uint8_t *grown = realloc(*mem, n);
+        if (grown == NULL) {
             return WEIR_E_NOMEM;
         }
-        repo->buf = buf;
-        repo->cap = cap;
+        *mem = grown;
+        *cap = n;
     }
-    uint8_t *h = repo->buf + repo->len;
-    uint8_t *p = h + 8;
-    uint64_t id = repo->next_id;
-    p += weir_put_uvarint(p, id);
-    p += weir_put_varlong(p, ev->time_ms != 0 ? ev->time_ms : weir_wall_ms(repo->env));
+    *at_out = *mem + used;
+    return 0;
+}
+
+/* Writes one string field (format in provenance.h) and keeps the
+ * dictionary in step with what a reader will rebuild. */
+static uint8_t *pv_put_str(pv_dict *d, uint8_t *p, const char *s)
+{
+    pv_str r = pv_dict_resolve(d, s);
+    if (r.s == NULL) {
+        *p++ = 0;
+        return p;
+    }
+    if (r.entry != PV_NO_ENTRY) {
+        return p + weir_put_uvarint(p, PV_TAG_REF(r.entry));
+    }
+    p += weir_put_uvarint(p, PV_TAG_BYTES(r.len));
+    memcpy(p, r.s, r.len);
+    if (pv_dict_admits(d->count, r.len)) {
+        pv_dict_add(d, r.s, r.len);
+        d->seen[pv_ptr_slot(s)].ptr = s;
+        d->seen[pv_ptr_slot(s)].entry = d->count - 1;
+    }
+    return p + r.len;
+}
+
+/* Same for an interned string: no string work once it is in the
+ * dictionary. */
+static uint8_t *pv_put_name(pv_dict *d, uint8_t *p, pv_name *n)
+{
+    if (n == NULL) {
+        *p++ = 0;
+        return p;
+    }
+    if (n->gen == d->gen) {
+        return p + weir_put_uvarint(p, PV_TAG_REF(n->entry));
+    }
+    p += weir_put_uvarint(p, PV_TAG_BYTES(n->len));
+    memcpy(p, n->s, n->len);
+    if (pv_dict_admits(d->count, n->len)) {
+        pv_dict_add(d, n->s, n->len);
+        n->gen = d->gen;
+        n->entry = d->count - 1;
+    }
+    return p + n->len;
+}
+
+/* The string fields of one event: strings, or interned names (non-NULL). */
+typedef struct pv_fields {
+    const char *strs[3];
+    pv_name *names[3];
+    bool by_name;
+} pv_fields;
+
+static int pv_record(weir_prov_repo *repo, const weir_prov_event *ev, const pv_fields *f,
+                     uint64_t *id_out)
+{
+    if ((int)ev->type < 0 || ev->type >= WEIR_PROV_TYPE_COUNT) {
+        return WEIR_E_INVAL;
+    }
+    /* an upper bound of the payload: every string written out */
+    size_t links = (size_t)ev->parent_count + ev->child_count;
+    size_t most = 1 + 10 + 16 + 10 + 5 + 5 + 16 * links + 3 * 5;
+    for (int i = 0; i < 3; i++) {
+        if (f->by_name) {
+            most += f->names[i] != NULL ? f->names[i]->len : 0;
+        } else {
+            most += pv_dict_resolve(&repo->dict, f->strs[i]).len;
+        }
+    }
+    if (most > PV_RECORD_BYTES_MAX) {
+        return WEIR_E_INVAL;
+    }
+    uint8_t *h = NULL;
+    int err = pv_room(repo, PV_RECORD_HEADER_MAX + most, &h);
+    /* (after pv_room: a roll starts a new dictionary) */
+    bool dict_may_grow = !f->by_name;
+    for (int i = 0; i < 3 && f->by_name; i++) {
+        dict_may_grow =
+            dict_may_grow || (f->names[i] != NULL && f->names[i]->gen != repo->dict.gen);
+    }
+    if (err == 0 && dict_may_grow) {
+        err = pv_dict_reserve(&repo->dict);
+    }
+    if (err != 0) {
+        return err;
+    }
+    int64_t t = ev->time_ms != 0 ? ev->time_ms : weir_wall_ms(repo->env);
+    /* a payload that surely fits 127 bytes has a one-byte length: written in
+     * place; a longer one goes after the widest length and moves up */
+    size_t head = most <= 127 ? 1 + 4 : PV_RECORD_HEADER_MAX;
+    uint8_t *payload = h + head;
+    uint8_t *p = payload;
     *p++ = (uint8_t)ev->type;
+    p += weir_put_varlong(p, t - repo->last_time_ms);
     memcpy(p, ev->flowfile.b, 16);
     p += 16;
     p += weir_put_uvarint(p, ev->size);
-    p += weir_put_uvarint(p, ev->parent_count);
-    for (uint32_t i = 0; i < ev->parent_count; i++) {
-        memcpy(p, ev->parents[i].b, 16);
-        p += 16;
-    }
-    p += weir_put_uvarint(p, ev->child_count);
-    for (uint32_t i = 0; i < ev->child_count; i++) {
-        memcpy(p, ev->children[i].b, 16);
-        p += 16;
+    *p++ = 0; /* the counts, rewritten below when there are links */
+    *p++ = 0;
+    if (links > 0) {
+        p -= 2;
+        p += weir_put_uvarint(p, ev->parent_count);
+        if (ev->parent_count > 0) {
+            memcpy(p, ev->parents, 16 * (size_t)ev->parent_count);
+            p += 16 * (size_t)ev->parent_count;
+        }
+        p += weir_put_uvarint(p, ev->child_count);
+        if (ev->child_count > 0) {
+            memcpy(p, ev->children, 16 * (size_t)ev->child_count);
+            p += 16 * (size_t)ev->child_count;
+        }
     }
     for (int i = 0; i < 3; i++) {
-        size_t n = pv_str_len(strs[i]);
-        p += weir_put_uvarint(p, n);
-        if (n > 0) {
-            memcpy(p, strs[i], n);
-        }
-        p += n;
+        p = f->by_name ? pv_put_name(&repo->dict, p, f->names[i])
+                       : pv_put_str(&repo->dict, p, f->strs[i]);
     }
-    size_t payload = (size_t)(p - (h + 8));
-    weir_put_be32(h, (uint32_t)payload);
-    weir_put_be32(h + 4, weir_crc32c(0, h + 8, payload));
-    repo->len += 8 + payload;
-    repo->next_id++;
+    size_t len = (size_t)(p - payload);
+    size_t n = 1;
+    if (head == 1 + 4) {
+        WEIR_ASSERT(len <= 127);
+        h[0] = (uint8_t)len;
+    } else {
+        uint8_t lenbuf[5];
+        n = weir_put_uvarint(lenbuf, len);
+        memmove(h + n + 4, payload, len);
+        memcpy(h, lenbuf, n);
+        payload = h + n + 4;
+    }
+    /* memory cannot tear or rot: only files carry the CRC */
+    weir_put_be32(h + n, repo->dir != NULL ? weir_crc32c(0, payload, len) : 0);
+    if (repo->dir == NULL) {
+        repo->segs[repo->seg_count - 1].bytes += n + 4 + len;
+        repo->total_bytes += n + 4 + len;
+    } else {
+        repo->len += n + 4 + len;
+    }
+    repo->last_time_ms = t;
+    uint64_t id = repo->next_id++;
     repo->counts[ev->type]++;
     if (id_out != NULL) {
         *id_out = id;
+    }
+    return 0;
+}
+
+int weir_prov_record(weir_prov_repo *repo, const weir_prov_event *ev, uint64_t *id_out)
+{
+    pv_fields f = {.strs = {ev->component, ev->relationship, ev->details}};
+    return pv_record(repo, ev, &f, id_out);
+}
+
+/* Grows the names' hash table to hold one more. */
+static int pv_names_room(weir_prov_repo *repo)
+{
+    if (((size_t)repo->name_count + 1) * 2 <= repo->name_table_cap) {
+        return 0;
+    }
+    size_t cap = repo->name_table_cap == 0 ? 64 : repo->name_table_cap * 2;
+    uint32_t *table = calloc(cap, sizeof *table);
+    if (table == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    for (uint32_t h = 1; h <= repo->name_count; h++) {
+        const pv_name *n = &repo->names[h - 1];
+        size_t i = pv_str_hash(n->s, n->len) & (cap - 1);
+        while (table[i] != 0) {
+            i = (i + 1) & (cap - 1);
+        }
+        table[i] = h;
+    }
+    free(repo->name_table);
+    repo->name_table = table;
+    repo->name_table_cap = cap;
+    return 0;
+}
+
+int weir_prov_intern(weir_prov_repo *repo, const char *s, weir_prov_name *out)
+{
+    *out = 0;
+    if (s == NULL || s[0] == '\0') {
+        return 0;
+    }
+    size_t len = strlen(s);
+    uint32_t hash = pv_str_hash(s, len);
+    size_t mask = repo->name_table_cap - 1;
+    for (size_t i = hash & mask; repo->name_table_cap > 0 && repo->name_table[i] != 0;
+         i = (i + 1) & mask) {
+        const pv_name *n = &repo->names[repo->name_table[i] - 1];
+        if (n->len == len && memcmp(n->s, s, len) == 0) {
+            *out = repo->name_table[i];
+            return 0;
+        }
+    }
+    if (len > PV_RECORD_BYTES_MAX || repo->name_count >= WEIR_PROV_NAMES_MAX) {
+        return WEIR_E_INVAL;
+    }
+    if (pv_names_room(repo) != 0) {
+        return WEIR_E_NOMEM;
+    }
+    if (repo->name_count == repo->name_cap) {
+        uint32_t cap = repo->name_cap == 0 ? 16 : repo->name_cap * 2;
+        pv_name *names = realloc(repo->names, cap * sizeof *names);
+        if (names == NULL) {
+            return WEIR_E_NOMEM;
+        }
+        repo->names = names;
+        repo->name_cap = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    memcpy(copy, s, len + 1);
+    repo->names[repo->name_count] = (pv_name){copy, (uint32_t)len, 0, 0};
+    uint32_t h = ++repo->name_count;
+    size_t i = hash & (repo->name_table_cap - 1);
+    while (repo->name_table[i] != 0) {
+        i = (i + 1) & (repo->name_table_cap - 1);
+    }
+    repo->name_table[i] = h;
+    *out = h;
+    return 0;
+}
+
+static pv_name *pv_name_at(weir_prov_repo *repo, weir_prov_name h)
+{
+    WEIR_ASSERT(h <= repo->name_count);
+    return h == 0 ? NULL : &repo->names[h - 1];
+}
+
+int weir_prov_record_names(weir_prov_repo *repo, const weir_prov_event *ev,
+                           weir_prov_name component, weir_prov_name relationship,
+                           weir_prov_name details, uint64_t *id_out)
+{
+    pv_fields f = {.by_name = true,
+                   .names = {pv_name_at(repo, component), pv_name_at(repo, relationship),
+                             pv_name_at(repo, details)}};
+    return pv_record(repo, ev, &f, id_out);
+}
+
+/* The string fields of names as references into the current dictionary,
+ * into tags (at most 3 x 2 bytes); false when one is not in it. */
+static bool pv_tags(const pv_dict *d, pv_name *const names[3], uint8_t *tags, size_t *len_out)
+{
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        if (names[i] == NULL) {
+            tags[n++] = 0;
+        } else if (names[i]->gen == d->gen) {
+            n += weir_put_uvarint(tags + n, PV_TAG_REF(names[i]->entry));
+        } else {
+            return false;
+        }
+    }
+    *len_out = n;
+    return true;
+}
+
+/* Where records can go without a roll, a write or a realloc: *dst_out
+ * with *used_out bytes used, room up to *limit_out. False when there is
+ * none for one record of `need` bytes (pv_record then does what is needed). */
+static bool pv_open_room(weir_prov_repo *repo, size_t need, uint8_t **dst_out, size_t *used_out,
+                         size_t *limit_out)
+{
+    if (repo->seg_count == 0) {
+        return false;
+    }
+    pv_seg *active = &repo->segs[repo->seg_count - 1];
+    size_t limit;
+    if (repo->dir == NULL) {
+        *dst_out = active->mem;
+        *used_out = (size_t)active->bytes;
+        limit = active->mem_cap < repo->cfg.file_bytes_max ? active->mem_cap
+                                                           : (size_t)repo->cfg.file_bytes_max;
+    } else {
+        *dst_out = repo->buf;
+        *used_out = repo->len;
+        limit = repo->cap < repo->cfg.buffer_bytes ? repo->cap : repo->cfg.buffer_bytes;
+        uint64_t file_left =
+            repo->cfg.file_bytes_max > active->bytes ? repo->cfg.file_bytes_max - active->bytes : 0;
+        limit = limit < file_left ? limit : (size_t)file_left;
+    }
+    *limit_out = limit;
+    return *dst_out != NULL && *used_out + need <= limit;
+}
+
+int weir_prov_record_ffs(weir_prov_repo *repo, weir_prov_type type, int64_t time_ms,
+                         weir_prov_name component, weir_prov_name relationship,
+                         weir_prov_name details, const weir_flowfile *const *ffs, size_t count)
+{
+    if ((int)type < 0 || type >= WEIR_PROV_TYPE_COUNT) {
+        return WEIR_E_INVAL;
+    }
+    pv_fields f = {.by_name = true,
+                   .names = {pv_name_at(repo, component), pv_name_at(repo, relationship),
+                             pv_name_at(repo, details)}};
+    weir_prov_event ev = {.type = type,
+                          .time_ms = time_ms != 0 ? time_ms : weir_wall_ms(repo->env)};
+    /* a record's bound with the strings as references (2 bytes each, copied
+     * as 8): one length byte, the CRC, the payload */
+    const size_t most = 1 + 4 + 1 + 10 + 16 + 10 + 1 + 1 + 8;
+    uint8_t tags[8] = {0};
+    size_t tags_len = 0;
+    bool crc = repo->dir != NULL;
+    size_t i = 0;
+    while (i < count) {
+        uint8_t *dst = NULL;
+        size_t used = 0, limit = 0;
+        if (!pv_tags(&repo->dict, f.names, tags, &tags_len) ||
+            !pv_open_room(repo, most, &dst, &used, &limit)) {
+            /* one event the general way: it rolls, writes out, or writes
+             * the names this dictionary lacks */
+            ev.flowfile = ffs[i]->uuid;
+            ev.size = ffs[i]->size;
+            int err = pv_record(repo, &ev, &f, NULL);
+            if (err != 0) {
+                return err;
+            }
+            i++;
+            continue;
+        }
+        /* the common case: fixed-shape records, their one-byte length in
+         * place, as many as fit (state in locals: the byte stores would
+         * otherwise make the compiler reload it) */
+        size_t start = i, at = used;
+        int64_t dt = ev.time_ms - repo->last_time_ms;
+        for (; i < count && at + most <= limit; i++) {
+            uint8_t *h = dst + at;
+            uint8_t *p = h + 1 + 4;
+            *p++ = (uint8_t)type;
+            p += weir_put_varlong(p, dt);
+            memcpy(p, ffs[i]->uuid.b, 16);
+            p += 16;
+            p += weir_put_uvarint(p, ffs[i]->size);
+            *p++ = 0;                     /* no parents */
+            *p++ = 0;                     /* no children */
+            memcpy(p, tags, sizeof tags); /* a fixed size: two stores */
+            p += tags_len;
+            size_t len = (size_t)(p - (h + 1 + 4));
+            WEIR_ASSERT(len <= 127);
+            h[0] = (uint8_t)len;
+            weir_put_be32(h + 1, crc ? weir_crc32c(0, h + 1 + 4, len) : 0);
+            at += 1 + 4 + len;
+            dt = 0;
+        }
+        if (repo->dir == NULL) {
+            repo->segs[repo->seg_count - 1].bytes += at - used;
+            repo->total_bytes += at - used;
+        } else {
+            repo->len = at;
+        }
+        repo->last_time_ms = ev.time_ms;
+        repo->next_id += i - start;
+        repo->counts[type] += i - start;
     }
     return 0;
 }
@@ -1223,15 +1848,22 @@ static int pv_user_fn(const pv_raw *raw, void *arg)
     weir_prov_event ev = raw->ev;
     char *p = c->scratch;
     /* uuids first: the scratch buffer is malloc-aligned */
-    memcpy(p, raw->ev.parents, 16 * (size_t)ev.parent_count);
+    /* memcpy's source must not be NULL even for 0 bytes (UBSan checks) */
+    if (ev.parent_count > 0) {
+        memcpy(p, raw->ev.parents, 16 * (size_t)ev.parent_count);
+    }
     ev.parents = (const weir_uuid *)(void *)p;
     p += 16 * (size_t)ev.parent_count;
-    memcpy(p, raw->ev.children, 16 * (size_t)ev.child_count);
+    if (ev.child_count > 0) {
+        memcpy(p, raw->ev.children, 16 * (size_t)ev.child_count);
+    }
     ev.children = (const weir_uuid *)(void *)p;
     p += 16 * (size_t)ev.child_count;
     const char **dst[3] = {&ev.component, &ev.relationship, &ev.details};
     for (int i = 0; i < 3; i++) {
-        memcpy(p, raw->str[i], (size_t)raw->str_len[i]);
+        if (raw->str_len[i] > 0) {
+            memcpy(p, raw->str[i], (size_t)raw->str_len[i]);
+        }
         p[raw->str_len[i]] = '\0';
         *dst[i] = p;
         p += raw->str_len[i] + 1;

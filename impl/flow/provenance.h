@@ -12,19 +12,27 @@
  * Storage: append-only files `<dir>/<20-digit first event id>.prov`, rolled
  * at file_bytes_max; the oldest are deleted beyond storage_bytes_max
  * (retention). Each file:
- *   "WPV1" | u64 first event id | WEIR_PROV_TYPE_COUNT x u64 counts of all
+ *   "WPV2" | u64 first event id | WEIR_PROV_TYPE_COUNT x u64 counts of all
  *   events before this file (so totals survive retention) | u32 header CRC-32C |
- *   records: u32 payload length | u32 CRC-32C of payload | payload
- *   payload: uvarint id | varlong time_ms | u8 type | uuid (16) | uvarint size |
- *     uvarint parent count, parents (16 each) | uvarint child count, children |
- *     uvarint length + bytes for component, relationship, details
+ *   records: uvarint payload length | u32 CRC-32C of payload | payload
+ *   payload: u8 type | varlong time_ms minus the previous event's (the first:
+ *     minus 0) | uuid (16) | uvarint size | uvarint parent count, parents (16
+ *     each) | uvarint child count, children | component, relationship,
+ *     details, each a string field
+ *   string field: uvarint tag: 0 = ""; 2n + 1 = n bytes follow; 2k + 2 = the
+ *     file's dictionary entry k. Written-out strings of 1..255 bytes enter the
+ *     dictionary (entries 0, 1, ... in file order) until it holds 4096.
+ * A record's event id is the file's first id plus its position in the file,
+ * so a file is read from its start. Component and relationship names repeat
+ * from event to event; the dictionary writes each once per file.
  * Events are buffered and written by weir_prov_flush (the session commit
  * calls it) or when the buffer fills; fsync only when cfg.sync. On open the
  * last file is scanned and a torn tail cut (reported); a bad record in an
  * older file is WEIR_E_CORRUPT naming the file and offset.
  *
- * Memory mode (dir NULL): the same records in malloc'd chunks, with the same
- * retention; nothing survives the process.
+ * Memory mode (dir NULL): the same records, encoded straight into memory
+ * segments of file_bytes_max, with the same retention, but with a CRC of 0
+ * (memory neither tears nor rots); nothing survives the process.
  *
  * Queries scan the stored events (no index): the lineage of a FlowFile is
  * every event of the FlowFile, of its ancestors (through parents, then their
@@ -127,6 +135,33 @@ void weir_prov_abandon(weir_prov_repo *repo);
  * not recorded). */
 WEIR_MUST_CHECK int weir_prov_record(weir_prov_repo *repo, const weir_prov_event *ev,
                                      uint64_t *id_out);
+
+/* Strings that recur from event to event (processor and relationship
+ * names, fixed details) may be interned once and then given by handle to
+ * weir_prov_record_names, which does no string work per event. Handle 0 is
+ * "" (and what NULL or "" intern to); the same text always gives the same
+ * handle. Handles stay valid while the repository is open. WEIR_E_INVAL
+ * beyond WEIR_PROV_NAMES_MAX names; WEIR_E_NOMEM. */
+typedef uint32_t weir_prov_name;
+#define WEIR_PROV_NAMES_MAX 65536u
+
+WEIR_MUST_CHECK int weir_prov_intern(weir_prov_repo *repo, const char *s, weir_prov_name *out);
+
+/* weir_prov_record with component, relationship and details given as
+ * handles of this repository (ev's string fields are not read). */
+WEIR_MUST_CHECK int weir_prov_record_names(weir_prov_repo *repo, const weir_prov_event *ev,
+                                           weir_prov_name component, weir_prov_name relationship,
+                                           weir_prov_name details, uint64_t *id_out);
+
+/* Events of one type for ffs[0..count) in that order, each with no parents
+ * or children, the FlowFile's uuid and size, and the same time (0: now) and
+ * names: the same records as that many weir_prov_record_names calls, made
+ * without repeating the work they share. On an error the events before the
+ * failing one are recorded. */
+WEIR_MUST_CHECK int weir_prov_record_ffs(weir_prov_repo *repo, weir_prov_type type, int64_t time_ms,
+                                         weir_prov_name component, weir_prov_name relationship,
+                                         weir_prov_name details, const weir_flowfile *const *ffs,
+                                         size_t count);
 
 /* Shorthand: an event of ff with no parents or children. */
 WEIR_MUST_CHECK int weir_prov_record_ff(weir_prov_repo *repo, weir_prov_type type,

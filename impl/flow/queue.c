@@ -79,19 +79,30 @@ struct weir_flow_queue {
     size_t swapin_cap;
 
     uint64_t next_index;
+    /* keys carry the priority attribute: set for good the first time a
+     * chain needs it (until then no offer pays for looking it up) */
+    bool keys_priority;
     int64_t now_seen_ns;      /* latest now_ns any call gave: decides penalties for requeues */
     weir_flow_queue_stats st; /* counters; the place counts are filled by stats_get */
 };
 
 /* ---- ordering ---- */
 
+/* FIFO (prioritizer.h): queue date, then queue index. */
+static inline int q_cmp_fifo(const qent *a, const qent *b)
+{
+    if (a->key.queue_date != b->key.queue_date) {
+        return a->key.queue_date < b->key.queue_date ? -1 : 1;
+    }
+    return (a->key.queue_index > b->key.queue_index) - (a->key.queue_index < b->key.queue_index);
+}
+
 static int q_cmp_pen(const qent *a, const qent *b)
 {
     if (a->penalty_ns != b->penalty_ns) {
         return a->penalty_ns < b->penalty_ns ? -1 : 1;
     }
-    static const weir_prioritizers fifo = {.count = 0};
-    return weir_prioritizers_compare(&fifo, &a->key, &b->key);
+    return q_cmp_fifo(a, b);
 }
 
 /* < 0 when a goes first in heap h (active or penalized). */
@@ -100,7 +111,20 @@ static inline int q_cmp(const weir_flow_queue *q, const qheap *h, const qent *a,
     if (h == &q->pen) {
         return q_cmp_pen(a, b);
     }
+    if (q->cfg.prioritizers.count == 0) {
+        return q_cmp_fifo(a, b); /* the common chain, without a call */
+    }
     return weir_prioritizers_compare(&q->cfg.prioritizers, &a->key, &b->key);
+}
+
+static bool q_chain_uses_priority(const weir_prioritizers *p)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        if (p->kinds[i] == WEIR_FLOW_PRIO_PRIORITY_ATTRIBUTE) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- heap ---- */
@@ -276,9 +300,22 @@ static weir_flowfile *q_active_pop(weir_flow_queue *q)
 
 /* ---- placing resident FlowFiles ---- */
 
-static void q_ent_make(qent *e, weir_flowfile *ff)
+/* ff's sort key: the priority attribute only when keys carry it. */
+static void q_key_make(const weir_flow_queue *q, const weir_flowfile *ff, weir_prio_key *key)
 {
-    weir_prio_key_make(ff, &e->key);
+    if (q->keys_priority) {
+        weir_prio_key_make(ff, key);
+        return;
+    }
+    *key = (weir_prio_key){.queue_date = ff->queue_date_ns,
+                           .queue_index = ff->queue_index,
+                           .lineage_start_date = ff->lineage_start_ns,
+                           .priority_class = WEIR_PRIO_MISSING};
+}
+
+static void q_ent_make(const weir_flow_queue *q, qent *e, weir_flowfile *ff)
+{
+    q_key_make(q, ff, &e->key);
     e->penalty_ns = ff->penalty_expiry_ns;
     e->ff = ff;
 }
@@ -298,7 +335,7 @@ static int q_resident_reserve(weir_flow_queue *q)
 static void q_resident_put(weir_flow_queue *q, weir_flowfile *ff)
 {
     qent e;
-    q_ent_make(&e, ff);
+    q_ent_make(q, &e, ff);
     if (ff->penalty_expiry_ns > q->now_seen_ns) {
         qheap_push(q, &q->pen, &e);
         q->pen_bytes += ff->size;
@@ -474,7 +511,7 @@ static int q_swap_in_one(weir_flow_queue *q)
         if (qrun_reserve_tail(&q->run) != 0) {
             /* run is full and cannot grow: the heap has room for the rest */
             qent e;
-            q_ent_make(&e, ff);
+            q_ent_make(q, &e, ff);
             if (ff->penalty_expiry_ns > q->now_seen_ns) {
                 qheap_push(q, &q->pen, &e);
                 q->pen_bytes += ff->size;
@@ -618,6 +655,7 @@ weir_flow_queue *weir_flow_queue_new(const weir_flow_queue_config *config,
     }
     q->swap_enabled =
         q->hooks.swap_out != NULL && q->hooks.swap_in != NULL && config->swap_threshold > 0;
+    q->keys_priority = q_chain_uses_priority(&config->prioritizers);
     q->now_seen_ns = INT64_MIN;
     if (err_out != NULL) {
         *err_out = 0;
@@ -917,6 +955,19 @@ int weir_flow_queue_set_prioritizers(weir_flow_queue *q, const weir_prioritizers
     if (rc != 0) {
         return rc;
     }
+    if (!q->keys_priority && q_chain_uses_priority(&next)) {
+        /* from now on keys carry the attribute, those made before too */
+        q->keys_priority = true;
+        for (size_t i = 0; i < q->run.n; i++) {
+            q_key_make(q, q->run.v[q->run.head + i].ff, &q->run.v[q->run.head + i].key);
+        }
+        for (size_t i = 0; i < q->heap.n; i++) {
+            q_key_make(q, q->heap.v[i].ff, &q->heap.v[i].key);
+        }
+        for (size_t i = 0; i < q->pen.n; i++) {
+            q_key_make(q, q->pen.v[i].ff, &q->pen.v[i].key); /* FIFO order: unchanged */
+        }
+    }
     memcpy(q->heap.v + q->heap.n, q->run.v + q->run.head, q->run.n * sizeof(qent));
     q->heap.n += q->run.n;
     q->run.head = 0;
@@ -928,10 +979,10 @@ int weir_flow_queue_set_prioritizers(weir_flow_queue *q, const weir_prioritizers
 
 /* ---- checking ---- */
 
-static bool q_key_fresh(const qent *e)
+static bool q_key_fresh(const weir_flow_queue *q, const qent *e)
 {
     weir_prio_key k;
-    weir_prio_key_make(e->ff, &k);
+    q_key_make(q, e->ff, &k);
     return k.queue_date == e->key.queue_date && k.queue_index == e->key.queue_index &&
            k.lineage_start_date == e->key.lineage_start_date &&
            k.priority_class == e->key.priority_class &&
@@ -945,7 +996,7 @@ static bool q_heap_valid(const weir_flow_queue *q, const qheap *h, uint64_t *byt
         if (i > 0 && q_cmp(q, h, &h->v[(i - 1) / 2], &h->v[i]) > 0) {
             return false;
         }
-        if (!q_key_fresh(&h->v[i])) {
+        if (!q_key_fresh(q, &h->v[i])) {
             return false;
         }
         *bytes += h->v[i].ff->size;
@@ -961,7 +1012,7 @@ int weir_flow_queue_check(const weir_flow_queue *q)
         if (i > 0 && q_cmp(q, &q->heap, e - 1, e) > 0) {
             return WEIR_E_CORRUPT;
         }
-        if (!q_key_fresh(e)) {
+        if (!q_key_fresh(q, e)) {
             return WEIR_E_CORRUPT;
         }
         active_bytes += e->ff->size;

@@ -21,9 +21,12 @@
  *
  * Records are found from a FlowFile pointer through a hint (processors
  * mostly touch FlowFiles in the order they got them) and an open-addressing
- * map stamped with a generation, so a reset clears nothing. The map is only
- * for lookups: everything that iterates goes over the record array, in the
- * order records were made, so no order depends on pointer values.
+ * map stamped with a generation, so a reset clears nothing. The map is built
+ * on the first lookup the hint misses and kept up to date from then on: a
+ * processor that goes through its FlowFiles in order never pays for it. The
+ * map is only for lookups: everything that iterates goes over the record
+ * array, in the order records were made, so no order depends on pointer
+ * values.
  *
  * Invariants: live = records whose ff is not NULL; taken = records with
  * origin TAKEN and ff not NULL (what the session adds to in_flight).
@@ -70,6 +73,7 @@ typedef struct sess_rec {
     uint32_t first_child; /* FORK children of this record, linked */
     uint32_t next_sibling;
     uint32_t detail; /* RECEIVE: offset + 1 into strs, 0 for none */
+    int32_t dest;    /* at commit (sess_check): the first connection, or -1 */
 } sess_rec;
 
 /* One undo-log entry (see the header). */
@@ -115,7 +119,8 @@ struct weir_flow_session {
     size_t taken;
     size_t hint;
     sess_slot *map;
-    size_t map_cap; /* power of two, >= 2 * count */
+    size_t map_cap;   /* power of two, >= 2 * map_count */
+    size_t map_count; /* records [0, map_count) are in the map */
     uint32_t gen;
     uint32_t *join_parents;
     size_t jp_count;
@@ -133,6 +138,12 @@ struct weir_flow_session {
     uint32_t *polled;   /* connection indexes polled in this session */
     size_t polled_count;
     size_t polled_cap;
+    int64_t commit_ms;             /* wall time of the commit being applied: its events' time */
+    const weir_flowfile **run_ffs; /* a run of provenance events being gathered */
+    size_t run_cap;
+    /* the entry time of FlowFiles this trigger creates (sess_entry_time) */
+    weir_flowfile_time made_at;
+    uint64_t made_at_trigger; /* e->counters.triggers when read; 0: not read */
 };
 
 /* ---- small helpers ---- */
@@ -174,27 +185,32 @@ static void sess_map_put(weir_flow_session *s, const void *key, uint32_t rec)
     s->map[i].rec = rec;
 }
 
-static int sess_map_grow(weir_flow_session *s, size_t need)
+/* Brings the map up to date with every record: false when it cannot grow
+ * (out of memory; lookups then scan the records). */
+static bool sess_map_sync(weir_flow_session *s)
 {
-    if (need * 2 <= s->map_cap) {
-        return 0;
+    if (s->map_count == s->count) {
+        return true;
     }
-    size_t n = s->map_cap == 0 ? 64 : s->map_cap;
-    while (n < need * 2) {
-        n *= 2;
+    if (s->count * 2 > s->map_cap) {
+        size_t n = s->map_cap == 0 ? 64 : s->map_cap;
+        while (n < s->count * 2) {
+            n *= 2;
+        }
+        sess_slot *m = calloc(n, sizeof *m);
+        if (m == NULL) {
+            return false;
+        }
+        free(s->map);
+        s->map = m;
+        s->map_cap = n;
+        s->gen = 1;
+        s->map_count = 0;
     }
-    sess_slot *m = calloc(n, sizeof *m);
-    if (m == NULL) {
-        return WEIR_E_NOMEM;
+    for (; s->map_count < s->count; s->map_count++) {
+        sess_map_put(s, s->recs[s->map_count].key, (uint32_t)s->map_count);
     }
-    free(s->map);
-    s->map = m;
-    s->map_cap = n;
-    s->gen = 1;
-    for (size_t r = 0; r < s->count; r++) {
-        sess_map_put(s, s->recs[r].key, (uint32_t)r);
-    }
-    return 0;
+    return true;
 }
 
 /* The record holding ff, or NULL (a FlowFile this session does not hold). */
@@ -211,6 +227,15 @@ static sess_rec *sess_find(weir_flow_session *s, const weir_flowfile *ff)
         s->hint = h + 1;
         return &s->recs[h + 1];
     }
+    if (!sess_map_sync(s)) {
+        for (size_t r = 0; r < s->count; r++) {
+            if (s->recs[r].ff == ff) {
+                s->hint = r;
+                return &s->recs[r];
+            }
+        }
+        return NULL;
+    }
     size_t i = sess_hash(ff, s->map_cap);
     while (s->map[i].gen == s->gen) {
         uint32_t r = s->map[i].rec;
@@ -226,8 +251,7 @@ static sess_rec *sess_find(weir_flow_session *s, const weir_flowfile *ff)
 /* Adds a record for ff; NULL when out of memory (ff untouched). */
 static sess_rec *sess_add(weir_flow_session *s, weir_flowfile *ff, uint8_t origin, int32_t src)
 {
-    if (flow_grow((void **)&s->recs, &s->cap, s->count + 1, sizeof *s->recs) != 0 ||
-        sess_map_grow(s, s->count + 1) != 0) {
+    if (flow_grow((void **)&s->recs, &s->cap, s->count + 1, sizeof *s->recs) != 0) {
         return NULL;
     }
     uint32_t idx = (uint32_t)s->count++;
@@ -240,7 +264,10 @@ static sess_rec *sess_add(weir_flow_session *s, weir_flowfile *ff, uint8_t origi
                     .parent = NO_REC,
                     .first_child = NO_REC,
                     .next_sibling = NO_REC};
-    sess_map_put(s, ff, idx);
+    if (s->map_count == idx && s->map_count > 0 && idx * 2 < s->map_cap) {
+        sess_map_put(s, ff, idx); /* the map is in use: keep it up to date */
+        s->map_count++;
+    }
     s->live++;
     if (origin == ORIGIN_TAKEN) {
         s->taken++;
@@ -329,11 +356,13 @@ static void sess_reset(weir_flow_session *s)
     s->live = 0;
     s->taken = 0;
     s->hint = 0;
+    s->map_count = 0;
     s->jp_count = 0;
     s->ev_count = 0;
     s->undo_count = 0;
     s->strs_len = 0;
     s->polled_count = 0;
+    s->made_at_trigger = 0;
     if (++s->gen == 0) { /* wrapped: old stamps could match again */
         memset(s->map, 0, s->map_cap * sizeof *s->map);
         s->gen = 1;
@@ -386,6 +415,7 @@ void flow_session_free(weir_flow_session *s, bool abandon)
     free(s->undo);
     free(s->strs);
     free(s->polled);
+    free(s->run_ffs);
     sess_chunks_reset(s, true);
     free(s);
 }
@@ -413,8 +443,7 @@ size_t weir_flow_session_get_batch(weir_flow_session *s, weir_flowfile **out, si
     if (p->in_count == 0 || max == 0) {
         return 0;
     }
-    if (flow_grow((void **)&s->recs, &s->cap, s->count + max, sizeof *s->recs) != 0 ||
-        sess_map_grow(s, s->count + max) != 0) {
+    if (flow_grow((void **)&s->recs, &s->cap, s->count + max, sizeof *s->recs) != 0) {
         return 0;
     }
     int64_t now = weir_now_ns(e->env);
@@ -471,15 +500,33 @@ static weir_flowfile *sess_new_ff(weir_flow_session *s, weir_flowfile *ff, uint8
     return ff;
 }
 
+/* When the FlowFiles this session makes now enter the flow. A synchronous
+ * trigger runs within one event of the node, so what it creates in one go
+ * shares one reading of the clocks (a simulated clock does not move during
+ * an event either). Anything else (a pending task's session, a session
+ * after its trigger) reads the clocks each time. */
+static const weir_flowfile_time *sess_entry_time(weir_flow_session *s)
+{
+    uint64_t trigger = s->e->counters.triggers;
+    bool in_trigger = s == s->p->main && s->p->tasks_active > 0;
+    if (!in_trigger || s->made_at_trigger != trigger) {
+        weir_flowfile_time_now(s->e->env, &s->made_at);
+        s->made_at_trigger = in_trigger ? trigger : 0;
+    }
+    return &s->made_at;
+}
+
 weir_flowfile *weir_flow_session_create(weir_flow_session *s)
 {
-    weir_flowfile *ff = weir_flowfile_create(s->e->env, flow_engine_id_next(s->e));
+    weir_flowfile *ff =
+        weir_flowfile_create_at(s->e->env, flow_engine_id_next(s->e), sess_entry_time(s));
     return sess_new_ff(s, ff, ORIGIN_CREATE);
 }
 
 weir_flowfile *weir_flow_session_receive(weir_flow_session *s, const char *transit_uri)
 {
-    weir_flowfile *ff = weir_flowfile_create(s->e->env, flow_engine_id_next(s->e));
+    weir_flowfile *ff =
+        weir_flowfile_create_at(s->e->env, flow_engine_id_next(s->e), sess_entry_time(s));
     ff = sess_new_ff(s, ff, ORIGIN_RECEIVE);
     if (ff != NULL) {
         s->recs[s->count - 1].detail = sess_str(s, transit_uri);
@@ -629,22 +676,28 @@ static bool sess_logs(const sess_rec *r)
     return r->origin == ORIGIN_TAKEN && r->undo == NULL;
 }
 
-/* Before an attribute of a taken FlowFile changes: log its old value. */
-static int sess_log_attr(weir_flow_session *s, sess_rec *r, const char *key)
+/* Before an attribute of a taken FlowFile changes: log its old value (the
+ * attribute at index `at`, or -1 when absent). */
+static int sess_log_attr(weir_flow_session *s, sess_rec *r, const char *key, size_t key_len, int at)
 {
     if (!sess_logs(r)) {
         return 0;
     }
-    const char *old = weir_flowfile_attr_get(r->ff, key);
-    uint32_t k = sess_str(s, key);
-    uint32_t o = old != NULL ? sess_str_n(s, old, strlen(old)) : 0;
-    sess_undo *u = k == 0 || (old != NULL && o == 0) ? NULL : sess_undo_push(s, r, UNDO_ATTR);
+    const char *old = NULL;
+    size_t old_len = 0;
+    if (at >= 0) {
+        const char *k;
+        weir_flowfile_attr_at(r->ff, (size_t)at, &k, NULL, &old, &old_len);
+    }
+    uint32_t ko = sess_str_n(s, key, key_len);
+    uint32_t o = old != NULL ? sess_str_n(s, old, old_len) : 0;
+    sess_undo *u = ko == 0 || (old != NULL && o == 0) ? NULL : sess_undo_push(s, r, UNDO_ATTR);
     if (u == NULL) {
         return WEIR_E_NOMEM;
     }
-    u->key = k;
+    u->key = ko;
     u->old = o;
-    u->old_len = old != NULL ? (uint32_t)strlen(old) : 0;
+    u->old_len = (uint32_t)old_len;
     return 0;
 }
 
@@ -844,14 +897,16 @@ int weir_flow_session_put_attr_n(weir_flow_session *s, weir_flowfile *ff, const 
 {
     sess_rec *r = sess_find(s, ff);
     WEIR_ASSERT(r != NULL);
-    if (strcmp(key, "uuid") == 0) {
+    size_t key_len = strlen(key);
+    if (key_len == 4 && memcmp(key, "uuid", 4) == 0) {
         return WEIR_E_INVAL;
     }
-    int err = sess_log_attr(s, r, key);
+    int at = weir_flowfile_attr_index(ff, key, key_len);
+    int err = sess_log_attr(s, r, key, key_len, at);
     if (err != 0) {
         return err;
     }
-    err = weir_flowfile_attr_set_n(ff, key, strlen(key), value, value_len);
+    err = weir_flowfile_attr_set_at(ff, at, key, key_len, value, value_len);
     if (err == 0) {
         r->flags |= F_ATTRS;
     }
@@ -956,7 +1011,7 @@ weir_flow_ctx *weir_flow_session_ctx(const weir_flow_session *s)
 
 /* Where a record's FlowFile ends up: the first connection (or -1: it leaves
  * the flow). */
-static int32_t sess_dest(const weir_flow_session *s, const sess_rec *r)
+static int32_t sess_dest_of(const weir_flow_session *s, const sess_rec *r)
 {
     if (r->rel == REL_BACK) {
         return r->src_conn;
@@ -966,6 +1021,14 @@ static int32_t sess_dest(const weir_flow_session *s, const sess_rec *r)
     }
     const flow_rel *rel = &s->p->rels[r->rel];
     return rel->conn_count == 0 ? -1 : rel->conns[0];
+}
+
+/* The same, as sess_check worked it out for the commit. */
+static int32_t sess_dest(const weir_flow_session *s, const sess_rec *r)
+{
+    WEIR_DEBUG_ASSERT(r->dest == sess_dest_of(s, r));
+    (void)s;
+    return r->dest;
 }
 
 static bool sess_is_new(const sess_rec *r)
@@ -979,10 +1042,12 @@ static bool sess_vanishes(const weir_flow_session *s, const sess_rec *r)
     return r->ff != NULL && sess_is_new(r) && sess_dest(s, r) < 0;
 }
 
+/* Checks the rules before a commit and works out every live record's
+ * destination (sess_dest). */
 static int sess_check(weir_flow_session *s)
 {
     for (size_t i = 0; i < s->count; i++) {
-        const sess_rec *r = &s->recs[i];
+        sess_rec *r = &s->recs[i];
         if (r->ff == NULL) {
             continue;
         }
@@ -993,6 +1058,7 @@ static int sess_check(weir_flow_session *s)
                            s->p->name, u);
             return WEIR_E_INVAL;
         }
+        r->dest = sess_dest_of(s, r);
     }
     return 0;
 }
@@ -1063,36 +1129,93 @@ static int sess_uuids_room(weir_flow_engine *e, size_t n)
     return flow_grow((void **)&e->uuids, &e->uuid_cap, n, sizeof *e->uuids);
 }
 
-static void sess_prov(weir_flow_session *s, weir_prov_type type, const weir_flowfile *ff,
-                      const char *rel, const char *details)
+/* What a commit's provenance needs: the strings its events repeat,
+ * interned once per commit (the processor's name, each relationship's,
+ * "Auto-Terminated"), and the run of events being gathered: consecutive
+ * events that differ only in their FlowFile are recorded in one call. */
+typedef struct sess_prov_ctx {
+    weir_prov_name component;
+    weir_prov_name auto_terminated;
+    weir_prov_name *rels; /* by relationship index */
+    weir_prov_type run_type;
+    int32_t run_rel;
+    weir_prov_name run_why;
+    size_t run_count; /* FlowFiles in s->run_ffs */
+} sess_prov_ctx;
+
+static void sess_prov_lost(weir_flow_session *s, int err)
 {
-    int err = weir_prov_record_ff(s->e->prov, type, ff, s->p->name, rel, details);
+    weir_log_warn(s->e->env, "flow: %s: provenance event lost: %s", s->p->name, weir_err_str(err));
+}
+
+/* Records the gathered run. */
+static void sess_run_flush(weir_flow_session *s, sess_prov_ctx *n)
+{
+    if (n->run_count == 0) {
+        return;
+    }
+    int err = weir_prov_record_ffs(s->e->prov, n->run_type, s->commit_ms, n->component,
+                                   n->run_rel >= 0 ? n->rels[n->run_rel] : 0, n->run_why,
+                                   s->run_ffs, n->run_count);
     if (err != 0) {
-        weir_log_warn(s->e->env, "flow: %s: provenance event lost: %s", s->p->name,
-                      weir_err_str(err));
+        sess_prov_lost(s, err);
+    }
+    n->run_count = 0;
+}
+
+/* An event of ff with no parents or children: rel is a relationship index
+ * or -1; why an interned detail; details, when not NULL, this session's
+ * text (written out as is, not part of a run). */
+static void sess_prov(weir_flow_session *s, sess_prov_ctx *n, weir_prov_type type,
+                      const weir_flowfile *ff, int32_t rel, weir_prov_name why, const char *details)
+{
+    if (n->run_count > 0 &&
+        (details != NULL || n->run_type != type || n->run_rel != rel || n->run_why != why)) {
+        sess_run_flush(s, n);
+    }
+    if (details == NULL &&
+        flow_grow((void **)&s->run_ffs, &s->run_cap, n->run_count + 1, sizeof *s->run_ffs) == 0) {
+        n->run_type = type;
+        n->run_rel = rel;
+        n->run_why = why;
+        s->run_ffs[n->run_count++] = ff;
+        return;
+    }
+    weir_prov_event ev = {.time_ms = s->commit_ms,
+                          .type = type,
+                          .flowfile = ff->uuid,
+                          .size = ff->size,
+                          .component = s->p->name,
+                          .relationship = rel >= 0 ? s->p->rels[rel].name : NULL,
+                          .details = details};
+    int err = details != NULL ? weir_prov_record(s->e->prov, &ev, NULL)
+                              : weir_prov_record_names(s->e->prov, &ev, n->component,
+                                                       rel >= 0 ? n->rels[rel] : 0, why, NULL);
+    if (err != 0) {
+        sess_prov_lost(s, err);
     }
 }
 
-static void sess_prov_lineage(weir_flow_session *s, weir_prov_type type, const weir_flowfile *ff,
-                              const weir_uuid *parents, uint32_t np, const weir_uuid *children,
-                              uint32_t nc)
+static void sess_prov_lineage(weir_flow_session *s, sess_prov_ctx *n, weir_prov_type type,
+                              const weir_flowfile *ff, const weir_uuid *parents, uint32_t np,
+                              const weir_uuid *children, uint32_t nc)
 {
-    weir_prov_event ev = {.type = type,
+    sess_run_flush(s, n);
+    weir_prov_event ev = {.time_ms = s->commit_ms,
+                          .type = type,
                           .flowfile = ff->uuid,
                           .size = ff->size,
                           .parents = parents,
                           .parent_count = np,
                           .children = children,
-                          .child_count = nc,
-                          .component = s->p->name};
-    int err = weir_prov_record(s->e->prov, &ev, NULL);
+                          .child_count = nc};
+    int err = weir_prov_record_names(s->e->prov, &ev, n->component, 0, 0, NULL);
     if (err != 0) {
-        weir_log_warn(s->e->env, "flow: %s: provenance event lost: %s", s->p->name,
-                      weir_err_str(err));
+        sess_prov_lost(s, err);
     }
 }
 
-static void sess_prov_fork(weir_flow_session *s, const sess_rec *r)
+static void sess_prov_fork(weir_flow_session *s, sess_prov_ctx *names, const sess_rec *r)
 {
     weir_flow_engine *e = s->e;
     size_t n = 0;
@@ -1108,18 +1231,18 @@ static void sess_prov_fork(weir_flow_session *s, const sess_rec *r)
         return;
     }
     e->uuids[0] = r->ff->uuid;
-    sess_prov_lineage(s, WEIR_PROV_FORK, r->ff, e->uuids, 1, e->uuids + 1, (uint32_t)n);
+    sess_prov_lineage(s, names, WEIR_PROV_FORK, r->ff, e->uuids, 1, e->uuids + 1, (uint32_t)n);
 }
 
-static void sess_prov_origin(weir_flow_session *s, const sess_rec *r)
+static void sess_prov_origin(weir_flow_session *s, sess_prov_ctx *n, const sess_rec *r)
 {
     weir_flow_engine *e = s->e;
     switch (r->origin) {
     case ORIGIN_CREATE:
-        sess_prov(s, WEIR_PROV_CREATE, r->ff, NULL, NULL);
+        sess_prov(s, n, WEIR_PROV_CREATE, r->ff, -1, 0, NULL);
         break;
     case ORIGIN_RECEIVE:
-        sess_prov(s, WEIR_PROV_RECEIVE, r->ff, NULL, sess_str_at(s, r->detail));
+        sess_prov(s, n, WEIR_PROV_RECEIVE, r->ff, -1, 0, sess_str_at(s, r->detail));
         break;
     case ORIGIN_JOIN:
         if (sess_uuids_room(e, r->join_count + 1) == 0) {
@@ -1131,14 +1254,14 @@ static void sess_prov_origin(weir_flow_session *s, const sess_rec *r)
                               ->uuid;
             }
             e->uuids[r->join_count] = r->ff->uuid;
-            sess_prov_lineage(s, WEIR_PROV_JOIN, r->ff, e->uuids, r->join_count,
+            sess_prov_lineage(s, n, WEIR_PROV_JOIN, r->ff, e->uuids, r->join_count,
                               e->uuids + r->join_count, 1);
         }
         break;
     case ORIGIN_CLONE: {
         weir_uuid u[2] = {((const weir_flowfile *)s->recs[r->parent].key)->uuid, r->ff->uuid};
-        sess_prov_lineage(s, WEIR_PROV_CLONE, (const weir_flowfile *)s->recs[r->parent].key, u, 1,
-                          u + 1, 1);
+        sess_prov_lineage(s, n, WEIR_PROV_CLONE, (const weir_flowfile *)s->recs[r->parent].key, u,
+                          1, u + 1, 1);
         break;
     }
     default:
@@ -1147,23 +1270,25 @@ static void sess_prov_origin(weir_flow_session *s, const sess_rec *r)
 }
 
 /* Provenance of the whole session, in record order (before anything is
- * freed: parents may be removed in this very session). */
+ * freed: parents may be removed in this very session). Every event of one
+ * commit carries the commit's time (NiFi stamps them at commit too). */
 static void sess_provenance(weir_flow_session *s, const sess_fanout *fan, size_t fan_count,
-                            const char **rel_names)
+                            sess_prov_ctx *n)
 {
+    s->commit_ms = weir_wall_ms(s->e->env);
     for (size_t i = 0; i < s->count; i++) {
         const sess_rec *r = &s->recs[i];
         if (r->ff == NULL || sess_vanishes(s, r)) {
             continue;
         }
-        sess_prov_origin(s, r);
+        sess_prov_origin(s, n, r);
         if (r->first_child != NO_REC) {
-            sess_prov_fork(s, r);
+            sess_prov_fork(s, n, r);
         }
         if (r->origin == ORIGIN_TAKEN && (r->flags & F_CONTENT) != 0) {
-            sess_prov(s, WEIR_PROV_CONTENT_MODIFIED, r->ff, NULL, NULL);
+            sess_prov(s, n, WEIR_PROV_CONTENT_MODIFIED, r->ff, -1, 0, NULL);
         } else if (r->origin == ORIGIN_TAKEN && (r->flags & F_ATTRS) != 0) {
-            sess_prov(s, WEIR_PROV_ATTRIBUTES_MODIFIED, r->ff, NULL, NULL);
+            sess_prov(s, n, WEIR_PROV_ATTRIBUTES_MODIFIED, r->ff, -1, 0, NULL);
         }
     }
     for (size_t i = 0; i < s->ev_count; i++) {
@@ -1172,22 +1297,37 @@ static void sess_provenance(weir_flow_session *s, const sess_fanout *fan, size_t
         if (r->ff == NULL || sess_vanishes(s, r)) {
             continue;
         }
-        const char *rel = (ev->type == WEIR_PROV_ROUTE && r->rel >= 0) ? rel_names[r->rel] : NULL;
-        sess_prov(s, (weir_prov_type)ev->type, r->ff, rel, sess_str_at(s, ev->detail));
+        int32_t rel = (ev->type == WEIR_PROV_ROUTE && r->rel >= 0) ? r->rel : -1;
+        sess_prov(s, n, (weir_prov_type)ev->type, r->ff, rel, 0, sess_str_at(s, ev->detail));
     }
     for (size_t i = 0; i < fan_count; i++) {
         const weir_flowfile *orig = s->recs[fan[i].rec].ff;
         weir_uuid u[2] = {orig->uuid, fan[i].ff->uuid};
-        sess_prov_lineage(s, WEIR_PROV_CLONE, orig, u, 1, u + 1, 1);
+        sess_prov_lineage(s, n, WEIR_PROV_CLONE, orig, u, 1, u + 1, 1);
     }
     for (size_t i = 0; i < s->count; i++) {
         const sess_rec *r = &s->recs[i];
         if (r->ff == NULL || sess_vanishes(s, r) || sess_dest(s, r) >= 0) {
             continue;
         }
-        const char *why = r->rel == REL_REMOVED ? NULL : "Auto-Terminated";
-        sess_prov(s, WEIR_PROV_DROP, r->ff, r->rel >= 0 ? rel_names[r->rel] : NULL, why);
+        weir_prov_name why = r->rel == REL_REMOVED ? 0 : n->auto_terminated;
+        sess_prov(s, n, WEIR_PROV_DROP, r->ff, r->rel >= 0 ? r->rel : -1, why, NULL);
     }
+    sess_run_flush(s, n);
+}
+
+/* Interns the commit's names into n (rels: room for rel_count). */
+static int sess_prov_ctx_make(weir_flow_session *s, sess_prov_ctx *n)
+{
+    weir_prov_repo *prov = s->e->prov;
+    int err = weir_prov_intern(prov, s->p->name, &n->component);
+    if (err == 0) {
+        err = weir_prov_intern(prov, "Auto-Terminated", &n->auto_terminated);
+    }
+    for (size_t i = 0; err == 0 && i < s->p->rel_count; i++) {
+        err = weir_prov_intern(prov, s->p->rels[i].name, &n->rels[i]);
+    }
+    return err;
 }
 
 /* Applies a committed session: counters, queues, frees. Cannot fail. */
@@ -1217,11 +1357,14 @@ static void sess_apply(weir_flow_session *s, sess_fanout *fan, size_t fan_count)
         }
         if (dest < 0) {
             if (!vanishes) {
-                if ((r->flags & F_SENT) != 0) {
+                bool sent = (r->flags & F_SENT) != 0;
+                if (sent) {
                     e->counters.sent++;
                 } else {
                     e->counters.dropped++;
                 }
+                flow_engine_observe_end(e, r->ff,
+                                        sent ? WEIR_FLOW_END_SENT : WEIR_FLOW_END_DROPPED);
             }
             continue; /* freed below, after every record was looked at */
         }
@@ -1297,20 +1440,21 @@ int weir_flow_session_commit(weir_flow_session *s)
         }
     }
     if (e->prov != NULL) {
-        const char *names[64];
-        const char **rel_names = names;
-        const char **heap = NULL;
+        weir_prov_name rels[64];
+        sess_prov_ctx n = {.rels = rels};
         if (s->p->rel_count > 64) {
-            heap = malloc(s->p->rel_count * sizeof *heap);
-            rel_names = heap;
+            n.rels = malloc(s->p->rel_count * sizeof *n.rels);
         }
-        if (rel_names != NULL) {
-            for (size_t i = 0; i < s->p->rel_count; i++) {
-                rel_names[i] = s->p->rels[i].name;
-            }
-            sess_provenance(s, fan, fan_count, rel_names);
+        int perr = n.rels == NULL ? WEIR_E_NOMEM : sess_prov_ctx_make(s, &n);
+        if (perr == 0) {
+            sess_provenance(s, fan, fan_count, &n);
+        } else {
+            weir_log_warn(e->env, "flow: %s: provenance events lost: %s", s->p->name,
+                          weir_err_str(perr));
         }
-        free(heap);
+        if (n.rels != rels) {
+            free(n.rels);
+        }
     }
     flow_engine_expired_finish(e);
     if (e->prov != NULL) {
