@@ -1,6 +1,8 @@
 /* `weir sim SCENARIO`: runs a scenario in the simulator and reports what
- * happened: a timeline, a summary, a latency histogram, the verdict and the
- * trace hash. Built-in scenario for now: `demo` (see impl/demo/demo.h). */
+ * happened: a timeline, a summary (with a flow's counters, queue peaks and
+ * memory), a latency histogram, the verdict and the trace hash. A bad
+ * scenario or flow file exits 2 before anything runs. Built-in scenario:
+ * `demo` (see impl/demo/demo.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -221,6 +223,13 @@ static int sim_file(const sim_opts *o)
             return WEIR_EXIT_USAGE;
         }
     }
+    /* the flow files, and the names the scenario uses in them: a bad one is a bad file */
+    if (weir_scn_flows_load(&sc, why, sizeof why) != 0) {
+        free(text);
+        fprintf(stderr, "weir sim: %s\n", why);
+        weir_scenario_free(&sc);
+        return WEIR_EXIT_USAGE;
+    }
     uint64_t seed = o->seed_given ? o->seed : sc.seed;
     FILE *trace = NULL;
     if (o->trace_path != NULL && (trace = fopen(o->trace_path, "w")) == NULL) {
@@ -231,8 +240,10 @@ static int sim_file(const sim_opts *o)
     char run_id[256];
     weir_rundir_run_id(run_id, sizeof run_id, &sc, seed);
     weir_run_files rf = {0};
-    if (o->out_dir != NULL && weir_rundir_begin(o->out_dir, run_id, text, len, &rf, why, sizeof why) != 0) {
+    if (o->out_dir != NULL && (weir_rundir_begin(o->out_dir, run_id, text, len, &rf, why, sizeof why) != 0 ||
+                               weir_rundir_copy_flows(&rf, &sc, o->scenario, why, sizeof why) != 0)) {
         free(text);
+        weir_rundir_end(&rf);
         fprintf(stderr, "weir sim: %s\n", why);
         return WEIR_EXIT_USAGE;
     }
@@ -245,10 +256,14 @@ static int sim_file(const sim_opts *o)
         fprintf(stderr, "weir sim: out of memory\n");
         return WEIR_EXIT_FAIL;
     }
-    fprintf(report, "weir sim %s%s%s  seed=%" PRIu64 "  duration=%.3fs  brokers=%zu topics=%zu faults=%zu\n",
+    fprintf(report, "weir sim %s%s%s  seed=%" PRIu64 "  duration=%.3fs  brokers=%zu topics=%zu faults=%zu",
            sc.name, sc.variant_index >= 0 ? " / " : "",
            sc.variant_index >= 0 ? sc.variants[sc.variant_index].name : "", seed,
            (double)sc.duration_ns / 1e9, sc.broker_count, sc.topic_count, sc.fault_count);
+    if (sc.flow_count > 0) {
+        fprintf(report, " flows=%zu actions=%zu", sc.flow_count, sc.action_count);
+    }
+    fputc('\n', report);
     weir_scn_outcome out;
     err = weir_scn_run(&sc, seed, report, trace, o->out_dir != NULL ? &rf.rec : NULL, &out);
     if (trace != NULL) {
@@ -256,6 +271,7 @@ static int sim_file(const sim_opts *o)
     }
     if (err != 0) {
         fclose(report);
+        fwrite(rbuf, 1, rlen, stderr); /* what the runner said about why */
         free(rbuf);
         weir_rundir_end(&rf);
         fprintf(stderr, "weir sim: the simulation could not run: %s\n", weir_err_str(err));

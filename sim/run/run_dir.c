@@ -82,16 +82,119 @@ int weir_rundir_begin(const char *root, const char *run_id, const char *text, si
     if ((rf->report = rd_open(rf, "report.txt", why, why_size)) == NULL ||
         (rf->rec.events = rd_open(rf, "events.tsv", why, why_size)) == NULL ||
         (rf->rec.replicas = rd_open(rf, "replicas.tsv", why, why_size)) == NULL ||
-        (rf->rec.latency = rd_open(rf, "latency.tsv", why, why_size)) == NULL) {
+        (rf->rec.latency = rd_open(rf, "latency.tsv", why, why_size)) == NULL ||
+        (rf->rec.flows = rd_open(rf, "flows.tsv", why, why_size)) == NULL) {
         weir_rundir_end(rf);
         return -1;
     }
     return 0;
 }
 
+/* dir + "/" + rel with "." and ".." resolved lexically; -1 when rel is
+ * absolute or climbs more than `up` levels above dir. */
+static int rd_resolve(const char *dir, const char *rel, int up, char *out, size_t size)
+{
+    if (rel[0] == '/' || snprintf(out, size, "%s", dir) >= (int)size) {
+        return -1;
+    }
+    size_t len = strlen(out);
+    int climbed = 0;
+    for (const char *p = rel; *p != '\0';) {
+        const char *end = strchr(p, '/');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            char *slash = strrchr(out, '/');
+            if (slash == NULL || ++climbed > up) {
+                return -1;
+            }
+            *slash = '\0';
+            len = (size_t)(slash - out);
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            if (len + 1 + n >= size) {
+                return -1;
+            }
+            out[len++] = '/';
+            memcpy(out + len, p, n);
+            out[len += n] = '\0';
+        }
+        p += n + (end != NULL);
+    }
+    return 0;
+}
+
+static int rd_copy(const char *from, const char *to, char *why, size_t why_size)
+{
+    char folder[WEIR_RUN_PATH_MAX];
+    snprintf(folder, sizeof folder, "%s", to);
+    char *slash = strrchr(folder, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        if (rd_mkdirs(folder, why, why_size) != 0) {
+            return -1;
+        }
+    }
+    FILE *in = fopen(from, "rb");
+    FILE *out = in != NULL ? fopen(to, "wb") : NULL;
+    bool ok = in != NULL && out != NULL;
+    char buf[65536];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+        ok = fwrite(buf, 1, n, out) == n;
+    }
+    ok = ok && ferror(in) == 0;
+    if (in != NULL) {
+        fclose(in);
+    }
+    if (out != NULL) {
+        ok = fclose(out) == 0 && ok;
+    }
+    if (!ok) {
+        snprintf(why, why_size, "cannot copy %s to %s: %s", from, to, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int weir_rundir_copy_flows(const weir_run_files *rf, const weir_scenario *sc,
+                           const char *scenario_path, char *why, size_t why_size)
+{
+    const char *slash = strrchr(scenario_path, '/');
+    for (size_t i = 0; i < sc->flow_count; i++) {
+        const char *file = sc->flows[i].file;
+        char from[WEIR_RUN_PATH_MAX], to[WEIR_RUN_PATH_MAX];
+        if (file[0] == '/' || slash == NULL) {
+            snprintf(from, sizeof from, "%s", file);
+        } else {
+            snprintf(from, sizeof from, "%.*s/%s", (int)(slash - scenario_path), scenario_path,
+                     file);
+        }
+        /* the run folder's parent is the deepest place scenario.yaml may reach */
+        if (rd_resolve(rf->dir, file, 1, to, sizeof to) != 0) {
+            snprintf(why, why_size,
+                     "flow file %s is not copied into the run folder (an absolute path, or "
+                     "more than one \"..\"): the run replays only from the original place",
+                     file);
+            return -1;
+        }
+        if (rd_copy(from, to, why, why_size) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void weir_rundir_end(weir_run_files *rf)
 {
-    FILE **files[] = {&rf->report, &rf->rec.events, &rf->rec.replicas, &rf->rec.latency};
+    /* a run without flows leaves no flows.tsv */
+    if (rf->rec.flows != NULL && ftell(rf->rec.flows) == 0) {
+        fclose(rf->rec.flows);
+        rf->rec.flows = NULL;
+        char path[WEIR_RUN_PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/flows.tsv", rf->dir);
+        remove(path);
+    }
+    FILE **files[] = {&rf->report, &rf->rec.events, &rf->rec.replicas, &rf->rec.latency,
+                      &rf->rec.flows};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if (*files[i] != NULL) {
             fclose(*files[i]);
@@ -158,6 +261,16 @@ int weir_rundir_meta(const weir_run_files *rf, const weir_scenario *sc, uint64_t
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         fprintf(f, "%s\t%" PRId64 "\n", counts[i].key, counts[i].value);
+    }
+    for (int i = 0; i < o->flow_count; i++) {
+        const weir_scn_flow_outcome *fl = &o->flows[i];
+        fprintf(f,
+                "flow.%s.created\t%" PRIu64 "\nflow.%s.dropped\t%" PRIu64 "\nflow.%s.sent\t%" PRIu64
+                "\nflow.%s.queued\t%" PRIu64 "\nflow.%s.peak_resident\t%" PRIu64
+                "\nflow.%s.lost\t%" PRIu64 "\nflow.%s.duplicated\t%" PRIu64 "\n",
+                fl->name, fl->created, fl->name, fl->dropped, fl->name, fl->sent, fl->name,
+                fl->queued, fl->name, fl->peak_resident, fl->name, fl->lost, fl->name,
+                fl->duplicated);
     }
     fprintf(f, "faults\t%zu\nfault_kinds\t%s\nreplay\t%s\n", sc->fault_count, kinds, replay);
     for (int i = 0; i < o->n_failures; i++) {

@@ -8,6 +8,9 @@
  *   DIR/<run>/events.tsv     faults, leaders, ISRs, truncations, oracles
  *   DIR/<run>/replicas.tsv   every replica's LEO and HW over time
  *   DIR/<run>/latency.tsv    produce latency histogram
+ *   DIR/<run>/flows.tsv      flow connections' queues over time (runs with flows)
+ *   DIR/flows/...            the flow files the runs' scenarios name, where
+ *                            DIR/<run>/scenario.yaml finds them
  */
 #ifndef WEIR_SIM_RUN_DIR_H
 #define WEIR_SIM_RUN_DIR_H
@@ -26,7 +29,7 @@
 typedef struct weir_run_files {
     char dir[WEIR_RUN_PATH_MAX]; /* DIR/<run> */
     FILE *report;                /* report.txt */
-    weir_scn_record rec;         /* events, replicas, latency */
+    weir_scn_record rec;         /* events, replicas, latency, flows */
 } weir_run_files;
 
 /* "<scenario>[@<variant>]-s<seed>": a run's folder name. */
@@ -40,6 +43,12 @@ int weir_rundir_create(const char *root, char *why, size_t why_size);
  * on failure. */
 int weir_rundir_begin(const char *root, const char *run_id, const char *text, size_t len,
                       weir_run_files *rf, char *why, size_t why_size);
+
+/* Copies the flow files sc names (relative to scenario_path's folder) to
+ * where rf->dir/scenario.yaml finds them, so the run folder replays; a
+ * path that would leave the run folder's parent is refused (why). */
+int weir_rundir_copy_flows(const weir_run_files *rf, const weir_scenario *sc,
+                           const char *scenario_path, char *why, size_t why_size);
 
 /* Closes what begin opened (safe on a zeroed or half-opened one). */
 void weir_rundir_end(weir_run_files *rf);

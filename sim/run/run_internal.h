@@ -108,8 +108,10 @@ typedef struct consumer_state {
     size_t n_held, cap_held;
 } consumer_state;
 
+#define RUN_ROLE_FLOW 4
+
 typedef struct host_state {
-    int role; /* 0 idle, 1 broker, 2 controller, 3 clients */
+    int role; /* 0 idle, 1 broker, 2 controller, 3 clients, RUN_ROLE_FLOW a flow engine */
     int broker_index;
 } host_state;
 
@@ -155,6 +157,8 @@ int64_t run_now_ns(void);
 void run_timeline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One events.tsv line: the time, the kind, then tab-separated fields. */
 void run_record(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failure of the run's verdict (at most WEIR_SCN_FAILURES_MAX are kept). */
+void run_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int run_topic_index(const char *name);
 /* Reads are held to the final log only where every producer used acks=all. */
 bool run_topic_all_acks_all(int ti);

@@ -15,6 +15,7 @@
 #include "log/batch.h"
 #include "log/log.h"
 #include "proto/kafka.h"
+#include "run_flow.h"
 #include "sim.h"
 
 #define SAMPLE_TICKS 5       /* replicas.tsv: every 5th liveness tick (500 ms) */
@@ -287,7 +288,12 @@ static void shutdown_on_node(weir_env *env, void *arg)
 {
     (void)env;
     int hi = (int)(intptr_t)arg;
-    weir_broker_shutdown(weir_world_node_state(RS->w, RS->sc->hosts[hi].name));
+    const char *host = RS->sc->hosts[hi].name;
+    if (RS->hosts[hi].role == RUN_ROLE_FLOW) {
+        run_flows_host_down(host, true); /* the engine checkpoints and closes its repositories */
+    } else {
+        weir_broker_shutdown(weir_world_node_state(RS->w, host));
+    }
     RS->stopped[hi] = true;
 }
 
@@ -340,6 +346,7 @@ static void fault_fire(weir_env *env, void *arg)
             if (f->torn) {
                 weir_ignore(weir_sim_tear_next_crash(RS->w, a));
             }
+            run_flows_host_down(a, false);
             err = weir_world_crash(RS->w, a);
             fault_note(ev, a, "crash %s (power off: unsynced data %s)%s", a, f->torn ? "torn" : "lost",
                        err ? " (failed)" : "");
@@ -459,7 +466,8 @@ static void liveness_tick(weir_env *env, void *arg)
     if (RS->rec != NULL && RS->rec->replicas != NULL && RS->ticks++ % SAMPLE_TICKS == 0) {
         sample_replicas();
     }
-    if (RS->recovered_ns < 0 && now >= RS->last_fault_end_ns) {
+    run_flows_sample();
+    if (RS->sc->broker_count > 0 && RS->recovered_ns < 0 && now >= RS->last_fault_end_ns) {
         weir_controller *c = weir_world_node_state(RS->w, RS->controller_host);
         bool all = c != NULL;
         for (size_t t = 0; all && t < RS->sc->topic_count; t++) {
@@ -524,6 +532,7 @@ static void *chaos_start(weir_env *env, void *arg)
         ev->f = &sc->faults[i];
         weir_timer_start(env, sc->faults[i].at_ns, fault_fire, ev);
     }
+    run_flows_schedule(env);
     weir_timer_start(env, 100 * MS, liveness_tick, NULL);
     return arg;
 }
@@ -555,7 +564,15 @@ static void log_batch_into_history(const uint8_t *batch, size_t len, const weir_
     }
     bool txn = (h->attributes & 0x10) != 0;
     bool control = (h->attributes & 0x20) != 0;
+    bool flow_output = run_flows_output_topic(part_key / 100000);
     while (weir_record_next(&it, &rec) == 1) {
+        if (flow_output) {
+            /* a flow's output: its own oracle reads it (run_flow_delivery.c) */
+            if (!control && rec.value_len > 0) {
+                run_flows_output_record(part_key / 100000, rec.value, (size_t)rec.value_len);
+            }
+            continue;
+        }
         if (control) {
             /* key: int16 version, int16 type (0 abort, 1 commit) */
             bool commit = rec.key_len >= 4 && rec.key[3] == 1 && rec.key[2] == 0;
@@ -700,9 +717,7 @@ static void check_replicas(void)
     }
 }
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void fail(const char *fmt, ...)
+void run_fail(const char *fmt, ...)
 {
     weir_scn_outcome *o = RS->out;
     if (o->n_failures < WEIR_SCN_FAILURES_MAX) {
@@ -749,36 +764,36 @@ static void judge(void)
             continue; /* with retries and several requests in flight, Kafka reorders too */
         }
         if (found[k] && !violation_expected((weir_scn_violation_kind)k)) {
-            fail("violated at %.3fs: %s", t, weir_scn_violation_name((weir_scn_violation_kind)k));
+            run_fail("violated at %.3fs: %s", t, weir_scn_violation_name((weir_scn_violation_kind)k));
         }
     }
     for (int i = 0; i < e->violation_count; i++) {
         if (!found[e->violations[i].kind]) {
-            fail("expected violation not found: %s", weir_scn_violation_name(e->violations[i].kind));
+            run_fail("expected violation not found: %s", weir_scn_violation_name(e->violations[i].kind));
         }
     }
     if (e->no_acked_loss && (o->lost_all > 0 || o->acked_all == 0)) {
-        fail("no_acked_loss: %lld of %lld acks=all messages lost", (long long)o->lost_all,
-             (long long)o->acked_all);
+        run_fail("no_acked_loss: %lld of %lld acks=all messages lost", (long long)o->lost_all,
+                 (long long)o->acked_all);
     }
     if (e->lost_acked_max >= 0 && o->lost_any > e->lost_acked_max) {
-        fail("max_lost_acked %lld: %lld acknowledged messages lost", (long long)e->lost_acked_max,
-             (long long)o->lost_any);
+        run_fail("max_lost_acked %lld: %lld acknowledged messages lost", (long long)e->lost_acked_max,
+                 (long long)o->lost_any);
     }
     if (o->leader_changes < e->leader_changes_min) {
-        fail("leader_changes_min %d: saw %d", e->leader_changes_min, o->leader_changes);
+        run_fail("leader_changes_min %d: saw %d", e->leader_changes_min, o->leader_changes);
     }
     if (o->isr_shrinks < e->isr_shrinks_min) {
-        fail("isr_shrinks_min %d: saw %d", e->isr_shrinks_min, o->isr_shrinks);
+        run_fail("isr_shrinks_min %d: saw %d", e->isr_shrinks_min, o->isr_shrinks);
     }
     if (o->isr_expands < e->isr_expands_min) {
-        fail("isr_expands_min %d: saw %d", e->isr_expands_min, o->isr_expands);
+        run_fail("isr_expands_min %d: saw %d", e->isr_expands_min, o->isr_expands);
     }
     if (o->truncations < e->truncations_min) {
-        fail("truncations_min %d: saw %d", e->truncations_min, o->truncations);
+        run_fail("truncations_min %d: saw %d", e->truncations_min, o->truncations);
     }
     if (o->unclean_elections < e->unclean_elections_min) {
-        fail("unclean_elections_min %d: saw %d", e->unclean_elections_min, o->unclean_elections);
+        run_fail("unclean_elections_min %d: saw %d", e->unclean_elections_min, o->unclean_elections);
     }
     if (e->produce_errors_checked) {
         for (int code = 1; code < 128; code++) {
@@ -787,26 +802,26 @@ static void judge(void)
                 allowed = allowed || e->produce_errors_allowed[k] == code;
             }
             if (RS->errors_seen[code] && !allowed) {
-                fail("produce error %s is not in produce_errors_allowed", weir_kerr_name((int16_t)code));
+                run_fail("produce error %s is not in produce_errors_allowed", weir_kerr_name((int16_t)code));
             }
         }
     }
     for (int k = 0; k < e->produce_errors_required_count; k++) {
         int code = e->produce_errors_required[k];
         if (code >= 0 && code < 128 && !RS->errors_seen[code]) {
-            fail("produce_errors_required: %s never seen", weir_kerr_name((int16_t)code));
+            run_fail("produce_errors_required: %s never seen", weir_kerr_name((int16_t)code));
         }
     }
     if (e->offline_until_restart && !RS->offline_seen) {
-        fail("offline_until_restart: no partition went offline");
+        run_fail("offline_until_restart: no partition went offline");
     }
     if (e->recovers_within_ns >= 0) {
         if (RS->recovered_ns < 0) {
-            fail("recovers_within %.3fs: never fully recovered after the last fault",
-                 (double)e->recovers_within_ns / 1e9);
+            run_fail("recovers_within %.3fs: never fully recovered after the last fault",
+                     (double)e->recovers_within_ns / 1e9);
         } else if (RS->recovered_ns - RS->last_fault_end_ns > e->recovers_within_ns) {
-            fail("recovers_within %.3fs: took %.3fs", (double)e->recovers_within_ns / 1e9,
-                 (double)(RS->recovered_ns - RS->last_fault_end_ns) / 1e9);
+            run_fail("recovers_within %.3fs: took %.3fs", (double)e->recovers_within_ns / 1e9,
+                     (double)(RS->recovered_ns - RS->last_fault_end_ns) / 1e9);
         }
     }
     o->recovered_after_ns = RS->recovered_ns < 0 ? -1 : RS->recovered_ns - RS->last_fault_end_ns;
@@ -924,10 +939,10 @@ static void consumers_read_all(void)
         }
         if (bsearch(&h->acks[i].id, read, h->n_reads, sizeof *read, cmp_msg_id) == NULL &&
             missing++ == 0) {
-            fail("consumers_read_all_acked: message P%d:%lld (acked at %s/%d offset %lld) never read",
-                 h->acks[i].id.producer, (long long)h->acks[i].id.seq,
-                 RS->sc->topics[h->acks[i].partition / 100000].name, h->acks[i].partition % 100000,
-                 (long long)h->acks[i].offset);
+            run_fail("consumers_read_all_acked: message P%d:%lld (acked at %s/%d offset %lld) never read",
+                     h->acks[i].id.producer, (long long)h->acks[i].id.seq,
+                     RS->sc->topics[h->acks[i].partition / 100000].name, h->acks[i].partition % 100000,
+                     (long long)h->acks[i].offset);
         }
     }
     free(read);
@@ -946,6 +961,61 @@ static int apply_broker_settings(weir_broker_config *bc, const weir_scn_settings
     return 0;
 }
 
+/* The controller and the brokers (a file of flows alone has none). */
+static int cluster_add(const weir_scenario *sc, FILE *report)
+{
+    run_state *rs = RS;
+    rs->hosts[sc->controller.host_index].role = 2;
+    snprintf(rs->controller_host, sizeof rs->controller_host, "%s", sc->hosts[sc->controller.host_index].name);
+    /* controller */
+    weir_controller_config_default(&rs->ccfg);
+    snprintf(rs->ccfg.listen_host, sizeof rs->ccfg.listen_host, "%s", rs->controller_host);
+    rs->ccfg.session_timeout_ms = sc->controller.session_timeout_ms;
+    rs->ccfg.log_level = RUN_LOG_LEVEL;
+    rs->ccfg.observer = (weir_controller_observer){obs_leader, obs_isr, obs_fenced, NULL, NULL};
+    for (size_t t = 0; t < sc->topic_count && t < WEIR_CONTROLLER_TOPICS_MAX; t++) {
+        weir_controller_topic_spec *ts = &rs->ccfg.topics[rs->ccfg.n_topics++];
+        snprintf(ts->name, sizeof ts->name, "%s", sc->topics[t].name);
+        ts->partitions = sc->topics[t].partitions;
+        ts->replication_factor = sc->topics[t].replication_factor;
+        ts->assignment = sc->topics[t].assignment;
+        rs->ccfg.unclean_election = rs->ccfg.unclean_election || weir_scenario_topic_unclean(sc, t);
+    }
+    char why[256];
+    int err = weir_world_node_add(rs->w, rs->controller_host, &weir_controller_node, &rs->ccfg);
+    /* brokers */
+    for (size_t i = 0; err == 0 && i < sc->broker_count; i++) {
+        weir_broker_config *bc = &rs->bcfg[i];
+        weir_broker_config_default(bc);
+        bc->node_id = sc->brokers[i].id;
+        snprintf(bc->listen_host, sizeof bc->listen_host, "%s", sc->hosts[sc->brokers[i].host_index].name);
+        bc->listen_port = 9092;
+        snprintf(bc->controller_addr, sizeof bc->controller_addr, "%s:9093", rs->controller_host);
+        bc->heartbeat_interval_ms = sc->controller.heartbeat_interval_ms;
+        bc->log_level = RUN_LOG_LEVEL;
+        bc->on_truncate = obs_truncate;
+        for (size_t t = 0; t < sc->topic_count && t < 16; t++) {
+            snprintf(bc->topic_min_isr[t].topic, sizeof bc->topic_min_isr[t].topic, "%s", sc->topics[t].name);
+            bc->topic_min_isr[t].min_insync_replicas = (int16_t)weir_scenario_topic_min_isr(sc, t);
+            bc->n_topic_min_isr = (int)t + 1;
+        }
+        if (apply_broker_settings(bc, &sc->broker_defaults, why, sizeof why) != 0 ||
+            apply_broker_settings(bc, &sc->brokers[i].config, why, sizeof why) != 0) {
+            if (report) {
+                fprintf(report, "broker %d: %s\n", bc->node_id, why);
+            }
+            return WEIR_E_INVAL;
+        }
+        err = weir_world_node_add(rs->w, sc->hosts[sc->brokers[i].host_index].name, &weir_broker_node, bc);
+    }
+    return err;
+}
+
+int weir_scn_flows_load(const weir_scenario *sc, char *why, size_t why_size)
+{
+    return run_flows_load(sc, why, why_size);
+}
+
 int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
                  const weir_scn_record *rec, weir_scn_outcome *out)
 {
@@ -959,6 +1029,13 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
     rs.recovered_ns = -1;
     rs.last_ack_ns = -1;
     rs.last_fault_end_ns = weir_scenario_last_fault_end_ns(sc);
+    char flow_why[512];
+    if (run_flows_load(sc, flow_why, sizeof flow_why) != 0) {
+        if (report != NULL) {
+            fprintf(report, "%s\n", flow_why);
+        }
+        return WEIR_E_INVAL;
+    }
     weir_history_init(&rs.hist);
 
     weir_sim_config cfg;
@@ -991,48 +1068,9 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
         at += (size_t)snprintf(rs.bootstrap + at, sizeof rs.bootstrap - at, "%s%s:9092", i ? "," : "",
                                sc->hosts[sc->brokers[i].host_index].name);
     }
-    rs.hosts[sc->controller.host_index].role = 2;
-    snprintf(rs.controller_host, sizeof rs.controller_host, "%s", sc->hosts[sc->controller.host_index].name);
-    /* controller */
-    weir_controller_config_default(&rs.ccfg);
-    snprintf(rs.ccfg.listen_host, sizeof rs.ccfg.listen_host, "%s", rs.controller_host);
-    rs.ccfg.session_timeout_ms = sc->controller.session_timeout_ms;
-    rs.ccfg.log_level = RUN_LOG_LEVEL;
-    rs.ccfg.observer = (weir_controller_observer){obs_leader, obs_isr, obs_fenced, NULL, NULL};
-    for (size_t t = 0; t < sc->topic_count && t < WEIR_CONTROLLER_TOPICS_MAX; t++) {
-        weir_controller_topic_spec *ts = &rs.ccfg.topics[rs.ccfg.n_topics++];
-        snprintf(ts->name, sizeof ts->name, "%s", sc->topics[t].name);
-        ts->partitions = sc->topics[t].partitions;
-        ts->replication_factor = sc->topics[t].replication_factor;
-        ts->assignment = sc->topics[t].assignment;
-        rs.ccfg.unclean_election = rs.ccfg.unclean_election || weir_scenario_topic_unclean(sc, t);
-    }
-    char why[256];
-    int err = weir_world_node_add(rs.w, rs.controller_host, &weir_controller_node, &rs.ccfg);
-    /* brokers */
-    for (size_t i = 0; err == 0 && i < sc->broker_count; i++) {
-        weir_broker_config *bc = &rs.bcfg[i];
-        weir_broker_config_default(bc);
-        bc->node_id = sc->brokers[i].id;
-        snprintf(bc->listen_host, sizeof bc->listen_host, "%s", sc->hosts[sc->brokers[i].host_index].name);
-        bc->listen_port = 9092;
-        snprintf(bc->controller_addr, sizeof bc->controller_addr, "%s:9093", rs.controller_host);
-        bc->heartbeat_interval_ms = sc->controller.heartbeat_interval_ms;
-        bc->log_level = RUN_LOG_LEVEL;
-        bc->on_truncate = obs_truncate;
-        for (size_t t = 0; t < sc->topic_count && t < 16; t++) {
-            snprintf(bc->topic_min_isr[t].topic, sizeof bc->topic_min_isr[t].topic, "%s", sc->topics[t].name);
-            bc->topic_min_isr[t].min_insync_replicas = (int16_t)weir_scenario_topic_min_isr(sc, t);
-            bc->n_topic_min_isr = (int)t + 1;
-        }
-        if (apply_broker_settings(bc, &sc->broker_defaults, why, sizeof why) != 0 ||
-            apply_broker_settings(bc, &sc->brokers[i].config, why, sizeof why) != 0) {
-            if (report) {
-                fprintf(report, "broker %d: %s\n", bc->node_id, why);
-            }
-            return WEIR_E_INVAL;
-        }
-        err = weir_world_node_add(rs.w, sc->hosts[sc->brokers[i].host_index].name, &weir_broker_node, bc);
+    int err = 0;
+    if (sc->broker_count > 0) {
+        err = cluster_add(sc, report);
     }
     /* clients */
     for (size_t i = 0; i < sc->producer_count; i++) {
@@ -1052,6 +1090,12 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
         if (rs.hosts[h].role == 3) {
             err = weir_world_node_add(rs.w, sc->hosts[h].name, &run_client_type, (void *)(intptr_t)h);
         }
+    }
+    for (size_t i = 0; i < sc->flow_count; i++) {
+        rs.hosts[sc->flows[i].host_index].role = RUN_ROLE_FLOW;
+    }
+    if (err == 0) {
+        err = run_flows_add_nodes(rs.w);
     }
     if (err == 0) {
         err = weir_world_node_add(rs.w, "chaos", &chaos_type, NULL);
@@ -1137,6 +1181,8 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
         out->txn_unknown += rs.consumers[i].txn.unknown;
     }
     consumers_read_all();
+    run_flows_finish(out);
+    run_flows_judge_delivery(out);
     judge();
     if (report != NULL) {
         fprintf(report, "timeline\n");
@@ -1163,12 +1209,13 @@ int weir_scn_run(weir_scenario *sc, uint64_t seed, FILE *report, FILE *trace,
         free(rs.consumers[i].out_src);
     }
     weir_history_free(&rs.hist);
+    run_flows_end();
     return 0;
 }
 
-void weir_scn_print_summary(FILE *f, const weir_scn_outcome *out)
+/* The cluster's lines of the summary. */
+static void print_cluster_summary(FILE *f, const weir_scn_outcome *out)
 {
-    fprintf(f, "\nsummary\n");
     fprintf(f, "  messages sent %lld, acknowledged %lld (acks=all %lld), produce errors %lld, read %lld\n",
             (long long)out->sent, (long long)out->acked, (long long)out->acked_all,
             (long long)out->produce_errors, (long long)out->reads);
@@ -1199,6 +1246,15 @@ void weir_scn_print_summary(FILE *f, const weir_scn_outcome *out)
     if (out->recovered_after_ns >= 0) {
         fprintf(f, "  fully in sync %.3fs after the last fault ended\n", (double)out->recovered_after_ns / 1e9);
     }
+}
+
+void weir_scn_print_summary(FILE *f, const weir_scn_outcome *out)
+{
+    fprintf(f, "\nsummary\n");
+    if (out->flow_count == 0 || out->sent > 0 || out->reads > 0 || out->leader_changes > 0) {
+        print_cluster_summary(f, out);
+    }
+    run_flows_print(f, out);
     fprintf(f, "  %.1f simulated s in %.2f wall s (%.0fx), %llu events (%.0f/s)\n", out->sim_s, out->wall_s,
             out->wall_s > 0 ? out->sim_s / out->wall_s : 0, (unsigned long long)out->events,
             out->wall_s > 0 ? (double)out->events / out->wall_s : 0);

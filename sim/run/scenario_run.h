@@ -1,8 +1,9 @@
 /* Runs a scenario file in the simulator: the platform, a controller, brokers,
- * producers and consumers (weir's own client) on their hosts, the timed
- * faults; records a timeline (faults, leader and ISR changes, truncations);
- * then checks the oracles (history checker, replica agreement below the HW,
- * HW <= LEO) and the scenario's expectations.
+ * producers and consumers (weir's own client) and flow engines on their
+ * hosts, the timed faults and flow actions; records a timeline (faults,
+ * leader and ISR changes, truncations, flow actions); then checks the
+ * oracles (history checker, replica agreement below the HW, HW <= LEO; the
+ * flow oracles of run_flow.h) and the scenario's expectations.
  *
  * One run per process (SimGrid starts once): callers fork for several.
  */
@@ -16,6 +17,39 @@
 #include "scenario/scenario.h"
 
 #define WEIR_SCN_FAILURES_MAX 16
+#define WEIR_SCN_OUT_FLOWS_MAX 8 /* flows with figures in the outcome */
+#define WEIR_SCN_OUT_CONNS_MAX 16 /* connections per flow with figures in the outcome */
+
+/* A connection of a flow, over the run. */
+typedef struct weir_scn_flow_conn_outcome {
+    char name[48];
+    uint64_t peak_queued;      /* FlowFiles queued at the highest */
+    uint64_t peak_resident;    /* FlowFiles its queue held in memory at the highest */
+    uint64_t object_threshold; /* the largest it had */
+    uint64_t session_max;      /* the most one commit put into it */
+} weir_scn_flow_conn_outcome;
+
+/* A flow over the run: counters summed over its incarnations. */
+typedef struct weir_scn_flow_outcome {
+    char name[64];
+    uint64_t created, received, sent, dropped, expired, queued, in_flight;
+    uint64_t recovered; /* found in the write-ahead log by restarts */
+    int starts;
+    uint64_t peak_resident;     /* FlowFiles its queues held in memory, at the highest sample */
+    uint64_t peak_memory_bytes; /* content bytes of those */
+    bool conserved_judged, conserved; /* against the provenance repository */
+    bool ledger_judged;
+    uint64_t committed, lost, duplicated; /* the ledger */
+    uint64_t overshoots;                  /* connections past threshold + one session */
+    char held_back[48];                   /* the processor back pressure held back most */
+    uint64_t held_back_waits, held_back_resumes;
+    /* flow_delivers: acknowledged input records, those in no output
+     * record, copies beyond the first, output pieces that are no record */
+    uint64_t delivered_inputs, delivered_missing, delivered_duplicates, delivered_unknown;
+    int conn_count;                       /* in conns (at most WEIR_SCN_OUT_CONNS_MAX) */
+    int conn_total;
+    weir_scn_flow_conn_outcome conns[WEIR_SCN_OUT_CONNS_MAX];
+} weir_scn_flow_outcome;
 
 typedef struct weir_scn_outcome {
     bool pass;
@@ -48,6 +82,8 @@ typedef struct weir_scn_outcome {
     int truncations;
     int unclean_elections;
     int64_t recovered_after_ns; /* after the last fault ended; -1 never */
+    int flow_count; /* in flows (at most WEIR_SCN_OUT_FLOWS_MAX) */
+    weir_scn_flow_outcome flows[WEIR_SCN_OUT_FLOWS_MAX];
 } weir_scn_outcome;
 
 /* Machine-readable records of a run, for `weir report` (reports/README.md
@@ -56,7 +92,14 @@ typedef struct weir_scn_record {
     FILE *events;   /* events.tsv: faults, leaders, ISRs, fencing, truncations, oracles */
     FILE *replicas; /* replicas.tsv: every replica's LEO and HW, every 250 ms */
     FILE *latency;  /* latency.tsv: produce acknowledgement latency, log2 buckets */
+    FILE *flows;    /* flows.tsv: every flow connection's queue, every 100 ms */
 } weir_scn_record;
+
+/* Reads and checks the flow files sc names (relative to its file's
+ * folder), with every processor, connection and parameter the scenario
+ * refers to in them; weir_scn_run does it too. 0, or WEIR_E_INVAL / IO
+ * with why as "FILE:LINE:COLUMN: PATH: reason". */
+int weir_scn_flows_load(const weir_scenario *sc, char *why, size_t why_size);
 
 /* Runs sc (its variant already chosen) with seed; writes the timeline to
  * report (may be NULL), trace lines to trace (may be NULL) and the records
