@@ -39,6 +39,9 @@ typedef struct cl_node {
     cl_req *tail;
     int32_t in_flight;
     int32_t failures; /* consecutive, for the backoff */
+    /* node_ready refused a request because the connection was full: on_wake
+     * is owed once one of its requests ends. */
+    bool wake_when_free;
     int64_t backoff_until_ns;
     weir_timer *deadline_timer; /* the oldest request's deadline */
     weir_timer *backoff_timer;  /* connect once the backoff ends */
@@ -79,6 +82,7 @@ struct weir_cluster {
     bool md_wanted;
     bool md_in_flight;
     bool md_ever;
+    bool md_wait_for_room; /* every connection was open and full at the last attempt */
     int64_t md_last_attempt_ns;
     int64_t md_last_ok_ns;
     weir_timer *md_timer;
@@ -199,6 +203,7 @@ static void cl_node_fail(cl_node *n, int err, bool close_conn)
     int32_t lost = n->in_flight;
     n->head = n->tail = NULL;
     n->in_flight = 0;
+    n->wake_when_free = false; /* the metadata answer asked for below wakes the owner */
     weir_log_info(env,
                   "%s: connection to node %d (%s) ended: %s; %d request(s) failed; "
                   "reconnect after %lld ms",
@@ -304,6 +309,29 @@ static int cl_decode_body(weir_cluster *cl, weir_rd *rd, int16_t key, int16_t v,
     }
 }
 
+/* Once a full connection takes requests again: schedules a metadata attempt
+ * that found every connection full, and pays the wake-up node_ready owes.
+ * Without them a refresh, or an owner refused only because other requests
+ * (say a group member's commits to the same broker) filled the connection,
+ * would wait for an event that never comes. */
+static void cl_node_wake_if_free(cl_node *n)
+{
+    weir_cluster *cl = n->cl;
+    if (n->state != CL_UP || n->in_flight >= cl->cfg.in_flight_max) {
+        return;
+    }
+    if (cl->md_wait_for_room) {
+        cl->md_wait_for_room = false;
+        cl_md_schedule(cl);
+    }
+    if (n->wake_when_free) {
+        n->wake_when_free = false;
+        if (cl->cfg.on_wake != NULL) {
+            cl->cfg.on_wake(cl->cfg.arg);
+        }
+    }
+}
+
 static void cl_on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *arg)
 {
     (void)arg;
@@ -357,6 +385,7 @@ static void cl_on_frame(weir_conn *conn, const uint8_t *payload, size_t len, voi
     }
     r->cb(cl, 0, &resp, r->arg);
     free(r);
+    cl_node_wake_if_free(n);
 }
 
 static void cl_backoff_cb(weir_env *env, void *arg);
@@ -399,7 +428,11 @@ bool weir_cluster_node_ready(weir_cluster *cl, int32_t node_id)
         return false;
     }
     if (n->state == CL_UP) {
-        return n->in_flight < cl->cfg.in_flight_max;
+        if (n->in_flight < cl->cfg.in_flight_max) {
+            return true;
+        }
+        n->wake_when_free = true;
+        return false;
     }
     if (n->state == CL_CONNECTING) {
         return false;
@@ -719,9 +752,17 @@ static void cl_md_send(weir_cluster *cl)
 {
     int64_t now = weir_now_ns(cl->env);
     int64_t retry_at = now;
+    cl->md_wait_for_room = false;
     cl_node *n = cl_md_pick(cl, &retry_at);
     if (n == NULL) {
         cl->md_wanted = true;
+        if (retry_at == INT64_MAX) {
+            /* No backoff ends: every node is open and full. The answer that
+             * frees one schedules the attempt (cl_node_wake_if_free). */
+            cl->md_wait_for_room = true;
+            cl->md_last_attempt_ns = now;
+            return;
+        }
         cl->md_last_attempt_ns = retry_at - (int64_t)cl->cfg.retry_backoff_ms * MS;
         cl_md_schedule(cl);
         return;

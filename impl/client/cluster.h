@@ -19,7 +19,8 @@
  *   and leader per partition. A refresh happens when asked (after
  *   retry_backoff_ms since the last attempt), after a broker connection fails,
  *   while a wanted topic or partition has no leader, and every
- *   metadata_max_age_ms.
+ *   metadata_max_age_ms. One that finds every connection open and full goes
+ *   out when an answer frees one.
  * - coordinator lookups (FindCoordinator) until they are answered; the
  *   coordinators they name join the nodes.
  *
@@ -142,7 +143,9 @@ int32_t weir_cluster_leader(weir_cluster *cl, const char *topic, int32_t partiti
 /* True when a request to node_id can go now: its connection is open and has
  * fewer than in_flight_max requests. When there is no connection it starts
  * one (at once, or when the reconnect backoff ends) and on_wake follows when
- * it opens. */
+ * it opens; when the connection is full, on_wake follows when one of its
+ * requests ends and it has room again (whoever sent them: requests sent
+ * without asking, as a group member's commits are, count too). */
 bool weir_cluster_node_ready(weir_cluster *cl, int32_t node_id);
 
 /* Requests in flight on node_id's connection (0 when none). */

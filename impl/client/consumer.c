@@ -842,7 +842,7 @@ static void cs_send_to_node(weir_consumer *c, int32_t node_id, bool list_offsets
         return;
     }
     if (!weir_cluster_node_ready(c->cl, node_id)) {
-        return; /* on_wake follows when it opens */
+        return; /* on_wake follows when it opens or has room again */
     }
     cs_request *req = calloc(1, sizeof *req + (size_t)c->part_count * sizeof(cs_entry));
     if (req == NULL) {

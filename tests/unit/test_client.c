@@ -20,6 +20,11 @@
  * seed twice for the trace hash. Each run is a forked child: SimGrid starts
  * once per process.
  *
+ * The cluster layer on its own, against a fake broker that holds answers:
+ * with both connections full (in_flight_max requests each), node_ready says
+ * no and a metadata refresh finds no connection; once the held answers
+ * arrive, the owner is woken and the refresh goes out.
+ *
  * WEIR_TEST_CLIENT_LOG=debug|info|warn shows the nodes' log lines.
  */
 #include <setjmp.h>
@@ -1096,6 +1101,276 @@ static void test_bad_configs_are_refused_with_a_reason(void **state)
     assert_string_equal(why, "no bootstrap address");
 }
 
+/* ---- the cluster layer: connections full of requests ---- */
+
+/* A fake broker (node 1, leader of "t"/0) that answers every request with
+ * Metadata, in order per connection, holding the answers to requests that
+ * arrive between FULL_HOLD_FROM_MS and FULL_HOLD_UNTIL_MS until the latter.
+ * The client fills both of its connections (bootstrap node -1 and node 1) to
+ * in_flight_max with held requests, then asks node_ready and a metadata
+ * refresh: both must be answered once the held requests are. */
+#define FULL_HOLD_FROM_MS 150 /* after the first metadata answer (at 100 ms) */
+#define FULL_HOLD_UNTIL_MS 1000
+#define FULL_QUEUE_MAX 16
+
+typedef struct full_outcome {
+    char failure[160];
+    int32_t answers;
+    bool ready_when_full;
+    int32_t in_flight_when_full;
+    int32_t wakes_after_release;
+    int32_t metadata_after_release; /* Metadata requests the broker got after the release */
+} full_outcome;
+
+typedef struct full_conn {
+    weir_conn *conn;
+    uint8_t *bufs[FULL_QUEUE_MAX];
+    size_t lens[FULL_QUEUE_MAX];
+    int64_t ready_ns[FULL_QUEUE_MAX];
+    int32_t count;
+    weir_timer *timer;
+    bool closed;
+} full_conn;
+
+static struct {
+    full_outcome *out;
+    full_conn conns[4];
+    int32_t conn_count;
+    weir_cluster *cl;
+} FULL;
+
+static void full_fail(const char *what)
+{
+    if (FULL.out->failure[0] == '\0') {
+        snprintf(FULL.out->failure, sizeof FULL.out->failure, "%s", what);
+    }
+}
+
+static void full_drain(full_conn *fc);
+
+static void full_drain_cb(weir_env *env, void *arg)
+{
+    (void)env;
+    full_conn *fc = arg;
+    fc->timer = NULL;
+    full_drain(fc);
+}
+
+/* Sends the answers whose time has come, in request order. */
+static void full_drain(full_conn *fc)
+{
+    weir_env *env = fc->conn->env;
+    int64_t now = weir_now_ns(env);
+    int32_t sent = 0;
+    while (sent < fc->count && fc->ready_ns[sent] <= now) {
+        if (!fc->closed) {
+            weir_ignore(weir_conn_send(fc->conn, fc->bufs[sent], fc->lens[sent]));
+        }
+        free(fc->bufs[sent]);
+        sent++;
+    }
+    fc->count -= sent;
+    memmove(fc->bufs, fc->bufs + sent, (size_t)fc->count * sizeof fc->bufs[0]);
+    memmove(fc->lens, fc->lens + sent, (size_t)fc->count * sizeof fc->lens[0]);
+    memmove(fc->ready_ns, fc->ready_ns + sent, (size_t)fc->count * sizeof fc->ready_ns[0]);
+    if (fc->count > 0 && fc->timer == NULL) {
+        fc->timer = weir_timer_start(env, fc->ready_ns[0] - now, full_drain_cb, fc);
+    }
+}
+
+static void full_on_frame(weir_conn *conn, const uint8_t *p, size_t len, void *arg)
+{
+    (void)arg;
+    full_conn *fc = conn->data;
+    if (fc == NULL && FULL.conn_count < 4) {
+        fc = &FULL.conns[FULL.conn_count++];
+        fc->conn = conn;
+        conn->data = fc;
+    }
+    weir_rd rd;
+    weir_rd_init(&rd, p, len);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request req;
+    weir_wr w;
+    weir_wr_init(&w);
+    int err = weir_decode_request(&rd, &a, &req);
+    if (err == 0 && req.header.api_key != WEIR_API_METADATA) {
+        err = WEIR_E_UNSUPPORTED;
+    }
+    if (err == 0) {
+        err = weir_encode_response_header(&w, req.header.api_key, req.header.api_version,
+                                          req.header.correlation_id);
+    }
+    if (err == 0) {
+        weir_metadata_broker br = {1, weir_str_from("broker"), 9092, WEIR_STR_NULL};
+        int32_t replicas[1] = {1};
+        weir_metadata_partition mp = {0, 0, 1, 1, replicas, 1, replicas};
+        weir_metadata_topic mt = {0, weir_str_from("t"), false, 1, &mp};
+        weir_metadata_response mr = {0, 1, &br, WEIR_STR_NULL, 1, 1, &mt};
+        err = weir_encode_metadata_response(&w, req.header.api_version, &mr);
+    }
+    int64_t now = weir_now_ns(conn->env);
+    if (err != 0 || fc == NULL || fc->count == FULL_QUEUE_MAX) {
+        full_fail("fake broker: a request it cannot answer");
+        weir_conn_close(conn);
+    } else {
+        if (now >= FULL_HOLD_UNTIL_MS * MS) {
+            FULL.out->metadata_after_release++;
+        }
+        bool hold = now >= FULL_HOLD_FROM_MS * MS && now < FULL_HOLD_UNTIL_MS * MS;
+        fc->bufs[fc->count] = weir_wr_take(&w, &fc->lens[fc->count]);
+        fc->ready_ns[fc->count] = hold ? FULL_HOLD_UNTIL_MS * MS : now;
+        fc->count++;
+        full_drain(fc);
+    }
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void full_on_close(weir_conn *conn, int reason, void *arg)
+{
+    (void)reason;
+    (void)arg;
+    if (conn->data != NULL) {
+        ((full_conn *)conn->data)->closed = true;
+    }
+}
+
+static void *full_broker_start(weir_env *env, void *arg)
+{
+    static weir_listener *l;
+    weir_conn_handlers h = {NULL, full_on_frame, full_on_close, NULL};
+    if (weir_listen(env, "broker:9092", &h, &l) != 0) {
+        full_fail("fake broker cannot listen");
+    }
+    return arg;
+}
+
+static void full_on_wake(void *arg)
+{
+    weir_env *env = arg;
+    if (weir_now_ns(env) >= FULL_HOLD_UNTIL_MS * MS) {
+        FULL.out->wakes_after_release++;
+    }
+}
+
+static void full_on_answer(weir_cluster *cl, int err, const weir_response *resp, void *arg)
+{
+    (void)cl;
+    (void)resp;
+    (void)arg;
+    if (err != 0) {
+        full_fail("a held request failed");
+    }
+    FULL.out->answers++;
+}
+
+/* Fills nodes -1 and 1 with in_flight_max (5) held Metadata requests. */
+static void full_fill(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    weir_str topic = weir_str_from("t");
+    for (int32_t node = -1; node <= 1; node += 2) {
+        for (int i = 0; i < 5; i++) {
+            weir_request r;
+            memset(&r, 0, sizeof r);
+            r.header.api_key = WEIR_API_METADATA;
+            r.header.api_version = 4;
+            r.body.metadata.topic_count = 1;
+            r.body.metadata.topics = &topic;
+            if (weir_cluster_send(FULL.cl, node, &r, 0, full_on_answer, NULL) != 0) {
+                full_fail("a filler request was not sent");
+            }
+        }
+    }
+}
+
+static void full_ask(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    FULL.out->in_flight_when_full = weir_cluster_in_flight(FULL.cl, 1);
+    FULL.out->ready_when_full = weir_cluster_node_ready(FULL.cl, 1);
+    weir_cluster_metadata_request(FULL.cl);
+}
+
+static void *full_client_start(weir_env *env, void *arg)
+{
+    weir_cluster_config cc;
+    weir_cluster_config_default(&cc);
+    cc.bootstrap = "broker:9092";
+    cc.on_wake = full_on_wake;
+    cc.arg = env;
+    FULL.cl = weir_cluster_new(env, &cc, NULL);
+    if (FULL.cl == NULL || weir_cluster_topic_want(FULL.cl, "t") != 0) {
+        full_fail("cluster setup failed");
+        return arg;
+    }
+    weir_timer_start(env, 200 * MS, full_fill, NULL);
+    weir_timer_start(env, 300 * MS, full_ask, NULL);
+    return arg;
+}
+
+static void full_client_destroy(void *state)
+{
+    (void)state;
+    weir_cluster_abandon(FULL.cl);
+    FULL.cl = NULL;
+}
+
+static void
+test_a_full_connection_wakes_its_owner_and_sends_the_waiting_metadata_once_it_drains(void **state)
+{
+    (void)state;
+    full_outcome o;
+    memset(&o, 0, sizeof o);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        memset(&FULL, 0, sizeof FULL);
+        full_outcome mine;
+        memset(&mine, 0, sizeof mine);
+        FULL.out = &mine;
+        weir_sim_config cfg;
+        weir_sim_config_default(&cfg, 3);
+        cfg.log_level = WEIR_LOG_ERROR;
+        weir_world *w = weir_sim_world_new(&cfg);
+        static const weir_node_type broker = {"fake-broker", full_broker_start, NULL};
+        static const weir_node_type client = {"client", full_client_start, full_client_destroy};
+        if (w == NULL || weir_world_node_add(w, "broker", &broker, NULL) != 0 ||
+            weir_world_node_add(w, "client", &client, NULL) != 0 ||
+            weir_world_run(w, 2000 * MS) != 0) {
+            full_fail("world failed");
+        }
+        if (write(fds[1], &mine, sizeof mine) != (ssize_t)sizeof mine) {
+            _exit(3);
+        }
+        test_child_exit(0);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], &o, sizeof o);
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(got, (ssize_t)sizeof o);
+    print_message("in flight when full %d, answers %d, wakes after release %d, metadata "
+                  "requests after release %d\n",
+                  o.in_flight_when_full, o.answers, o.wakes_after_release,
+                  o.metadata_after_release);
+    if (o.failure[0] != '\0') {
+        fail_msg("%s", o.failure);
+    }
+    assert_int_equal(o.in_flight_when_full, 5);
+    assert_false(o.ready_when_full);
+    assert_int_equal(o.answers, 10);
+    assert_true(o.wakes_after_release >= 1);    /* node_ready's refusal is paid back */
+    assert_true(o.metadata_after_release >= 1); /* the refresh that found no room went out */
+}
+
 static void test_the_same_seed_gives_the_same_trace_hash(void **state)
 {
     (void)state;
@@ -1127,6 +1402,8 @@ int main(void)
         cmocka_unit_test(test_acks_0_reports_on_send_and_the_records_arrive),
         cmocka_unit_test(test_no_acked_message_is_lost_across_crashes_over_many_seeds),
         cmocka_unit_test(test_the_same_seed_gives_the_same_trace_hash),
+        cmocka_unit_test(
+            test_a_full_connection_wakes_its_owner_and_sends_the_waiting_metadata_once_it_drains),
         cmocka_unit_test(test_bad_configs_are_refused_with_a_reason),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,11 @@
  *   offset): a read_committed consumer sees exactly the committed records,
  *   also after a seek into an aborted transaction, asks for isolation level 1
  *   and reports the LSO; a read_uncommitted one sees every data record.
+ * - a group consumer against a fake broker that leads its partition and
+ *   coordinates its group on one connection, answering in request order and
+ *   holding OffsetCommits for 1.5 s: the owner's commits fill the connection
+ *   past in_flight_max with the Fetch queued behind them; once they are
+ *   answered the consumer fetches again and reads every record.
  * - three group consumers on their own hosts share a 6-partition topic on a
  *   weir broker while a producer writes; every partition is owned by exactly
  *   one consumer; then one consumer's host crashes and, after the session
@@ -834,6 +839,407 @@ static void test_read_committed_skips_aborted_transactions_and_markers(void **st
     assert_int_equal(o.list_isolation, 1); /* only the read_committed one asked */
 }
 
+/* ---- a fetch behind commits a coordinator holds ---- */
+
+/* A fake broker that is the partition's leader and the group's coordinator on
+ * one connection, as Kafka's is: it answers each connection's requests in the
+ * order they came. OffsetCommits arriving between HOL_HOLD_FROM_MS and
+ * HOL_HOLD_UNTIL_MS are answered at HOL_HOLD_UNTIL_MS (a coordinator whose
+ * offsets partition waits for a dead ISR member), so the owner's commits,
+ * sent every 100 ms without asking for room, fill the connection past
+ * in_flight_max and hold the Fetch queued behind them. When they are all
+ * answered the consumer must fetch again. */
+#define HOL_TOPIC "h"
+#define HOL_RECORDS 400
+#define HOL_RECORD_EVERY_MS 10 /* record i appears at i * 10 ms */
+#define HOL_PER_FETCH 50
+#define HOL_HOLD_FROM_MS 1000
+#define HOL_HOLD_UNTIL_MS 2500
+#define HOL_RUN_MS 5000
+#define HOL_QUEUE_MAX 64
+#define HOL_CONNS_MAX 8
+
+typedef struct hol_outcome {
+    char failure[200];
+    int32_t read_count;
+    int32_t out_of_order;
+    int32_t read_at_release; /* records read when the held commits were answered */
+    int64_t last_read_ms;
+    int32_t queued_max; /* most requests waiting for an answer on one connection */
+    int32_t commits_ok;
+} hol_outcome;
+
+typedef struct hol_pending {
+    uint8_t *buf;
+    size_t len;
+    int64_t ready_ns;
+} hol_pending;
+
+/* One connection's answers, in request order. */
+typedef struct hol_conn {
+    weir_conn *conn;
+    hol_pending q[HOL_QUEUE_MAX];
+    int32_t head;
+    int32_t count;
+    weir_timer *timer;
+    bool closed;
+} hol_conn;
+
+static struct {
+    hol_outcome *out;
+    hol_conn conns[HOL_CONNS_MAX];
+    int32_t conn_count;
+    weir_consumer *c;
+} HOL;
+
+static void hol_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void hol_fail(const char *fmt, ...)
+{
+    if (HOL.out->failure[0] != '\0') {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(HOL.out->failure, sizeof HOL.out->failure, fmt, ap);
+    va_end(ap);
+}
+
+static void hol_drain(hol_conn *hc);
+
+static void hol_drain_cb(weir_env *env, void *arg)
+{
+    (void)env;
+    hol_conn *hc = arg;
+    hc->timer = NULL;
+    hol_drain(hc);
+}
+
+/* Sends the answers whose time has come, oldest first; never one out of turn. */
+static void hol_drain(hol_conn *hc)
+{
+    weir_env *env = hc->conn->env;
+    int64_t now = weir_now_ns(env);
+    while (hc->count > 0 && hc->q[hc->head].ready_ns <= now) {
+        hol_pending *p = &hc->q[hc->head];
+        if (!hc->closed) {
+            weir_ignore(weir_conn_send(hc->conn, p->buf, p->len));
+        }
+        free(p->buf);
+        hc->head = (hc->head + 1) % HOL_QUEUE_MAX;
+        hc->count--;
+    }
+    if (hc->count > 0 && hc->timer == NULL) {
+        hc->timer = weir_timer_start(env, hc->q[hc->head].ready_ns - now, hol_drain_cb, hc);
+    }
+}
+
+static void hol_queue(hol_conn *hc, weir_wr *w, int64_t ready_ns)
+{
+    if (hc->count == HOL_QUEUE_MAX) {
+        hol_fail("fake broker: more than %d requests waiting", HOL_QUEUE_MAX);
+        return;
+    }
+    hol_pending *p = &hc->q[(hc->head + hc->count) % HOL_QUEUE_MAX];
+    p->buf = weir_wr_take(w, &p->len);
+    p->ready_ns = ready_ns;
+    hc->count++;
+    if (hc->count > HOL.out->queued_max) {
+        HOL.out->queued_max = hc->count;
+    }
+    hol_drain(hc);
+}
+
+/* Records [from, from + n) as one batch, values "v<offset>". */
+static int hol_fetch_answer(weir_wr *w, int16_t version, const weir_fetch_request *f,
+                            int64_t now_ms, bool *empty)
+{
+    int64_t from = f->topics[0].partitions[0].fetch_offset;
+    int64_t available = now_ms / HOL_RECORD_EVERY_MS + 1;
+    if (available > HOL_RECORDS) {
+        available = HOL_RECORDS;
+    }
+    int64_t n = available - from;
+    n = n > HOL_PER_FETCH ? HOL_PER_FETCH : n;
+    weir_batch_builder b;
+    weir_batch_builder_init(&b);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    for (int64_t i = 0; i < n; i++) {
+        char v[16];
+        int vn = snprintf(v, sizeof v, "v%lld", (long long)(from + i));
+        weir_batch_builder_add(&b, 1700000000000LL, NULL, 0, v, vn, NULL, 0);
+    }
+    if (n > 0 && weir_batch_builder_finish(&b, &buf, &len) == 0) {
+        weir_batch_set_base_offset(buf, from);
+    }
+    weir_fetch_partition_response pr = {0};
+    pr.partition_index = 0;
+    pr.high_watermark = available;
+    pr.last_stable_offset = available;
+    pr.log_start_offset = 0;
+    pr.aborted_count = -1;
+    pr.preferred_read_replica = -1;
+    pr.records = (weir_bytes){buf, (int32_t)len};
+    weir_fetch_topic_response tr = {weir_str_from(HOL_TOPIC), 1, &pr};
+    weir_fetch_response fr = {0, 0, 0, 1, &tr};
+    int err = weir_encode_fetch_response(w, version, &fr);
+    weir_batch_builder_free(&b);
+    *empty = n <= 0;
+    return err;
+}
+
+/* The group's answers: one member, "m-1", always the leader of generation 1. */
+static int hol_group_answer(weir_wr *w, const weir_request *req, bool *held)
+{
+    int16_t v = req->header.api_version;
+    switch (req->header.api_key) {
+    case WEIR_API_FIND_COORDINATOR: {
+        weir_find_coordinator_response r = {0, 0, WEIR_STR_NULL, 1, weir_str_from("broker"), 9092};
+        return weir_encode_find_coordinator_response(w, v, &r);
+    }
+    case WEIR_API_JOIN_GROUP: {
+        const weir_join_group_request *j = &req->body.join_group;
+        weir_join_group_member m = {weir_str_from("m-1"), WEIR_STR_NULL, j->protocols[0].metadata};
+        /* generation 1, the member's own protocol, "m-1" the leader and itself */
+        weir_join_group_response r = {
+            0, 0, 1, j->protocols[0].name, weir_str_from("m-1"), weir_str_from("m-1"), 1, &m};
+        return weir_encode_join_group_response(w, v, &r);
+    }
+    case WEIR_API_SYNC_GROUP: {
+        const weir_sync_group_request *s = &req->body.sync_group;
+        weir_sync_group_response r = {0, 0, {NULL, 0}};
+        for (int32_t i = 0; i < s->assignment_count; i++) {
+            if (weir_str_eq_cstr(s->assignments[i].member_id, "m-1")) {
+                r.assignment = s->assignments[i].assignment;
+            }
+        }
+        return weir_encode_sync_group_response(w, v, &r);
+    }
+    case WEIR_API_OFFSET_FETCH: {
+        weir_offset_fetch_partition_response p = {0, -1, -1, WEIR_STR_NULL, 0};
+        weir_offset_fetch_topic_response t = {weir_str_from(HOL_TOPIC), 1, &p};
+        weir_offset_fetch_response r = {0, 1, &t, 0};
+        return weir_encode_offset_fetch_response(w, v, &r);
+    }
+    case WEIR_API_HEARTBEAT: {
+        weir_heartbeat_response r = {0, 0};
+        return weir_encode_heartbeat_response(w, v, &r);
+    }
+    case WEIR_API_OFFSET_COMMIT: {
+        weir_offset_commit_partition_response p = {0, 0};
+        weir_offset_commit_topic_response t = {weir_str_from(HOL_TOPIC), 1, &p};
+        weir_offset_commit_response r = {0, 1, &t};
+        *held = true;
+        return weir_encode_offset_commit_response(w, v, &r);
+    }
+    default:
+        return WEIR_E_UNSUPPORTED;
+    }
+}
+
+static int hol_cluster_answer(weir_wr *w, const weir_request *req)
+{
+    int16_t v = req->header.api_version;
+    if (req->header.api_key == WEIR_API_METADATA) {
+        weir_metadata_broker br = {1, weir_str_from("broker"), 9092, WEIR_STR_NULL};
+        int32_t replicas[1] = {1};
+        weir_metadata_partition mp = {0, 0, 1, 1, replicas, 1, replicas};
+        weir_metadata_topic mt = {0, weir_str_from(HOL_TOPIC), false, 1, &mp};
+        weir_metadata_response mr = {0, 1, &br, WEIR_STR_NULL, 1, 1, &mt};
+        return weir_encode_metadata_response(w, v, &mr);
+    }
+    weir_list_offsets_partition_response lp = {0};
+    lp.offset = 0; /* the consumer starts at the earliest offset */
+    lp.timestamp = -1;
+    weir_list_offsets_topic_response lt = {weir_str_from(HOL_TOPIC), 1, &lp};
+    weir_list_offsets_response lr = {0, 1, &lt};
+    return weir_encode_list_offsets_response(w, v, &lr);
+}
+
+static void hol_on_frame(weir_conn *conn, const uint8_t *p, size_t len, void *arg)
+{
+    (void)arg;
+    hol_conn *hc = conn->data;
+    if (hc == NULL) {
+        if (HOL.conn_count == HOL_CONNS_MAX) {
+            hol_fail("fake broker: too many connections");
+            weir_conn_close(conn);
+            return;
+        }
+        hc = &HOL.conns[HOL.conn_count++];
+        hc->conn = conn;
+        conn->data = hc;
+    }
+    weir_rd rd;
+    weir_rd_init(&rd, p, len);
+    weir_arena a;
+    weir_arena_init(&a, 0);
+    weir_request req;
+    weir_wr w;
+    weir_wr_init(&w);
+    int64_t now = weir_now_ns(conn->env);
+    int64_t ready = now;
+    int err = weir_decode_request(&rd, &a, &req);
+    if (err == 0) {
+        err = weir_encode_response_header(&w, req.header.api_key, req.header.api_version,
+                                          req.header.correlation_id);
+    }
+    int16_t key = err == 0 ? req.header.api_key : -1;
+    if (key == WEIR_API_METADATA || key == WEIR_API_LIST_OFFSETS) {
+        err = hol_cluster_answer(&w, &req);
+    } else if (key == WEIR_API_FETCH) {
+        bool empty = false;
+        err = hol_fetch_answer(&w, req.header.api_version, &req.body.fetch, now / MS, &empty);
+        if (empty) {
+            ready = now + (int64_t)req.body.fetch.max_wait_ms * MS; /* a long poll */
+        }
+    } else if (err == 0) {
+        bool commit = false;
+        err = hol_group_answer(&w, &req, &commit);
+        int64_t now_ms = now / MS;
+        if (commit && now_ms >= HOL_HOLD_FROM_MS && now_ms < HOL_HOLD_UNTIL_MS) {
+            ready = HOL_HOLD_UNTIL_MS * MS;
+        }
+    }
+    if (err != 0) {
+        hol_fail("fake broker: %s (%s)", weir_err_str(err), rd.why ? rd.why : "");
+        weir_conn_close(conn);
+    } else {
+        hol_queue(hc, &w, ready);
+    }
+    weir_wr_free(&w);
+    weir_arena_free(&a);
+}
+
+static void hol_on_close(weir_conn *conn, int reason, void *arg)
+{
+    (void)reason;
+    (void)arg;
+    hol_conn *hc = conn->data;
+    if (hc != NULL) {
+        hc->closed = true;
+    }
+}
+
+static void *hol_broker_start(weir_env *env, void *arg)
+{
+    static weir_listener *l;
+    weir_conn_handlers h = {NULL, hol_on_frame, hol_on_close, NULL};
+    if (weir_listen(env, "broker:9092", &h, &l) != 0) {
+        hol_fail("fake broker cannot listen");
+    }
+    return arg;
+}
+
+static void hol_on_record(void *ctx, const weir_consumer_record *rec)
+{
+    weir_env *env = ctx;
+    hol_outcome *o = HOL.out;
+    if (rec->offset != o->read_count) {
+        o->out_of_order++;
+    }
+    o->read_count++;
+    o->last_read_ms = weir_now_ns(env) / MS;
+}
+
+static void hol_on_commit(void *ctx, int16_t error)
+{
+    (void)ctx;
+    if (error == WEIR_KERR_NONE) {
+        HOL.out->commits_ok++;
+    }
+}
+
+static void hol_commit_tick(weir_env *env, void *arg)
+{
+    (void)arg;
+    if (weir_consumer_assignment_epoch(HOL.c) > 0 &&
+        weir_consumer_commit(HOL.c, hol_on_commit, NULL) != 0) {
+        hol_fail("commit refused");
+    }
+    weir_timer_start(env, 100 * MS, hol_commit_tick, NULL);
+}
+
+static void hol_release_mark(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    HOL.out->read_at_release = HOL.out->read_count;
+}
+
+static void *hol_client_start(weir_env *env, void *arg)
+{
+    weir_consumer_config cc;
+    weir_consumer_config_default(&cc);
+    cc.bootstrap = "broker:9092";
+    cc.auto_offset_reset = WEIR_OFFSET_RESET_EARLIEST;
+    cc.group_id = "hol";
+    cc.enable_auto_commit = false; /* the owner commits, as the scenario runner does */
+    cc.session_timeout_ms = 3000;
+    cc.heartbeat_interval_ms = 300;
+    cc.rebalance_timeout_ms = 3000;
+    cc.fetch_wait_ms_max = 100;
+    weir_consumer_callbacks cbs = {hol_on_record, NULL, env, NULL, NULL};
+    const char *why = NULL;
+    HOL.c = weir_consumer_new(env, &cc, &cbs, &why);
+    const char *topics[] = {HOL_TOPIC};
+    if (HOL.c == NULL || weir_consumer_subscribe(HOL.c, topics, 1) != 0) {
+        hol_fail("consumer setup: %s", why ? why : "subscribe failed");
+        return arg;
+    }
+    weir_timer_start(env, 100 * MS, hol_commit_tick, NULL);
+    weir_timer_start(env, HOL_HOLD_UNTIL_MS * MS, hol_release_mark, NULL);
+    return arg;
+}
+
+static void hol_client_destroy(void *state)
+{
+    (void)state;
+    weir_consumer_abandon(HOL.c);
+    HOL.c = NULL;
+}
+
+static void hol_child(uint64_t seed, void *out)
+{
+    memset(&HOL, 0, sizeof HOL);
+    HOL.out = out;
+    weir_sim_config cfg;
+    weir_sim_config_default(&cfg, seed);
+    cfg.log_level = sim_log_level();
+    weir_world *w = weir_sim_world_new(&cfg);
+    static const weir_node_type broker = {"fake-broker", hol_broker_start, NULL};
+    static const weir_node_type client = {"client", hol_client_start, hol_client_destroy};
+    if (w == NULL || weir_world_node_add(w, "broker", &broker, NULL) != 0 ||
+        weir_world_node_add(w, "client", &client, NULL) != 0 ||
+        weir_world_run(w, HOL_RUN_MS * MS) != 0) {
+        hol_fail("world failed");
+    }
+}
+
+static void test_a_fetch_queued_behind_held_commits_resumes_once_they_are_answered(void **state)
+{
+    (void)state;
+    hol_outcome o;
+    run_forked(hol_child, 7, &o, sizeof o);
+    print_message("read %d (%d when the commits were answered, last at %lld ms), most requests "
+                  "waiting on one connection %d, commits ok %d\n",
+                  o.read_count, o.read_at_release, (long long)o.last_read_ms, o.queued_max,
+                  o.commits_ok);
+    if (o.failure[0] != '\0') {
+        fail_msg("%s", o.failure);
+    }
+    /* the state the test is about: more requests waiting than in_flight_max
+     * (5), and records still unread when they were answered */
+    assert_true(o.queued_max > 5);
+    assert_true(o.read_at_release < HOL_RECORDS);
+    assert_true(o.commits_ok > 10);
+    /* the fetch went on: every record read, in order, soon after the last
+     * one appeared (at 4 s) */
+    assert_int_equal(o.out_of_order, 0);
+    assert_int_equal(o.read_count, HOL_RECORDS);
+    assert_true(o.last_read_ms < (HOL_RECORDS * HOL_RECORD_EVERY_MS) + 500);
+}
+
 /* ---- groups on a weir broker ---- */
 
 #define G_TOPIC "g"
@@ -1423,6 +1829,7 @@ int main(void)
         cmocka_unit_test(test_subscription_and_assignment_round_trip),
         cmocka_unit_test(test_a_newer_subscription_version_is_read_by_its_v0_prefix),
         cmocka_unit_test(test_read_committed_skips_aborted_transactions_and_markers),
+        cmocka_unit_test(test_a_fetch_queued_behind_held_commits_resumes_once_they_are_answered),
         cmocka_unit_test(test_group_shares_partitions_and_survivors_resume_at_committed_offsets),
         cmocka_unit_test(test_a_closing_consumer_commits_and_leaves_so_nothing_is_read_twice),
         cmocka_unit_test(test_members_find_the_coordinator_again_after_a_broker_restart),
