@@ -16,9 +16,9 @@ seeds=tests/fuzz/corpus
 crashes=tests/fuzz/crashes
 source scripts/fuzz-lib.sh
 
-fuzz_install_tools pkg-config libuv1-dev
+fuzz_install_tools pkg-config libuv1-dev libmicrohttpd-dev
 # Log and core code instrumented for coverage, the env backend not.
-base_flags+=($(pkg-config --cflags libuv))
+base_flags+=($(pkg-config --cflags libuv libmicrohttpd))
 for src in impl/core/*.c impl/log/*.c; do
   fuzz_compile "$src" -fsanitize=fuzzer-no-link
 done
@@ -26,7 +26,7 @@ for src in impl/env/env.c impl/env/timer_heap.c impl/env/uv_*.c; do
   fuzz_compile "$src"
 done
 fuzz_compile tests/fuzz/fuzz_log.c -fsanitize=fuzzer-no-link -Werror
-fuzz_link $(pkg-config --libs libuv) -lm
+fuzz_link $(pkg-config --libs libuv libmicrohttpd) -lm
 
 # Each run gets its own scratch folder (tmpfs when there is one), removed on exit.
 scratch_parent=/tmp
