@@ -12,7 +12,10 @@
  *   changes nothing but the busy flag;
  * - position only grows while records are delivered; seek and reset are the
  *   only other writers;
- * - while `paused` no request goes out (a rebalance or close is under way);
+ * - while `stopped` no request goes out (a rebalance or close is under way);
+ * - a partition the owner paused is in no Fetch and gets no record; records
+ *   fetched for it but not delivered wait in `held` (tied to the epoch they
+ *   were fetched under) and go out after resume before it fetches again;
  * - `tps` mirrors `parts` (same order, topic pointers into the parts).
  */
 #include "client/consumer.h"
@@ -34,6 +37,18 @@
 #define CS_FETCH_VERSION 11
 #define CS_LIST_OFFSETS_VERSION 3
 
+/* A fetched partition's records not delivered yet because the owner paused
+ * the partition: a copy of the response's record bytes (whole batches,
+ * walked again from the start: the position skips what went out) and, under
+ * read_committed, its aborted transactions. */
+typedef struct cs_held {
+    uint32_t epoch; /* the partition's epoch when fetched */
+    size_t len;
+    weir_fetch_aborted_txn *aborted;
+    int32_t aborted_count;
+    uint8_t records[];
+} cs_held;
+
 typedef struct cs_part {
     char *topic;
     int32_t partition;
@@ -42,6 +57,8 @@ typedef struct cs_part {
     bool waiting_seek;     /* auto_offset_reset none: nothing until a seek */
     bool report_no_offset; /* tell on_error once that it waits for a seek */
     bool busy;             /* a request of this generation covers it */
+    bool paused;           /* weir_consumer_pause: no fetch, no record */
+    cs_held *held;         /* fetched while paused, or NULL */
     int64_t backoff_until_ns;
     int64_t high_watermark;
     uint32_t epoch; /* bumps on seek and reset */
@@ -79,8 +96,9 @@ struct weir_consumer {
     int64_t timer_at_ns;
     bool in_callback;
     bool running;
-    bool paused;
+    bool stopped; /* weir_consumer_group_pause: a rebalance or close */
     bool closing;
+    uint64_t fetch_count;  /* Fetch requests sent */
     weir_group_member *gm; /* NULL without group_id */
 };
 
@@ -160,9 +178,25 @@ static cs_part *cs_find(const weir_consumer *c, const char *topic, int32_t parti
 
 /* ---- assignment, seek, position ---- */
 
+static void cs_held_free(cs_held *h)
+{
+    if (h != NULL) {
+        free(h->aborted);
+        free(h);
+    }
+}
+
+/* Drops the records a paused partition holds (seek, reset, rebalance). */
+static void cs_part_unhold(cs_part *p)
+{
+    cs_held_free(p->held);
+    p->held = NULL;
+}
+
 static void cs_parts_free(cs_part **parts, int32_t count)
 {
     for (int32_t i = 0; i < count; i++) {
+        cs_part_unhold(parts[i]);
         free(parts[i]->topic);
         free(parts[i]);
     }
@@ -237,6 +271,7 @@ static int cs_parts_build(weir_consumer *c, const weir_topic_partition *tps, int
             p->reset_ts = old->reset_ts;
             p->waiting_seek = old->waiting_seek;
             p->high_watermark = old->high_watermark;
+            p->paused = old->paused; /* as Kafka's assign keeps a kept partition's state */
             p->epoch = old->epoch + 1;
         } else {
             cs_part_reset(c, p);
@@ -300,6 +335,7 @@ int weir_consumer_seek(weir_consumer *c, const char *topic, int32_t partition, i
     p->report_no_offset = false;
     p->backoff_until_ns = 0;
     p->epoch++;
+    cs_part_unhold(p);
     cs_arm(c, 0);
     return 0;
 }
@@ -327,6 +363,59 @@ int weir_consumer_high_watermark(weir_consumer *c, const char *topic, int32_t pa
     }
     *offset_out = p->high_watermark;
     return 0;
+}
+
+/* ---- pause and resume ---- */
+
+/* Sets every pair's pause flag, or none when one is bad or not assigned.
+ * Returns the number of flags that changed, WEIR_E_NOENT or WEIR_E_INVAL. */
+static int cs_pause_set(weir_consumer *c, const weir_topic_partition *tps, int32_t count,
+                        bool paused)
+{
+    if (count < 0 || (count > 0 && tps == NULL)) {
+        return WEIR_E_INVAL;
+    }
+    for (int32_t i = 0; i < count; i++) {
+        if (tps[i].topic == NULL) {
+            return WEIR_E_INVAL;
+        }
+        if (cs_find(c, tps[i].topic, tps[i].partition) == NULL) {
+            return WEIR_E_NOENT;
+        }
+    }
+    int changed = 0;
+    for (int32_t i = 0; i < count; i++) {
+        cs_part *p = cs_find(c, tps[i].topic, tps[i].partition);
+        changed += p->paused != paused ? 1 : 0;
+        p->paused = paused;
+    }
+    return changed;
+}
+
+int weir_consumer_pause(weir_consumer *c, const weir_topic_partition *tps, int32_t count)
+{
+    int rc = cs_pause_set(c, tps, count, true);
+    return rc < 0 ? rc : 0; /* nothing to send: the next fetch leaves them out */
+}
+
+int weir_consumer_resume(weir_consumer *c, const weir_topic_partition *tps, int32_t count)
+{
+    int rc = cs_pause_set(c, tps, count, false);
+    if (rc > 0) {
+        cs_arm(c, 0); /* held records out, or a fetch, from the next event */
+    }
+    return rc < 0 ? rc : 0;
+}
+
+bool weir_consumer_paused(const weir_consumer *c, const char *topic, int32_t partition)
+{
+    const cs_part *p = topic != NULL ? cs_find(c, topic, partition) : NULL;
+    return p != NULL && p->paused;
+}
+
+uint64_t weir_consumer_fetch_count(const weir_consumer *c)
+{
+    return c->fetch_count;
 }
 
 /* ---- requests ---- */
@@ -474,7 +563,8 @@ static const weir_fetch_partition_response *cs_find_fetch_result(const weir_fetc
 }
 
 /* Hands the records of one uncompressed batch at or past the position to
- * on_record. Returns false when the owner seeked (stop reading). */
+ * on_record. Returns false when the owner seeked or paused the partition
+ * (stop reading). */
 static bool cs_deliver_batch(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8_t *buf,
                              size_t len, const weir_batch_header *h)
 {
@@ -507,7 +597,7 @@ static bool cs_deliver_batch(weir_consumer *c, cs_part *p, uint32_t epoch, const
         c->in_callback = true;
         c->cbs.on_record(c->cbs.ctx, &out);
         c->in_callback = false;
-        if (p->epoch != epoch) {
+        if (p->epoch != epoch || p->paused) {
             return false;
         }
     }
@@ -573,12 +663,16 @@ static bool cs_txn_aborted(cs_txn_filter *f, const uint8_t *buf, size_t len,
 }
 
 /* Walks the batches of one partition's records; txn is NULL unless
- * read_committed with aborted transactions. */
-static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8_t *buf, size_t len,
+ * read_committed with aborted transactions. Returns true when it stopped
+ * because the owner paused the partition (the rest is still wanted). */
+static bool cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8_t *buf, size_t len,
                        cs_txn_filter *txn)
 {
     size_t at = 0;
     while (len - at >= WEIR_BATCH_HEADER_BYTES && p->epoch == epoch) {
+        if (p->paused) {
+            return true;
+        }
         weir_batch_header h;
         weir_batch_header_decode(buf + at, &h);
         uint64_t total = weir_batch_total_bytes(&h);
@@ -591,7 +685,7 @@ static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8
                    (long long)h.base_offset, why ? why : "invalid");
             cs_error(c, p, WEIR_KERR_CORRUPT_MESSAGE, h.base_offset);
             cs_backoff(c, p);
-            return;
+            return false;
         }
         int64_t last = weir_batch_last_offset(&h);
         bool aborted = txn != NULL && cs_txn_aborted(txn, buf + at, (size_t)total, &h);
@@ -605,10 +699,10 @@ static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8
                 cs_error(c, p, WEIR_CONSUMER_ERR_UNSUPPORTED_COMPRESSION, h.base_offset);
             } else if ((h.attributes & WEIR_BATCH_CONTROL) == 0 &&
                        !cs_deliver_batch(c, p, epoch, buf + at, (size_t)total, &h)) {
-                return;
+                return p->epoch == epoch && p->paused;
             }
             if (p->epoch != epoch) {
-                return;
+                return false;
             }
             if (p->position <= last) {
                 p->position = last + 1; /* past control records, gaps, skipped batches */
@@ -616,6 +710,59 @@ static void cs_deliver(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8
         }
         at += (size_t)total;
     }
+    return false;
+}
+
+/* One partition's records (a response's or held ones) to on_record, with
+ * the read_committed filter when there are aborted transactions. Returns
+ * true when a pause stopped it. */
+static bool cs_deliver_records(weir_consumer *c, cs_part *p, uint32_t epoch, const uint8_t *buf,
+                               size_t len, const weir_fetch_aborted_txn *aborted,
+                               int32_t aborted_count)
+{
+    if (!c->cfg.read_committed || aborted_count <= 0) {
+        return cs_deliver(c, p, epoch, buf, len, NULL);
+    }
+    cs_txn_filter txn = {aborted, aborted_count, calloc((size_t)aborted_count, 1)};
+    if (txn.closed == NULL) {
+        cs_backoff(c, p); /* out of memory: fetched again */
+        return false;
+    }
+    bool stopped = cs_deliver(c, p, epoch, buf, len, &txn);
+    free(txn.closed);
+    return stopped;
+}
+
+/* Keeps a response's records of a paused partition for after resume. Out of
+ * memory they are dropped instead: the position did not move past them, so
+ * they are fetched again. */
+static void cs_hold(weir_consumer *c, cs_part *p, uint32_t epoch,
+                    const weir_fetch_partition_response *r)
+{
+    WEIR_ASSERT(p->held == NULL); /* a partition holding records is never fetched */
+    if (p->epoch != epoch) {
+        return; /* seeked meanwhile */
+    }
+    size_t len = (size_t)r->records.len;
+    int32_t n = c->cfg.read_committed && r->aborted_count > 0 ? r->aborted_count : 0;
+    cs_held *h = malloc(sizeof *h + len);
+    weir_fetch_aborted_txn *aborted = n > 0 ? malloc((size_t)n * sizeof *aborted) : NULL;
+    if (h == NULL || (n > 0 && aborted == NULL)) {
+        free(h);
+        free(aborted);
+        CS_LOG(c, WEIR_LOG_DEBUG, "%s-%d: records of a paused partition dropped (no memory)",
+               p->topic, p->partition);
+        return;
+    }
+    h->epoch = epoch;
+    h->len = len;
+    memcpy(h->records, r->records.p, len);
+    if (n > 0) {
+        memcpy(aborted, r->aborted, (size_t)n * sizeof *aborted);
+    }
+    h->aborted = aborted;
+    h->aborted_count = n;
+    p->held = h;
 }
 
 static void cs_fetch_partition(weir_consumer *c, cs_part *p, const cs_entry *e,
@@ -630,17 +777,11 @@ static void cs_fetch_partition(weir_consumer *c, cs_part *p, const cs_entry *e,
         if (r->records.len <= 0) {
             return;
         }
-        if (!c->cfg.read_committed || r->aborted_count <= 0) {
-            cs_deliver(c, p, e->epoch, r->records.p, (size_t)r->records.len, NULL);
-            return;
+        /* paused while the fetch was in flight, or from on_record just now */
+        if (p->paused || cs_deliver_records(c, p, e->epoch, r->records.p, (size_t)r->records.len,
+                                            r->aborted, r->aborted_count)) {
+            cs_hold(c, p, e->epoch, r);
         }
-        cs_txn_filter txn = {r->aborted, r->aborted_count, calloc((size_t)r->aborted_count, 1)};
-        if (txn.closed == NULL) {
-            cs_backoff(c, p); /* out of memory: fetched again */
-            return;
-        }
-        cs_deliver(c, p, e->epoch, r->records.p, (size_t)r->records.len, &txn);
-        free(txn.closed);
         return;
     }
     if (error == WEIR_KERR_OFFSET_OUT_OF_RANGE) {
@@ -830,8 +971,8 @@ static bool cs_wants_reset(const cs_part *p, int64_t now)
 
 static bool cs_wants_fetch(const cs_part *p, int64_t now)
 {
-    return p->reset_ts == 0 && p->position >= 0 && !p->waiting_seek && !p->busy &&
-           now >= p->backoff_until_ns;
+    return p->reset_ts == 0 && p->position >= 0 && !p->waiting_seek && !p->busy && !p->paused &&
+           p->held == NULL && now >= p->backoff_until_ns;
 }
 
 /* Sends one request of the given kind to node_id over every partition that
@@ -875,7 +1016,29 @@ static void cs_send_to_node(weir_consumer *c, int32_t node_id, bool list_offsets
     for (int32_t i = 0; i < req->count; i++) {
         c->parts[req->e[i].index]->busy = true;
     }
+    c->fetch_count += list_offsets ? 0 : 1;
     cs_request_link(c, req);
+}
+
+/* Resumed partitions deliver what they held before they fetch again. */
+static void cs_deliver_held(weir_consumer *c, int64_t now)
+{
+    for (int32_t i = 0; i < c->part_count && !c->stopped; i++) {
+        cs_part *p = c->parts[i];
+        cs_held *h = p->held;
+        if (h == NULL || p->paused || p->busy || now < p->backoff_until_ns) {
+            continue;
+        }
+        p->held = NULL; /* detached: a seek or close from on_record cannot free it */
+        bool paused_again =
+            h->epoch == p->epoch &&
+            cs_deliver_records(c, p, h->epoch, h->records, h->len, h->aborted, h->aborted_count);
+        if (paused_again && p->held == NULL) {
+            p->held = h;
+        } else {
+            cs_held_free(h);
+        }
+    }
 }
 
 static void cs_run(weir_consumer *c)
@@ -884,11 +1047,16 @@ static void cs_run(weir_consumer *c)
         cs_arm(c, 0);
         return;
     }
-    if (c->paused) {
+    if (c->stopped) {
         return; /* install or assign resumes */
     }
     c->running = true;
     int64_t now = weir_now_ns(c->env);
+    cs_deliver_held(c, now);
+    if (c->stopped) {
+        c->running = false; /* closed from on_record */
+        return;
+    }
     int64_t wake = INT64_MAX;
     bool need_metadata = false;
     int32_t nodes[16];
@@ -899,8 +1067,8 @@ static void cs_run(weir_consumer *c)
             p->report_no_offset = false;
             cs_error(c, p, WEIR_KERR_OFFSET_OUT_OF_RANGE, -1); /* auto_offset_reset none */
         }
-        if (p->busy || p->waiting_seek) {
-            continue;
+        if (p->busy || p->waiting_seek || (p->paused && p->reset_ts == 0)) {
+            continue; /* a paused partition still looks its position up */
         }
         if (now < p->backoff_until_ns) {
             wake = p->backoff_until_ns < wake ? p->backoff_until_ns : wake;
@@ -1097,11 +1265,12 @@ bool weir_consumer_closed(const weir_consumer *c)
 
 void weir_consumer_group_pause(weir_consumer *c)
 {
-    c->paused = true;
+    c->stopped = true;
     c->gen++; /* answers in flight change nothing */
     for (int32_t i = 0; i < c->part_count; i++) {
         c->parts[i]->busy = false;
         c->parts[i]->epoch++; /* stops a delivery loop under way */
+        cs_part_unhold(c->parts[i]);
     }
 }
 
@@ -1118,7 +1287,7 @@ int weir_consumer_group_install(weir_consumer *c, const weir_topic_partition *tp
         return err;
     }
     cs_parts_replace(c, parts, n, view);
-    c->paused = c->closing;
+    c->stopped = c->closing;
     if (bump_epoch) {
         c->assignment_epoch++;
     }

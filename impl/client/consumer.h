@@ -65,10 +65,24 @@
  * valid), then calls on_revoke with all of them. Partition count changes of
  * subscribed topics do not start a rebalance (Kafka's leader would).
  *
+ * Pause (Kafka's KafkaConsumer.pause / resume): a paused partition is left
+ * out of every Fetch and gets no on_record; it keeps its assignment, its
+ * position (so commits carry it unchanged), its ListOffsets lookups and its
+ * seeks, while heartbeats and the other partitions go on. Records fetched
+ * for it but not delivered (a Fetch in flight at the pause, or the rest of
+ * a response when the owner pauses from on_record: delivery of that
+ * partition stops right after the call) are kept, at most one response's
+ * worth per partition, and delivered first after resume, from the next env
+ * event, before the partition fetches again: nothing is fetched twice. A
+ * seek drops them. Pause state belongs to the assignment, as in Kafka: a
+ * manual assign keeps it for partitions it keeps, a group rebalance (which
+ * revokes every partition: the protocol is eager) forgets it.
+ *
  * Callbacks run from env events only, never from inside a weir_consumer_*
  * call. Inside on_record the owner may call weir_consumer_seek,
- * weir_consumer_position, weir_consumer_commit and weir_consumer_close, but
- * not assign, subscribe or free.
+ * weir_consumer_position, weir_consumer_pause, weir_consumer_resume,
+ * weir_consumer_commit and weir_consumer_close, but not assign, subscribe
+ * or free.
  */
 #ifndef WEIR_CLIENT_CONSUMER_H
 #define WEIR_CLIENT_CONSUMER_H
@@ -185,6 +199,27 @@ WEIR_MUST_CHECK int weir_consumer_position(weir_consumer *c, const char *topic, 
  * means caught up. Same returns as position. */
 WEIR_MUST_CHECK int weir_consumer_high_watermark(weir_consumer *c, const char *topic,
                                                  int32_t partition, int64_t *offset_out);
+
+/* Pauses count assigned partitions (see the file comment): no Fetch covers
+ * them from now on and no record of theirs reaches on_record after this
+ * returns; a Fetch in flight keeps their records for after resume. Pausing a
+ * paused partition changes nothing. Returns 0, WEIR_E_NOENT (one is not
+ * assigned: nothing changed) or WEIR_E_INVAL. May be called from callbacks. */
+WEIR_MUST_CHECK int weir_consumer_pause(weir_consumer *c, const weir_topic_partition *tps,
+                                        int32_t count);
+
+/* Resumes count assigned partitions: from the next env event they deliver
+ * the records they kept, then fetch again at their position (once no Fetch
+ * to their leader is in flight: one per leader). Resuming one that is not
+ * paused changes nothing. Same returns as pause. */
+WEIR_MUST_CHECK int weir_consumer_resume(weir_consumer *c, const weir_topic_partition *tps,
+                                         int32_t count);
+
+/* True when the partition is assigned and paused. */
+bool weir_consumer_paused(const weir_consumer *c, const char *topic, int32_t partition);
+
+/* Fetch requests sent since the consumer was created (a statistic). */
+uint64_t weir_consumer_fetch_count(const weir_consumer *c);
 
 /* ---- groups (group_id set) ---- */
 

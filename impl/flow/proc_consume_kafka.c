@@ -15,12 +15,16 @@
  * every partition is exactly the offset after the last record in a FlowFile.
  *
  * Back pressure: while an output is full the engine does not trigger the
- * processor, the buffer fills, and a record that finds it full is handed
- * back: the partition is seeked to that record's offset, so nothing is lost
- * and memory stays bounded. weir_consumer has no pause (Kafka's
- * KafkaConsumer.pause): until the flow drains, each fetch of such a
- * partition brings records that are handed back again (counted as
- * refetched).
+ * processor and the buffer fills. Once it is full every assigned partition
+ * is paused (weir_consumer_pause, Kafka's KafkaConsumer.pause): nothing is
+ * fetched and the records of a fetch already in flight stay in the consumer.
+ * The trigger that drains the buffer resumes them, and the consumer hands
+ * over what it kept before it fetches again, so a long back pressure costs
+ * no fetch and no record is fetched twice. A rebalance forgets the pause
+ * (it belongs to the assignment): on_assign pauses the new partitions again
+ * if the buffer is still full. A record that finds no room anyway (the byte
+ * limit, or out of memory) is handed back: the partition is seeked to its
+ * offset and paused, so nothing is lost and memory stays bounded.
  *
  * Idle: a trigger that finds the buffer empty does not return; it keeps its
  * task (WEIR_FLOW_PENDING) and ends it when the next record arrives, which
@@ -59,6 +63,8 @@ typedef struct ck_record {
 
 typedef struct ck_state ck_state;
 
+#define CK_MAGIC 0x434b5354u /* "CKST": the state is ConsumeKafka's */
+
 /* The consumer's callback context: outlives the state while the consumer
  * leaves its group after on_stop (st is NULL then). */
 typedef struct ck_link {
@@ -68,6 +74,7 @@ typedef struct ck_link {
 } ck_link;
 
 struct ck_state {
+    uint32_t magic;
     weir_flow_ctx *ctx;
     ck_link *link;
     char *bootstrap;
@@ -87,7 +94,9 @@ struct ck_state {
     weir_iov *iov;             /* bundles' scratch */
     char *scratch;             /* attribute text (hex keys) */
     size_t scratch_cap;
-    uint64_t refetched;
+    bool paused;          /* the assignment is paused: the buffer is full */
+    uint64_t pauses;      /* times the buffer filled and paused it */
+    uint64_t handed_back; /* records that found no room: seeked back */
 };
 
 static const char *const ck_resets[] = {"earliest", "latest", "none", NULL};
@@ -155,6 +164,27 @@ static int32_t ck_topic_index(const ck_state *st, const char *topic)
     return -1;
 }
 
+static bool ck_full(const ck_state *st)
+{
+    return st->count >= st->cap || st->bytes >= CK_BUFFER_BYTES_MAX;
+}
+
+/* Pauses (true) or resumes every assigned partition. */
+static void ck_pause_set(ck_state *st, bool paused)
+{
+    if (st->paused == paused) {
+        return;
+    }
+    const weir_topic_partition *tps;
+    int32_t n;
+    weir_consumer_assignment(st->link->consumer, &tps, &n);
+    int rc = paused ? weir_consumer_pause(st->link->consumer, tps, n)
+                    : weir_consumer_resume(st->link->consumer, tps, n);
+    WEIR_ASSERT(rc == 0); /* the consumer's own assignment */
+    st->paused = paused;
+    st->pauses += paused ? 1 : 0;
+}
+
 static void ck_on_record(void *arg, const weir_consumer_record *rec)
 {
     ck_link *link = arg;
@@ -171,13 +201,14 @@ static void ck_on_record(void *arg, const weir_consumer_record *rec)
         r = malloc(size);
     }
     if (r == NULL) {
-        /* full (or out of memory): hand the record back to the log */
+        /* no room (bytes, or out of memory): hand the record back to the log */
         if (weir_consumer_seek(link->consumer, rec->topic, rec->partition, rec->offset) != 0) {
             weir_log_error(link->env, "flow: %s: %s-%d: cannot seek back to %lld",
                            weir_flow_ctx_name(st->ctx), rec->topic, rec->partition,
                            (long long)rec->offset);
         }
-        st->refetched++;
+        st->handed_back++;
+        ck_pause_set(st, true);
         return;
     }
     *r = (ck_record){ti,
@@ -195,6 +226,9 @@ static void ck_on_record(void *arg, const weir_consumer_record *rec)
     }
     st->buf[st->count++] = r;
     st->bytes += size;
+    if (ck_full(st)) {
+        ck_pause_set(st, true); /* the rest waits in the consumer */
+    }
     if (st->parked != NULL) {
         weir_flow_session *s = st->parked;
         st->parked = NULL;
@@ -227,6 +261,23 @@ static void ck_on_revoke(void *arg, const weir_topic_partition *tps, int32_t cou
         }
     }
     st->count = kept;
+}
+
+/* A new assignment is not paused (a rebalance forgets pauses): pause it
+ * again while the buffer is full. */
+static void ck_on_assign(void *arg, const weir_topic_partition *tps, int32_t count)
+{
+    (void)tps;
+    (void)count;
+    ck_link *link = arg;
+    ck_state *st = link->st;
+    if (st == NULL) {
+        return;
+    }
+    st->paused = false;
+    if (ck_full(st)) {
+        ck_pause_set(st, true);
+    }
 }
 
 static void ck_on_error(void *arg, const char *topic, int32_t partition, int16_t error,
@@ -395,7 +446,27 @@ static int ck_trigger(weir_flow_session *s, weir_flow_ctx *ctx)
         weir_log_debug(weir_flow_ctx_env(ctx), "flow: %s: no offsets to commit yet",
                        weir_flow_ctx_name(ctx));
     }
+    ck_pause_set(st, false); /* after the commit: positions exclude what the consumer kept */
     return 0;
+}
+
+bool weir_flow_consume_kafka_stats_get(const weir_flow_ctx *ctx, weir_flow_consume_kafka_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (weir_flow_ctx_prop(ctx, "Max Poll Records") == NULL ||
+        weir_flow_ctx_prop(ctx, "Message Demarcator") == NULL) {
+        return false; /* not a ConsumeKafka */
+    }
+    const ck_state *st = weir_flow_ctx_state(ctx);
+    if (st == NULL || st->link == NULL || st->link->consumer == NULL) {
+        return false;
+    }
+    WEIR_ASSERT(st->magic == CK_MAGIC);
+    out->fetches = weir_consumer_fetch_count(st->link->consumer);
+    out->pauses = st->pauses;
+    out->handed_back = st->handed_back;
+    out->paused = st->paused;
+    return true;
 }
 
 /* ---- start and stop ---- */
@@ -413,9 +484,9 @@ static void ck_stop(weir_flow_ctx *ctx)
         weir_consumer_abandon(link->consumer);
         free(link);
     } else if (link != NULL) {
-        if (st->refetched > 0) {
-            weir_log_info(link->env, "flow: %s: %llu records handed back while the buffer was full",
-                          weir_flow_ctx_name(ctx), (unsigned long long)st->refetched);
+        if (st->handed_back > 0) {
+            weir_log_info(link->env, "flow: %s: %llu records handed back to the log (no room)",
+                          weir_flow_ctx_name(ctx), (unsigned long long)st->handed_back);
         }
         link->st = NULL; /* the consumer's callbacks see it until it has left */
         weir_flow_kafka_consumer_retire(link->env, link->consumer, link);
@@ -477,6 +548,7 @@ static int ck_schedule(weir_flow_ctx *ctx)
     if (st == NULL) {
         return WEIR_E_NOMEM;
     }
+    st->magic = CK_MAGIC;
     st->ctx = ctx;
     weir_flow_ctx_set_state(ctx, st);
     weir_consumer_config cfg;
@@ -495,7 +567,8 @@ static int ck_schedule(weir_flow_ctx *ctx)
     if (rc == 0) {
         st->link->st = st;
         st->link->env = weir_flow_ctx_env(ctx);
-        weir_consumer_callbacks cbs = {ck_on_record, ck_on_error, st->link, ck_on_revoke, NULL};
+        weir_consumer_callbacks cbs = {ck_on_record, ck_on_error, st->link, ck_on_revoke,
+                                       ck_on_assign};
         const char *why = NULL;
         st->link->consumer = weir_consumer_new(st->link->env, &cfg, &cbs, &why);
         if (st->link->consumer == NULL) {

@@ -2,7 +2,8 @@
  * the Kafka clients' settings (weir_consumer_config, weir_producer_config),
  * the "Kafka Brokers" and topic name checks, the key encodings of NiFi's
  * "Key Attribute Encoding", the provenance transit URI, a consumer's
- * leaving of its group after its processor stopped, and Kafka client
+ * leaving of its group after its processor stopped, ConsumeKafka's
+ * counters (back pressure: pauses, fetches), and Kafka client
  * settings given as dynamic properties under their Kafka names
  * ("auto.offset.reset: earliest", "linger.ms: 20"), mapped to the clients'
  * config fields by one table per client (as NiFi passes dynamic properties
@@ -94,6 +95,21 @@ WEIR_MUST_CHECK int weir_flow_kafka_producer_config(weir_flow_ctx *ctx, const ch
  * (which must ignore callbacks until then). From an env event, never from
  * inside a consumer callback; the env must live on. */
 void weir_flow_kafka_consumer_retire(weir_env *env, weir_consumer *c, void *cb_ctx);
+
+/* ---- ConsumeKafka's counters ---- */
+
+typedef struct weir_flow_consume_kafka_stats {
+    uint64_t fetches;     /* Fetch requests its consumer sent */
+    uint64_t pauses;      /* times the full buffer paused the assigned partitions */
+    uint64_t handed_back; /* records that found no room and were seeked back to */
+    bool paused;          /* paused now */
+} weir_flow_consume_kafka_stats;
+
+/* The counters of a running ConsumeKafka since it was scheduled (for tests
+ * and status pages). Returns false, with *out zeroed, when ctx is not a
+ * ConsumeKafka or it is not running. */
+bool weir_flow_consume_kafka_stats_get(const weir_flow_ctx *ctx,
+                                       weir_flow_consume_kafka_stats *out);
 
 /* ---- Kafka client settings as dynamic properties ---- */
 

@@ -17,8 +17,16 @@
  * consumer that seeks into a batch, to earliest and to latest and meets a
  * compressed batch written through weir_cluster directly; records expiring
  * while the broker is down and one over max.message.bytes; acks=0; the same
- * seed twice for the trace hash. Each run is a forked child: SimGrid starts
- * once per process.
+ * seed twice for the trace hash; pause and resume while the producer writes
+ * (partition 1 paused from on_record, partition 2 from a timer, then all
+ * three, two of them seeking to their own positions: no record of a paused
+ * partition, no Fetch while all are paused, positions kept, each partition
+ * resumes exactly at its position, the records kept from before the pause
+ * delivered without a new Fetch); a group member that pauses everything for
+ * longer than its session timeout (its heartbeats keep it in), then a second
+ * member joins: the rebalance forgets the pause and the two read on from the
+ * committed positions with no gap and no duplicate. Each run is a forked
+ * child: SimGrid starts once per process.
  *
  * The cluster layer on its own, against a fake broker that holds answers:
  * with both connections full (in_flight_max requests each), node_ready says
@@ -171,6 +179,8 @@ typedef struct scenario {
     bool huge_record;            /* also one record over the broker's max.message.bytes */
     int32_t delivery_timeout_ms; /* 0: the default */
     int32_t request_timeout_ms;  /* 0: the default */
+    bool pause_phase;            /* pause 1, then 2, then all; resume all (pause_*) */
+    bool group_pause;            /* a group member pauses all, then a second joins (grp_*) */
 } scenario;
 
 typedef struct msg_state {
@@ -213,6 +223,19 @@ typedef struct result {
     int64_t failed_timed_out; /* failed with REQUEST_TIMED_OUT */
     int huge_reports;
     int16_t huge_error;
+    /* pause_phase and group_pause */
+    int64_t pause_api_errors;         /* pause / resume / paused answers not as documented */
+    int64_t paused_reads;             /* records of a partition delivered while it was paused */
+    int64_t reads_beside_pause;       /* partition 0's records while 1 and 2 were paused */
+    int64_t positions_moved;          /* a paused partition's position changed */
+    int64_t fetches_all_paused;       /* Fetches sent while all three were paused (after 50 ms) */
+    int64_t pause_at[PARTITIONS];     /* the position when paused */
+    int64_t resume_first[PARTITIONS]; /* first offset read after resume, -1 none */
+    int64_t held_fetches;             /* Fetches sent from resume to partition 1's next record */
+    int64_t revokes_while_paused;     /* group: rebalances before the second member joined */
+    int64_t paused_at_assign;         /* group: partitions still paused in on_assign */
+    int64_t reads_after_rebalance;    /* group: the first member's, after its new assignment */
+    int64_t second_reads;             /* group: the second member's */
 } result;
 
 typedef struct run_state {
@@ -237,6 +260,13 @@ typedef struct run_state {
     weir_cluster *raw;
     weir_consumer *late;
     int64_t late_next[PARTITIONS];
+    weir_consumer *second;   /* group_pause: the member that joins later */
+    bool paused[PARTITIONS]; /* what the test paused */
+    int pause_step;          /* how far the pause script went */
+    uint64_t fetch_mark;     /* weir_consumer_fetch_count at a step */
+    bool resumed;
+    bool second_joined;
+    bool reassigned; /* group: the first member's assignment after the join */
     result res;
 } run_state;
 
@@ -282,8 +312,10 @@ static void finish(weir_env *env, void *arg)
     }
     weir_producer_free(r->p); /* the clean way, while the env lives */
     weir_consumer_free(r->c);
+    weir_consumer_free(r->second);
     r->p = NULL;
     r->c = NULL;
+    r->second = NULL;
     r->res.sim_ms = weir_sim_now_ns(r->w) / MS;
     weir_world_stop(r->w);
 }
@@ -382,9 +414,9 @@ static void remember_read(run_state *r, int32_t p, int64_t offset, int32_t id)
     r->read_ids[p][offset] = id;
 }
 
-static void on_record(void *ctx, const weir_consumer_record *rec)
+/* Checks one record read by any consumer of the run and remembers it. */
+static void record_read(run_state *r, const weir_consumer_record *rec)
 {
-    run_state *r = ctx;
     int32_t p = rec->partition;
     if (strcmp(rec->topic, TOPIC) != 0 || p < 0 || p >= PARTITIONS) {
         run_fail(r, "record from %s-%d", rec->topic, p);
@@ -421,6 +453,221 @@ static void on_record(void *ctx, const weir_consumer_record *rec)
         r->next_offset[p] = rec->offset + 1;
     }
     check_done(r);
+}
+
+/* ---- the pause script (pause_phase) ---- */
+
+static void pause_one(run_state *r, int32_t p)
+{
+    weir_topic_partition tp = {TOPIC, p};
+    if (weir_consumer_pause(r->c, &tp, 1) != 0 ||
+        weir_consumer_position(r->c, TOPIC, p, &r->res.pause_at[p]) != 0 ||
+        !weir_consumer_paused(r->c, TOPIC, p)) {
+        r->res.pause_api_errors++;
+    }
+    r->paused[p] = true;
+}
+
+static void pause_check_positions(run_state *r)
+{
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        int64_t pos = -1;
+        if (r->paused[p] &&
+            (weir_consumer_position(r->c, TOPIC, p, &pos) != 0 || pos != r->res.pause_at[p])) {
+            r->res.positions_moved++;
+        }
+    }
+}
+
+/* All three have been paused for 300 ms: resume them together. */
+static void pause_resume_all(weir_env *env, void *arg)
+{
+    (void)env;
+    run_state *r = arg;
+    r->res.fetches_all_paused = (int64_t)(weir_consumer_fetch_count(r->c) - r->fetch_mark);
+    pause_check_positions(r);
+    weir_topic_partition tps[PARTITIONS];
+    for (int32_t p = 0; p < PARTITIONS; p++) {
+        tps[p] = (weir_topic_partition){TOPIC, p};
+        r->paused[p] = false;
+    }
+    if (weir_consumer_resume(r->c, tps, PARTITIONS) != 0 || weir_consumer_paused(r->c, TOPIC, 1)) {
+        r->res.pause_api_errors++;
+    }
+    r->fetch_mark = weir_consumer_fetch_count(r->c);
+    r->resumed = true;
+}
+
+/* Counted from 50 ms after the last pause: a Fetch in flight then has come
+ * back. Partitions 0 and 2 seek to their own positions, which drops what
+ * they kept: they stay paused, so still nothing may fetch them. */
+static void pause_mark_fetches(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    if (weir_consumer_seek(r->c, TOPIC, 0, r->res.pause_at[0]) != 0 ||
+        weir_consumer_seek(r->c, TOPIC, 2, r->res.pause_at[2]) != 0 ||
+        !weir_consumer_paused(r->c, TOPIC, 0) || !weir_consumer_paused(r->c, TOPIC, 2)) {
+        r->res.pause_api_errors++;
+    }
+    r->fetch_mark = weir_consumer_fetch_count(r->c);
+    weir_timer_start(env, 250 * MS, pause_resume_all, r);
+}
+
+/* Partitions 1 and 2 are paused; partition 0 went on. Pause it too. */
+static void pause_all(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    pause_check_positions(r);
+    pause_one(r, 0);
+    weir_timer_start(env, 50 * MS, pause_mark_fetches, r);
+}
+
+/* Partition 2 from a timer (a Fetch is most likely in flight), and the
+ * refusals the header promises. */
+static void pause_second(weir_env *env, void *arg)
+{
+    run_state *r = arg;
+    pause_one(r, 2);
+    weir_topic_partition mixed[2] = {{TOPIC, 0}, {TOPIC, 7}};
+    weir_topic_partition nameless = {NULL, 0};
+    if (weir_consumer_pause(r->c, mixed, 2) != WEIR_E_NOENT ||
+        weir_consumer_paused(r->c, TOPIC, 0) || /* nothing changed */
+        weir_consumer_resume(r->c, mixed, 2) != WEIR_E_NOENT ||
+        weir_consumer_pause(r->c, mixed, -1) != WEIR_E_INVAL ||
+        weir_consumer_pause(r->c, &nameless, 1) != WEIR_E_INVAL ||
+        weir_consumer_paused(r->c, "other", 1) || weir_consumer_paused(r->c, TOPIC, 7)) {
+        r->res.pause_api_errors++;
+    }
+    weir_timer_start(env, 300 * MS, pause_all, r);
+}
+
+/* After the record is counted: partition 1 pauses from inside on_record,
+ * with the rest of the response still undelivered. */
+static void pause_script(run_state *r, const weir_consumer_record *rec)
+{
+    int32_t p = rec->partition;
+    if (r->resumed && r->res.resume_first[p] < 0) {
+        r->res.resume_first[p] = rec->offset;
+        if (p == 1) {
+            r->res.held_fetches = (int64_t)(weir_consumer_fetch_count(r->c) - r->fetch_mark);
+        }
+    }
+    if (r->pause_step == 0 && p == 1 && rec->offset >= 300) {
+        r->pause_step = 1;
+        pause_one(r, 1);
+        if (r->res.pause_at[1] != rec->offset + 1) {
+            r->res.pause_api_errors++;
+        }
+        weir_timer_start(r->env, 20 * MS, pause_second, r);
+    }
+}
+
+static void on_record(void *ctx, const weir_consumer_record *rec)
+{
+    run_state *r = ctx;
+    int32_t p = rec->partition;
+    if (p >= 0 && p < PARTITIONS && r->paused[p]) {
+        r->res.paused_reads++;
+    }
+    if (p == 0 && r->paused[1] && r->paused[2] && !r->paused[0]) {
+        r->res.reads_beside_pause++;
+    }
+    record_read(r, rec);
+    if (r->sc->pause_phase && p >= 0 && p < PARTITIONS) {
+        pause_script(r, rec);
+    }
+    if (r->reassigned) {
+        r->res.reads_after_rebalance++;
+    }
+}
+
+/* ---- the group script (group_pause) ---- */
+
+static void second_on_record(void *ctx, const weir_consumer_record *rec)
+{
+    run_state *r = ctx;
+    r->res.second_reads++;
+    record_read(r, rec);
+}
+
+static void group_on_revoke(void *ctx, const weir_topic_partition *tps, int32_t count)
+{
+    (void)tps;
+    (void)count;
+    run_state *r = ctx;
+    if (!r->second_joined && r->pause_step > 0) {
+        r->res.revokes_while_paused++;
+    }
+    memset(r->paused, 0, sizeof r->paused); /* the rebalance forgets them */
+}
+
+static void group_on_assign(void *ctx, const weir_topic_partition *tps, int32_t count)
+{
+    run_state *r = ctx;
+    for (int32_t i = 0; i < count; i++) {
+        if (weir_consumer_paused(r->c, tps[i].topic, tps[i].partition)) {
+            r->res.paused_at_assign++;
+        }
+    }
+    r->reassigned = r->second_joined;
+}
+
+static weir_consumer *group_consumer(run_state *r, const char *client_id,
+                                     const weir_consumer_callbacks *cbs)
+{
+    weir_consumer_config cc;
+    weir_consumer_config_default(&cc);
+    cc.bootstrap = "broker:9092";
+    cc.client_id = client_id;
+    cc.auto_offset_reset = WEIR_OFFSET_RESET_EARLIEST;
+    cc.group_id = "paused-group";
+    cc.session_timeout_ms = 1000;
+    cc.heartbeat_interval_ms = 300;
+    cc.rebalance_timeout_ms = 3000;
+    cc.auto_commit_interval_ms = 500;
+    const char *topics[] = {TOPIC};
+    weir_consumer *c = weir_consumer_new(r->env, &cc, cbs, NULL);
+    if (c == NULL || weir_consumer_subscribe(c, topics, 1) != 0) {
+        run_fail(r, "group consumer %s setup failed", client_id);
+    }
+    return c;
+}
+
+/* The first member has been paused for longer than its session timeout. */
+static void group_second_joins(weir_env *env, void *arg)
+{
+    (void)env;
+    run_state *r = arg;
+    pause_check_positions(r);
+    r->second_joined = true;
+    weir_consumer_callbacks cbs = {.on_record = second_on_record, .ctx = r};
+    r->second = group_consumer(r, "second", &cbs);
+}
+
+/* From the first member's on_record, once it has read 600 records. */
+static void group_pause_all(run_state *r)
+{
+    const weir_topic_partition *tps;
+    int32_t n;
+    weir_consumer_assignment(r->c, &tps, &n);
+    if (n != PARTITIONS) {
+        run_fail(r, "the first member holds %d partitions", (int)n);
+        return;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        pause_one(r, tps[i].partition);
+    }
+    r->pause_step = 1;
+    weir_timer_start(r->env, 1500 * MS, group_second_joins, r);
+}
+
+static void group_on_record(void *ctx, const weir_consumer_record *rec)
+{
+    run_state *r = ctx;
+    on_record(r, rec);
+    if (r->pause_step == 0 && r->res.consumed >= 600) {
+        group_pause_all(r);
+    }
 }
 
 static void on_consumer_error(void *ctx, const char *topic, int32_t partition, int16_t error,
@@ -614,6 +861,16 @@ static void *client_start(weir_env *env, void *arg)
     }
     const char *why = NULL;
     r->p = weir_producer_new(env, &pc, on_delivery, r, &why);
+    if (r->sc->group_pause) {
+        weir_consumer_callbacks gcbs = {group_on_record, on_consumer_error, r, group_on_revoke,
+                                        group_on_assign};
+        r->c = group_consumer(r, "first", &gcbs);
+        if (r->p == NULL) {
+            run_fail(r, "client setup: %s", why ? why : "?");
+        }
+        weir_timer_start(env, 10 * MS, send_tick, r);
+        return r;
+    }
     weir_consumer_config cc;
     weir_consumer_config_default(&cc);
     cc.bootstrap = "broker:9092";
@@ -645,10 +902,12 @@ static void client_destroy(void *state)
     run_state *r = state;
     weir_producer_abandon(r->p); /* the world ended first: memory only */
     weir_consumer_abandon(r->c);
+    weir_consumer_abandon(r->second);
     weir_consumer_abandon(r->late);
     weir_cluster_abandon(r->raw);
     r->p = NULL;
     r->c = NULL;
+    r->second = NULL;
     r->late = NULL;
     r->raw = NULL;
 }
@@ -783,6 +1042,11 @@ static void run_in_child(const scenario *sc, result *out)
     bc.auto_create_topics = true;
     bc.flush_interval_messages = 1; /* acknowledged = synced: it must survive a crash */
     bc.log_level = -1;
+    if (sc->group_pause) {
+        bc.offsets_topic_partitions = 3;
+        bc.group_initial_rebalance_delay_ms = 200;
+        bc.group_session_timeout_ms_min = 1000;
+    }
     run_state *r = &the_run;
     memset(r, 0, sizeof *r);
     r->sc = sc;
@@ -790,6 +1054,7 @@ static void run_in_child(const scenario *sc, result *out)
     for (int p = 0; p < PARTITIONS; p++) {
         r->max_acked_offset[p] = -1;
         r->last_id[p] = -1;
+        r->res.resume_first[p] = -1;
     }
     if (w == NULL || weir_world_node_add(w, "broker", &weir_broker_node, &bc) != 0 ||
         weir_world_node_add(w, "client", &client_node, r) != 0 ||
@@ -1061,6 +1326,90 @@ static void test_no_acked_message_is_lost_across_crashes_over_many_seeds(void **
         "%d seeds: no acknowledged message lost; %lld retried batch(es), %lld duplicate(s) "
         "from retries\n",
         seeds, (long long)retried, (long long)duplicates);
+}
+
+/* Every acknowledged message read once, in order, at its offset. */
+static void assert_read_exactly_once(const result *r, int messages)
+{
+    assert_int_equal(r->acked, messages);
+    assert_int_equal(r->consumed, messages);
+    assert_int_equal(r->lost, 0);
+    assert_int_equal(r->misplaced, 0);
+    assert_int_equal(r->duplicates, 0);
+    assert_int_equal(r->offset_repeats, 0);
+    assert_int_equal(r->order_breaks, 0);
+    assert_int_equal(r->bad_records, 0);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(r->history_counts[k], 0);
+    }
+}
+
+static void test_a_paused_partition_gets_nothing_and_resumes_exactly_at_its_position(void **state)
+{
+    (void)state;
+    scenario sc = steady;
+    sc.seed = 41;
+    sc.messages = 6000;
+    sc.per_tick = 50; /* 1.2 s of writing: the pauses happen while it goes on */
+    sc.tick_ns = 10 * MS;
+    sc.pause_phase = true;
+    result r = run_forked(&sc);
+    print_result("pause", &r);
+    print_message("pause: paused at %lld/%lld/%lld, resumed at %lld/%lld/%lld; partition 0 read "
+                  "%lld while 1 and 2 were paused; %lld Fetch(es) while all were paused; %lld "
+                  "from resume to partition 1's next record\n",
+                  (long long)r.pause_at[0], (long long)r.pause_at[1], (long long)r.pause_at[2],
+                  (long long)r.resume_first[0], (long long)r.resume_first[1],
+                  (long long)r.resume_first[2], (long long)r.reads_beside_pause,
+                  (long long)r.fetches_all_paused, (long long)r.held_fetches);
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    assert_int_equal(r.pause_api_errors, 0);
+    assert_int_equal(r.paused_reads, 0);    /* nothing of a paused partition */
+    assert_true(r.reads_beside_pause > 0);  /* the others went on */
+    assert_int_equal(r.positions_moved, 0); /* positions kept */
+    assert_int_equal(r.fetches_all_paused, 0);
+    for (int p = 0; p < PARTITIONS; p++) {
+        assert_true(r.pause_at[p] > 0);
+        assert_int_equal(r.resume_first[p], r.pause_at[p]); /* on exactly where it stopped */
+    }
+    /* partition 1 paused from on_record: the rest of that response was kept
+     * and comes out before any new Fetch */
+    assert_int_equal(r.held_fetches, 0);
+    assert_read_exactly_once(&r, sc.messages);
+    assert_int_equal(r.consumer_errors, 0);
+}
+
+static void test_a_group_rebalance_forgets_the_pause_and_loses_nothing(void **state)
+{
+    (void)state;
+    scenario sc = steady;
+    sc.seed = 43;
+    sc.messages = 6000;
+    sc.per_tick = 20; /* 3 s of writing: past the pause and the rebalance */
+    sc.tick_ns = 10 * MS;
+    sc.group_pause = true;
+    result r = run_forked(&sc);
+    print_result("group pause", &r);
+    print_message("group pause: paused at %lld/%lld/%lld; %lld rebalance(s) while paused; "
+                  "after the second member joined: first read %lld, second read %lld\n",
+                  (long long)r.pause_at[0], (long long)r.pause_at[1], (long long)r.pause_at[2],
+                  (long long)r.revokes_while_paused, (long long)r.reads_after_rebalance,
+                  (long long)r.second_reads);
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    assert_int_equal(r.pause_api_errors, 0);
+    assert_int_equal(r.paused_reads, 0);
+    assert_int_equal(r.positions_moved, 0);
+    /* 1.5 s paused with a 1 s session timeout: heartbeats kept it a member */
+    assert_int_equal(r.revokes_while_paused, 0);
+    assert_int_equal(r.paused_at_assign, 0); /* the rebalance forgot the pause */
+    assert_true(r.reads_after_rebalance > 0);
+    assert_true(r.second_reads > 0);
+    /* the revoke committed the paused positions: the second member goes on there */
+    assert_read_exactly_once(&r, sc.messages);
 }
 
 static void test_bad_configs_are_refused_with_a_reason(void **state)
@@ -1402,6 +1751,8 @@ int main(void)
         cmocka_unit_test(test_acks_0_reports_on_send_and_the_records_arrive),
         cmocka_unit_test(test_no_acked_message_is_lost_across_crashes_over_many_seeds),
         cmocka_unit_test(test_the_same_seed_gives_the_same_trace_hash),
+        cmocka_unit_test(test_a_paused_partition_gets_nothing_and_resumes_exactly_at_its_position),
+        cmocka_unit_test(test_a_group_rebalance_forgets_the_pause_and_loses_nothing),
         cmocka_unit_test(
             test_a_full_connection_wakes_its_owner_and_sends_the_waiting_metadata_once_it_drains),
         cmocka_unit_test(test_bad_configs_are_refused_with_a_reason),

@@ -13,7 +13,11 @@
  * (also with PublishKafka's transactions), or of the flow's own host
  * (restarted from its write-ahead log), each run twice for the same trace
  * hash; ConsumeKafka stopped and started again (it leaves its group, so the
- * new member is assigned at once). Then flows/kafka-to-merge.yaml runs
+ * new member is assigned at once); a slow downstream (UpdateAttribute every
+ * 100 ms behind a 20-FlowFile queue) with Max Poll Records 10, so
+ * ConsumeKafka spends most of the run under back pressure: its consumer
+ * pauses instead of fetching the same records again and again, which the
+ * count of its Fetch requests bounds. Then flows/kafka-to-merge.yaml runs
  * unchanged (topics events -> merged-events, bins of 100) and every record
  * arrives in a merged one. And bad properties are refused when the flow is
  * built, with the property named.
@@ -43,6 +47,7 @@
 #include "controller/controller.h"
 #include "flow/engine.h"
 #include "flow/flow_node.h"
+#include "flow/proc_kafka_common.h"
 #include "flow/provenance.h"
 #include "sim.h"
 
@@ -77,6 +82,9 @@ typedef struct kx_outcome {
     int64_t lost, duplicates;
     int64_t received, sent, prov_receive, prov_send;
     int64_t consume_triggers;
+    int64_t consume_fetches; /* ConsumeKafka's consumer's Fetch requests */
+    int64_t consume_pauses;
+    int64_t consume_handed_back;
     int64_t events;
     int64_t restart_ms;
     int32_t crashed;
@@ -93,6 +101,7 @@ typedef struct kx_mode {
     bool restart_consume;   /* stop ConsumeKafka at a third, start it again 500 ms later */
     bool transactions;      /* PublishKafka's Use Transactions */
     int64_t crash_delay_ms; /* after a third is out */
+    bool slow;              /* Max Poll Records 10; update every 100 ms behind 20 FlowFiles */
     int32_t n;
 } kx_mode;
 
@@ -319,11 +328,15 @@ static int add_proc(weir_flow_engine *e, const char *name, const char *type,
     return weir_flow_engine_add_processor(e, &spec, why, why_size);
 }
 
+/* object_threshold 0: the default. */
 static int add_conn(weir_flow_engine *e, const char *from, const char *rel, const char *to,
-                    char *why, size_t why_size)
+                    uint64_t object_threshold, char *why, size_t why_size)
 {
     weir_flow_conn_spec spec;
     weir_flow_conn_spec_default(&spec);
+    if (object_threshold > 0) {
+        spec.object_threshold = object_threshold;
+    }
     const char *rels[] = {rel};
     spec.source = from;
     spec.relationships = rels;
@@ -342,7 +355,7 @@ static int build_copy_flow(weir_flow_engine *e, void *arg, char *why, size_t why
                               KV("Topic Name(s)", "in"),
                               KV("Group ID", "copy"),
                               KV("auto.offset.reset", "earliest"),
-                              KV("Max Poll Records", "100"),
+                              KV("Max Poll Records", K.mode.slow ? "10" : "100"),
                               KV("session.timeout.ms", "6000"),
                               KV("heartbeat.interval.ms", "1000")};
     weir_flow_kv update[] = {KV("copied.from", "${kafka.topic}-${kafka.partition}")};
@@ -353,14 +366,15 @@ static int build_copy_flow(weir_flow_engine *e, void *arg, char *why, size_t why
     int rc = add_proc(e, "consume", "ConsumeKafka", consume, NELEM(consume), 20 * MS, true, NULL, 0,
                       why, why_size);
     rc = rc != 0 ? rc
-                 : add_proc(e, "update", "UpdateAttribute", update, NELEM(update), 0, false, NULL,
-                            0, why, why_size);
+                 : add_proc(e, "update", "UpdateAttribute", update, NELEM(update),
+                            K.mode.slow ? 100 * MS : 0, false, NULL, 0, why, why_size);
     rc = rc != 0 ? rc
                  : add_proc(e, "publish", "PublishKafka", publish, NELEM(publish), 0, false,
                             success, 1, why, why_size);
-    rc = rc != 0 ? rc : add_conn(e, "consume", "success", "update", why, why_size);
-    rc = rc != 0 ? rc : add_conn(e, "update", "success", "publish", why, why_size);
-    rc = rc != 0 ? rc : add_conn(e, "publish", "failure", "publish", why, why_size);
+    rc = rc != 0 ? rc
+                 : add_conn(e, "consume", "success", "update", K.mode.slow ? 20 : 0, why, why_size);
+    rc = rc != 0 ? rc : add_conn(e, "update", "success", "publish", 0, why, why_size);
+    rc = rc != 0 ? rc : add_conn(e, "publish", "failure", "publish", 0, why, why_size);
     return rc;
 }
 
@@ -477,6 +491,13 @@ static void drive_finish(weir_env *env, weir_flow_engine *e)
     weir_flow_proc_stats st;
     weir_flow_engine_processor_stats(e, (size_t)consume, &st);
     K.out->consume_triggers = (int64_t)st.triggers;
+    weir_flow_consume_kafka_stats ck;
+    if (!weir_flow_consume_kafka_stats_get(weir_flow_engine_processor(e, (size_t)consume), &ck)) {
+        kx_fail("no ConsumeKafka counters");
+    }
+    K.out->consume_fetches = (int64_t)ck.fetches;
+    K.out->consume_pauses = (int64_t)ck.pauses;
+    K.out->consume_handed_back = (int64_t)ck.handed_back;
     weir_world_stop(K.w);
 }
 
@@ -775,6 +796,34 @@ static void a_crash_of_the_flow_host_loses_nothing_and_counts_duplicates(void **
     assert_true(a.hash == b.hash);
 }
 
+/* Long back pressure: 1,000 records at 200 a second through a 20-FlowFile
+ * queue, 10 per ConsumeKafka session. The full buffer pauses the consumer,
+ * the drained one resumes it, and the records fetched meanwhile come out of
+ * the consumer without another Fetch. (Handing every record that finds the
+ * buffer full back with a seek instead fetches about 46,000 times in this
+ * run, each Fetch bringing the same records again.) */
+static void a_slow_downstream_pauses_the_consumer_instead_of_refetching(void **state)
+{
+    (void)state;
+    kx_mode mode = {.n = 1000, .slow = true};
+    kx_outcome o = run_forked(mode, 19);
+    print_outcome("slow downstream", &o);
+    fprintf(stderr,
+            "slow downstream: %lld Fetch requests, %lld pauses, %lld records handed back in "
+            "%lld ms\n",
+            (long long)o.consume_fetches, (long long)o.consume_pauses,
+            (long long)o.consume_handed_back, (long long)o.done_ms);
+    assert_nothing_lost(&o, mode.n);
+    assert_int_equal(o.duplicates, 0);
+    assert_int_equal(o.received, mode.n); /* no record consumed twice */
+    assert_true(o.done_ms > 5000);        /* the downstream really was the bottleneck */
+    assert_true(o.consume_pauses >= mode.n / 20);
+    assert_int_equal(o.consume_handed_back, 0);
+    /* a Fetch per leader and long poll (fetch.max.wait.ms 500) while idle,
+     * plus one per drained response: tens, not thousands */
+    assert_true(o.consume_fetches > 0 && o.consume_fetches < 100);
+}
+
 /* Stopping ConsumeKafka leaves the group (LeaveGroup), so the restarted
  * consumer is assigned at once instead of after the old member's session
  * timeout, and starts at the offsets committed after each session. */
@@ -950,6 +999,7 @@ int main(void)
         cmocka_unit_test(a_crash_of_an_output_leader_loses_nothing),
         cmocka_unit_test(a_crash_of_an_output_leader_under_transactions_loses_nothing),
         cmocka_unit_test(a_stopped_consumer_leaves_its_group_and_its_restart_resumes),
+        cmocka_unit_test(a_slow_downstream_pauses_the_consumer_instead_of_refetching),
         cmocka_unit_test(a_crash_of_the_flow_host_loses_nothing_and_counts_duplicates),
         cmocka_unit_test(the_kafka_to_merge_flow_file_runs_as_written),
     };
