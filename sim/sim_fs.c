@@ -195,6 +195,32 @@ static sf_entry *sf_get(const sim_fs *fs, const char *path)
     return found ? fs->entries[i] : NULL;
 }
 
+/* The entries below folder dir (dir_len bytes; paths "dir/..."), which sort
+ * together: [*lo_out, *hi_out). */
+static void sf_below(const sim_fs *fs, const char *dir, size_t dir_len, size_t *lo_out,
+                     size_t *hi_out)
+{
+    size_t lo = 0, hi = fs->count;
+    while (lo < hi) { /* the first path >= "dir/" */
+        size_t mid = lo + (hi - lo) / 2;
+        const char *p = fs->entries[mid]->path;
+        int cmp = strncmp(p, dir, dir_len);
+        if (cmp < 0 || (cmp == 0 && (uint8_t)p[dir_len] < '/')) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    for (hi = lo; hi < fs->count; hi++) {
+        const char *p = fs->entries[hi]->path;
+        if (strncmp(p, dir, dir_len) != 0 || p[dir_len] != '/') {
+            break;
+        }
+    }
+    *lo_out = lo;
+    *hi_out = hi;
+}
+
 static void sf_insert(sim_fs *fs, sf_entry *e)
 {
     bool found;
@@ -251,20 +277,9 @@ static int sf_parent_check(const sim_fs *fs, const char *path)
 
 static bool sf_has_children(const sim_fs *fs, const char *dir)
 {
-    bool found;
-    size_t i = sf_find(fs, dir, &found);
-    size_t n = strlen(dir);
-    for (i += found ? 1 : 0; i < fs->count; i++) {
-        const char *p = fs->entries[i]->path;
-        int cmp = strncmp(p, dir, n);
-        if (cmp > 0) {
-            return false;
-        }
-        if (cmp == 0 && p[n] == '/') {
-            return true;
-        }
-    }
-    return false;
+    size_t lo, hi;
+    sf_below(fs, dir, strlen(dir), &lo, &hi);
+    return lo < hi;
 }
 
 static sf_entry *sf_entry_new(const char *path, bool is_dir)
@@ -611,29 +626,50 @@ int sim_fs_unlink(weir_env *env, const char *path)
     return 0;
 }
 
-static int sf_cmp_entries(const void *a, const void *b)
+/* Gives e the path `to` followed by what its path has past its first
+ * from_len bytes. */
+static void sf_repath(sf_entry *e, size_t from_len, const char *to)
 {
-    return strcmp((*(sf_entry *const *)a)->path, (*(sf_entry *const *)b)->path);
+    size_t n = strlen(to) + strlen(e->path + from_len) + 1;
+    char *path = malloc(n);
+    WEIR_ASSERT(path != NULL);
+    snprintf(path, n, "%s%s", to, e->path + from_len);
+    free(e->path);
+    e->path = path;
 }
 
-/* Renames `from` and, for a folder, everything below it. */
-static void sf_rename_tree(sim_fs *fs, const char *from, const char *to)
+/* Renames entries[at] to `to` and, for a folder, everything below it. The
+ * moved entries leave the sorted array and go back in at their new places:
+ * the order is the sorted one, as a full re-sort would give, but a file's
+ * rename costs two binary searches and two moves of the array's tail
+ * rather than a sort of every entry (a flow writing thousands of files). */
+static void sf_rename_tree(sim_fs *fs, size_t at, const char *to)
 {
-    size_t from_len = strlen(from);
-    for (size_t i = 0; i < fs->count; i++) {
-        sf_entry *e = fs->entries[i];
-        if (strncmp(e->path, from, from_len) != 0 ||
-            (e->path[from_len] != '\0' && e->path[from_len] != '/')) {
-            continue;
-        }
-        size_t n = strlen(to) + strlen(e->path + from_len) + 1;
-        char *path = malloc(n);
-        WEIR_ASSERT(path != NULL);
-        snprintf(path, n, "%s%s", to, e->path + from_len);
-        free(e->path);
-        e->path = path;
+    sf_entry *root = fs->entries[at];
+    size_t from_len = strlen(root->path);
+    sf_entry **moved = &root;
+    size_t moved_count = 1;
+    if (root->is_dir) {
+        size_t lo, hi;
+        sf_below(fs, root->path, from_len, &lo, &hi);
+        moved_count = 1 + (hi - lo);
+        moved = malloc(moved_count * sizeof *moved);
+        WEIR_ASSERT(moved != NULL);
+        moved[0] = root;
+        memcpy(moved + 1, fs->entries + lo, (hi - lo) * sizeof *moved);
+        WEIR_ASSERT(at < lo); /* "from" sorts before "from/" */
+        memmove(fs->entries + lo, fs->entries + hi, (fs->count - hi) * sizeof *fs->entries);
+        fs->count -= hi - lo;
     }
-    qsort(fs->entries, fs->count, sizeof *fs->entries, sf_cmp_entries);
+    memmove(fs->entries + at, fs->entries + at + 1, (fs->count - at - 1) * sizeof *fs->entries);
+    fs->count--;
+    for (size_t i = 0; i < moved_count; i++) {
+        sf_repath(moved[i], from_len, to);
+        sf_insert(fs, moved[i]);
+    }
+    if (moved != &root) {
+        free(moved);
+    }
 }
 
 int sim_fs_rename(weir_env *env, const char *from, const char *to)
@@ -667,7 +703,10 @@ int sim_fs_rename(weir_env *env, const char *from, const char *to)
         }
         sf_remove(fs, dst);
     }
-    sf_rename_tree(fs, from, to);
+    bool found;
+    size_t at = sf_find(fs, from, &found);
+    WEIR_ASSERT(found && fs->entries[at] == src);
+    sf_rename_tree(fs, at, to);
     return 0;
 }
 
@@ -690,11 +729,12 @@ int sim_fs_list(weir_env *env, const char *dir, weir_dirlist *out)
         }
     }
     size_t cap = 0;
-    for (size_t i = 0; i < fs->count; i++) {
+    size_t lo = 0, hi = fs->count;
+    if (n > 0) {
+        sf_below(fs, dir, n, &lo, &hi);
+    }
+    for (size_t i = lo; i < hi; i++) {
         const char *p = fs->entries[i]->path;
-        if (n > 0 && (strncmp(p, dir, n) != 0 || p[n] != '/')) {
-            continue;
-        }
         const char *name = n > 0 ? p + n + 1 : p;
         if (strchr(name, '/') != NULL) {
             continue;

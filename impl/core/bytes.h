@@ -3,11 +3,13 @@
  * Fixed-width readers take a pointer the caller has bounds-checked. Varint
  * readers check bounds themselves and return the bytes consumed, or 0 when the
  * input is truncated or the varint is too long: decoding untrusted bytes must
- * never read past `end`.
+ * never read past `end`. weir_reader wraps them in a cursor that keeps its
+ * first error, for decoders that read a run of fields and check once.
  */
 #ifndef WEIR_CORE_BYTES_H
 #define WEIR_CORE_BYTES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +117,68 @@ static inline size_t weir_get_varint(const uint8_t *p, const uint8_t *end, int32
     }
     *out = (int32_t)((uint32_t)(u >> 1) ^ -(uint32_t)(u & 1));
     return n;
+}
+
+/* A cursor over untrusted bytes [p, end) with a sticky error: the first read
+ * that does not fit (a truncated or over-long varint, fewer bytes left than
+ * asked for) sets bad and leaves p where it was; from then on every read
+ * returns 0 (NULL for weir_reader_take) and p stays. Invariant: p <= end. */
+typedef struct weir_reader {
+    const uint8_t *p;
+    const uint8_t *end;
+    bool bad;
+} weir_reader;
+
+/* A reader of the len bytes at p (p may be NULL when len is 0). */
+static inline weir_reader weir_reader_of(const uint8_t *p, size_t len)
+{
+    weir_reader r = {p, len > 0 ? p + len : p, false};
+    return r;
+}
+
+/* Bytes not read yet. */
+static inline size_t weir_reader_left(const weir_reader *r)
+{
+    return (size_t)(r->end - r->p);
+}
+
+/* An unsigned LEB128 varint of at most 10 bytes. */
+static inline uint64_t weir_reader_uvarint(weir_reader *r)
+{
+    uint64_t v = 0;
+    size_t n = r->bad ? 0 : weir_get_uvarint(r->p, r->end, 10, &v);
+    if (n == 0) {
+        r->bad = true;
+        return 0;
+    }
+    r->p += n;
+    return v;
+}
+
+/* A zig-zag varint of at most 10 bytes (weir_put_varlong). */
+static inline int64_t weir_reader_varlong(weir_reader *r)
+{
+    int64_t v = 0;
+    size_t n = r->bad ? 0 : weir_get_varlong(r->p, r->end, &v);
+    if (n == 0) {
+        r->bad = true;
+        return 0;
+    }
+    r->p += n;
+    return v;
+}
+
+/* The next n bytes (a pointer into the input; for n == 0 the position), or
+ * NULL when fewer are left. */
+static inline const uint8_t *weir_reader_take(weir_reader *r, uint64_t n)
+{
+    if (r->bad || n > (uint64_t)(r->end - r->p)) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *at = r->p;
+    r->p += n;
+    return at;
 }
 
 #endif

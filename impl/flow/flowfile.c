@@ -743,36 +743,6 @@ size_t weir_flowfile_encode(const weir_flowfile *ff, uint8_t *out)
     return (size_t)(p - out);
 }
 
-typedef struct ff_reader {
-    const uint8_t *p;
-    const uint8_t *end;
-    bool bad;
-} ff_reader;
-
-static uint64_t rd_u(ff_reader *r)
-{
-    uint64_t v = 0;
-    size_t n = r->bad ? 0 : weir_get_uvarint(r->p, r->end, 10, &v);
-    if (n == 0) {
-        r->bad = true;
-        return 0;
-    }
-    r->p += n;
-    return v;
-}
-
-static int64_t rd_s(ff_reader *r)
-{
-    int64_t v = 0;
-    size_t n = r->bad ? 0 : weir_get_varlong(r->p, r->end, &v);
-    if (n == 0) {
-        r->bad = true;
-        return 0;
-    }
-    r->p += n;
-    return v;
-}
-
 #define FF_CORRUPT(what)                                                                           \
     do {                                                                                           \
         *why = (what);                                                                             \
@@ -788,30 +758,30 @@ int weir_flowfile_decode(const uint8_t *p, size_t len, weir_content_repo *repo, 
         why = &ignored;
     }
     int err = 0;
-    ff_reader r = {p, p + len, false};
+    weir_reader r = weir_reader_of(p, len);
     weir_flowfile *ff = ff_alloc();
     if (ff == NULL) {
         return WEIR_E_NOMEM;
     }
-    ff->id = rd_u(&r);
-    if (r.bad || (size_t)(r.end - r.p) < 16) {
+    ff->id = weir_reader_uvarint(&r);
+    const uint8_t *uuid = weir_reader_take(&r, 16);
+    if (uuid == NULL) {
         FF_CORRUPT("flowfile: truncated before the uuid");
     }
-    memcpy(ff->uuid.b, r.p, 16);
-    r.p += 16;
-    ff->entry_date_ms = rd_s(&r);
-    ff->lineage_start_ms = rd_s(&r);
-    ff->entry_date_ns = rd_s(&r);
-    ff->lineage_start_ns = rd_s(&r);
-    ff->queue_date_ns = rd_s(&r);
-    ff->queue_index = rd_u(&r);
-    ff->penalty_expiry_ns = rd_s(&r);
-    ff->claim.file_id = rd_u(&r);
-    ff->claim.offset = rd_u(&r);
-    ff->claim.length = rd_u(&r);
-    ff->content_offset = rd_u(&r);
-    ff->size = rd_u(&r);
-    uint64_t count = rd_u(&r);
+    memcpy(ff->uuid.b, uuid, 16);
+    ff->entry_date_ms = weir_reader_varlong(&r);
+    ff->lineage_start_ms = weir_reader_varlong(&r);
+    ff->entry_date_ns = weir_reader_varlong(&r);
+    ff->lineage_start_ns = weir_reader_varlong(&r);
+    ff->queue_date_ns = weir_reader_varlong(&r);
+    ff->queue_index = weir_reader_uvarint(&r);
+    ff->penalty_expiry_ns = weir_reader_varlong(&r);
+    ff->claim.file_id = weir_reader_uvarint(&r);
+    ff->claim.offset = weir_reader_uvarint(&r);
+    ff->claim.length = weir_reader_uvarint(&r);
+    ff->content_offset = weir_reader_uvarint(&r);
+    ff->size = weir_reader_uvarint(&r);
+    uint64_t count = weir_reader_uvarint(&r);
     if (r.bad) {
         FF_CORRUPT("flowfile: truncated in the fixed fields");
     }
@@ -822,11 +792,11 @@ int weir_flowfile_decode(const uint8_t *p, size_t len, weir_content_repo *repo, 
     if (ff->content_offset > ff->claim.length || ff->size > ff->claim.length - ff->content_offset) {
         FF_CORRUPT("flowfile: content range outside its claim");
     }
-    if (count > (uint64_t)(r.end - r.p) / 2) {
+    if (count > weir_reader_left(&r) / 2) {
         FF_CORRUPT("flowfile: attribute count larger than the record");
     }
     /* string bytes are at most the record's bytes plus two NULs each */
-    size_t bytes = (size_t)(r.end - r.p) + 2 * (size_t)count;
+    size_t bytes = weir_reader_left(&r) + 2 * (size_t)count;
     if (bytes > UINT32_MAX || count > UINT32_MAX / sizeof(ff_entry)) {
         FF_CORRUPT("flowfile: attributes too large");
     }
@@ -835,18 +805,16 @@ int weir_flowfile_decode(const uint8_t *p, size_t len, weir_content_repo *repo, 
         goto fail;
     }
     for (uint64_t i = 0; i < count; i++) {
-        uint64_t kl = rd_u(&r);
-        if (r.bad || kl == 0 || kl > (uint64_t)(r.end - r.p)) {
+        uint64_t kl = weir_reader_uvarint(&r);
+        const char *k = (const char *)weir_reader_take(&r, kl);
+        if (k == NULL || kl == 0) {
             FF_CORRUPT("flowfile: attribute key length");
         }
-        const char *k = (const char *)r.p;
-        r.p += kl;
-        uint64_t vl = rd_u(&r);
-        if (r.bad || vl > (uint64_t)(r.end - r.p)) {
+        uint64_t vl = weir_reader_uvarint(&r);
+        const char *v = (const char *)weir_reader_take(&r, vl);
+        if (v == NULL) {
             FF_CORRUPT("flowfile: attribute value length");
         }
-        const char *v = (const char *)r.p;
-        r.p += vl;
         if (memchr(k, 0, kl) != NULL || memchr(v, 0, vl) != NULL) {
             FF_CORRUPT("flowfile: NUL byte in an attribute");
         }
@@ -858,7 +826,7 @@ int weir_flowfile_decode(const uint8_t *p, size_t len, weir_content_repo *repo, 
             goto fail;
         }
     }
-    if (r.p != r.end) {
+    if (weir_reader_left(&r) != 0) {
         FF_CORRUPT("flowfile: bytes after the attributes");
     }
     ff->content = weir_content_claim_is_null(&ff->claim) ? NULL : repo;

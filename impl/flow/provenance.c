@@ -1,4 +1,5 @@
-/* The provenance repository (see provenance.h for the contract and format).
+/* The provenance repository (see provenance.h for the contract and format;
+ * provenance_codec.c encodes and decodes the records).
  *
  * Segments (files, or chunks in memory mode) are kept oldest first; the last
  * is the active one. In file mode new events are encoded into one buffer and
@@ -8,13 +9,6 @@
  * segment's memory, which is sized for a whole segment when it starts (pages
  * are only touched as events arrive); the memory of a segment dropped by
  * retention is kept for the next one.
- *
- * Records are read in order from the start of their segment: an event's id
- * is its position after the segment's first id, its time a difference from
- * the previous event's, and its strings may name an entry of the segment's
- * dictionary (pv_dict: the writer's side; pv_dec: the reader's). Both sides
- * apply one rule for what enters the dictionary, so they agree entry by
- * entry.
  *
  * Invariants: segment first ids increase; the active segment's first id <=
  * next_id; counts[t] = the active segment's base count + its events of type
@@ -30,17 +24,10 @@
 #include <string.h>
 
 #include "core/bytes.h"
-#include "core/crc32c.h"
+#include "flow/provenance_codec.h"
 #include "log/segment.h"
 
-#define PV_MAGIC "WPV2"
-#define PV_HEADER_BYTES (4 + 8 + 8 * WEIR_PROV_TYPE_COUNT + 4)
 #define PV_SUFFIX ".prov"
-#define PV_RECORD_BYTES_MAX (64u << 20)
-#define PV_RECORD_HEADER_MAX (5 + 4) /* uvarint payload length, CRC-32C */
-#define PV_DICT_ENTRIES_MAX 4096u    /* strings a segment's dictionary holds */
-#define PV_DICT_STR_BYTES_MAX 255u   /* longer strings are always written out */
-#define PV_PTR_CACHE 64u             /* recently seen string pointers (a power of two) */
 
 static const char *const pv_names[WEIR_PROV_TYPE_COUNT] = {
     "CREATE",
@@ -91,34 +78,6 @@ typedef struct pv_seg {
     size_t mem_cap;
 } pv_seg;
 
-/* The writer's dictionary of the active segment: entry k is the k-th string
- * that entered it (pv_dict_admits). Strings are found by content (an
- * open-addressing table) and, faster, by the pointer last seen for them
- * (checked against the content, so a reused pointer cannot mislead it). */
-typedef struct pv_dict {
-    char *bytes; /* the entries' strings, each NUL-terminated */
-    size_t len;
-    size_t cap;
-    uint32_t *off; /* entry -> offset in bytes */
-    uint32_t *slen;
-    uint32_t count;
-    uint32_t *table; /* content hash -> entry + 1; 0: empty */
-    uint64_t gen;    /* changes at every reset */
-    struct {
-        const char *ptr;
-        uint32_t entry;
-    } seen[PV_PTR_CACHE];
-} pv_dict;
-
-/* Interned strings (weir_prov_intern), for the life of the repository; each
- * remembers its entry in the dictionary of generation `gen`. */
-typedef struct pv_name {
-    char *s;
-    uint32_t len;
-    uint32_t entry;
-    uint64_t gen; /* 0: in no dictionary */
-} pv_name;
-
 struct weir_prov_repo {
     weir_env *env;
     char *dir; /* NULL: memory mode */
@@ -157,38 +116,6 @@ static uint64_t pv_parse_name(const char *name)
     return v < 0 ? 0 : (uint64_t)v;
 }
 
-/* ---- segment headers ---- */
-
-static void pv_header_encode(const pv_seg *seg, uint8_t out[PV_HEADER_BYTES])
-{
-    memcpy(out, PV_MAGIC, 4);
-    weir_put_be64(out + 4, seg->first_id);
-    for (int t = 0; t < WEIR_PROV_TYPE_COUNT; t++) {
-        weir_put_be64(out + 12 + 8 * t, seg->base[t]);
-    }
-    weir_put_be32(out + PV_HEADER_BYTES - 4, weir_crc32c(0, out, PV_HEADER_BYTES - 4));
-}
-
-static const char *pv_header_decode(const uint8_t *p, size_t len, pv_seg *seg)
-{
-    if (len < PV_HEADER_BYTES) {
-        return "torn file header";
-    }
-    if (memcmp(p, PV_MAGIC, 4) != 0) {
-        return "not a provenance file (magic)";
-    }
-    if (weir_crc32c(0, p, PV_HEADER_BYTES - 4) != weir_get_be32(p + PV_HEADER_BYTES - 4)) {
-        return "file header CRC mismatch";
-    }
-    if (weir_get_be64(p + 4) != seg->first_id) {
-        return "first event id differs from the file name";
-    }
-    for (int t = 0; t < WEIR_PROV_TYPE_COUNT; t++) {
-        seg->base[t] = weir_get_be64(p + 12 + 8 * t);
-    }
-    return NULL;
-}
-
 static int pv_seg_push(weir_prov_repo *repo, const pv_seg *seg)
 {
     if (repo->seg_count == repo->seg_cap) {
@@ -202,349 +129,6 @@ static int pv_seg_push(weir_prov_repo *repo, const pv_seg *seg)
     }
     repo->segs[repo->seg_count++] = *seg;
     repo->total_bytes += seg->bytes;
-    return 0;
-}
-
-/* ---- the dictionary rule, both sides ---- */
-
-/* Whether a string of len bytes written out in full enters a dictionary
- * that holds count entries. Reader and writer must agree. */
-static bool pv_dict_admits(uint32_t count, size_t len)
-{
-    return len > 0 && len <= PV_DICT_STR_BYTES_MAX && count < PV_DICT_ENTRIES_MAX;
-}
-
-/* String field tags: 0 = empty; 2n + 1 = n bytes follow (which enter the
- * dictionary when pv_dict_admits); 2k + 2 = dictionary entry k. */
-#define PV_TAG_REF(k) (2 * (uint64_t)(k) + 2)
-#define PV_TAG_BYTES(n) (2 * (uint64_t)(n) + 1)
-
-/* ---- the writer's dictionary ---- */
-
-#define PV_NO_ENTRY UINT32_MAX
-#define PV_TABLE_SLOTS (2 * PV_DICT_ENTRIES_MAX) /* a power of two */
-
-static uint32_t pv_str_hash(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    }
-    return h;
-}
-
-static size_t pv_ptr_slot(const char *s)
-{
-    uint64_t x = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull;
-    return (size_t)(x >> 58) & (PV_PTR_CACHE - 1);
-}
-
-/* Whether the NUL-terminated s equals entry e (reads s no further than its NUL). */
-static bool pv_dict_same(const pv_dict *d, uint32_t e, const char *s)
-{
-    const char *t = d->bytes + d->off[e];
-    uint32_t n = d->slen[e];
-    for (uint32_t i = 0; i < n; i++) {
-        if (s[i] != t[i]) {
-            return false;
-        }
-    }
-    return s[n] == '\0';
-}
-
-static void pv_dict_reset(pv_dict *d)
-{
-    d->len = 0;
-    d->count = 0;
-    d->gen++;
-    if (d->table != NULL) {
-        memset(d->table, 0, PV_TABLE_SLOTS * sizeof *d->table);
-    }
-    memset(d->seen, 0, sizeof d->seen);
-}
-
-static void pv_dict_free(pv_dict *d)
-{
-    free(d->bytes);
-    free(d->off);
-    free(d->slen);
-    free(d->table);
-    uint64_t gen = d->gen;
-    *d = (pv_dict){0};
-    d->gen = gen + 1;
-}
-
-/* The entry holding s (len bytes), or PV_NO_ENTRY. */
-static uint32_t pv_dict_find(pv_dict *d, const char *s, size_t len)
-{
-    if (d->count == 0 || len == 0 || len > PV_DICT_STR_BYTES_MAX) {
-        return PV_NO_ENTRY;
-    }
-    for (size_t i = pv_str_hash(s, len) & (PV_TABLE_SLOTS - 1); d->table[i] != 0;
-         i = (i + 1) & (PV_TABLE_SLOTS - 1)) {
-        uint32_t e = d->table[i] - 1;
-        if (d->slen[e] == len && memcmp(d->bytes + d->off[e], s, len) == 0) {
-            return e;
-        }
-    }
-    return PV_NO_ENTRY;
-}
-
-/* Room for the entries one event may add (three strings), so that adding
- * them cannot fail half way. */
-static int pv_dict_reserve(pv_dict *d)
-{
-    if (d->table == NULL) {
-        d->table = calloc(PV_TABLE_SLOTS, sizeof *d->table);
-        d->off = malloc(PV_DICT_ENTRIES_MAX * sizeof *d->off);
-        d->slen = malloc(PV_DICT_ENTRIES_MAX * sizeof *d->slen);
-        if (d->table == NULL || d->off == NULL || d->slen == NULL) {
-            pv_dict_free(d);
-            return WEIR_E_NOMEM;
-        }
-    }
-    size_t need = d->len + 3 * (PV_DICT_STR_BYTES_MAX + 1);
-    if (need > d->cap) {
-        size_t cap = d->cap == 0 ? 4096 : d->cap * 2;
-        while (cap < need) {
-            cap *= 2;
-        }
-        char *bytes = realloc(d->bytes, cap);
-        if (bytes == NULL) {
-            return WEIR_E_NOMEM;
-        }
-        d->bytes = bytes;
-        d->cap = cap;
-    }
-    return 0;
-}
-
-/* Adds s as the next entry: the caller checked pv_dict_admits and reserved
- * room (pv_dict_reserve) since the last string it added. */
-static void pv_dict_add(pv_dict *d, const char *s, size_t len)
-{
-    WEIR_ASSERT(pv_dict_admits(d->count, len));
-    WEIR_ASSERT(d->table != NULL && d->len + len + 1 <= d->cap);
-    uint32_t e = d->count++;
-    d->off[e] = (uint32_t)d->len;
-    d->slen[e] = (uint32_t)len;
-    memcpy(d->bytes + d->len, s, len);
-    d->bytes[d->len + len] = '\0';
-    d->len += len + 1;
-    size_t i = pv_str_hash(s, len) & (PV_TABLE_SLOTS - 1);
-    while (d->table[i] != 0) {
-        i = (i + 1) & (PV_TABLE_SLOTS - 1);
-    }
-    d->table[i] = e + 1;
-}
-
-/* A string field about to be written: its entry, or its bytes. */
-typedef struct pv_str {
-    const char *s;
-    size_t len;
-    uint32_t entry; /* PV_NO_ENTRY: written out */
-} pv_str;
-
-/* Looks s up (NULL is ""): the pointer cache first, then the content. */
-static pv_str pv_dict_resolve(pv_dict *d, const char *s)
-{
-    pv_str r = {s, 0, PV_NO_ENTRY};
-    if (s == NULL || s[0] == '\0') {
-        r.s = NULL;
-        return r;
-    }
-    size_t slot = pv_ptr_slot(s);
-    uint32_t e = d->seen[slot].entry;
-    if (d->seen[slot].ptr == s && e < d->count && pv_dict_same(d, e, s)) {
-        r.len = d->slen[e];
-        r.entry = e;
-        return r;
-    }
-    r.len = strlen(s);
-    r.entry = pv_dict_find(d, s, r.len);
-    if (r.entry != PV_NO_ENTRY) {
-        d->seen[slot].ptr = s;
-        d->seen[slot].entry = r.entry;
-    }
-    return r;
-}
-
-/* ---- record decoding ---- */
-
-/* The reader's state within one segment: the next event's id, the last
- * event's time, the dictionary (pointers into the bytes being read, which
- * must outlive the state). */
-typedef struct pv_dec {
-    uint64_t next_id;
-    int64_t time_ms;
-    uint32_t count;
-    const uint8_t *str[PV_DICT_ENTRIES_MAX];
-    uint32_t str_len[PV_DICT_ENTRIES_MAX];
-} pv_dec;
-
-static void pv_dec_start(pv_dec *d, uint64_t first_id)
-{
-    d->next_id = first_id;
-    d->time_ms = 0;
-    d->count = 0;
-}
-
-typedef struct pv_rd {
-    const uint8_t *p;
-    const uint8_t *end;
-    bool bad;
-} pv_rd;
-
-static uint64_t pv_u(pv_rd *r)
-{
-    uint64_t v = 0;
-    size_t n = r->bad ? 0 : weir_get_uvarint(r->p, r->end, 10, &v);
-    if (n == 0) {
-        r->bad = true;
-        return 0;
-    }
-    r->p += n;
-    return v;
-}
-
-static const uint8_t *pv_take(pv_rd *r, uint64_t n)
-{
-    if (r->bad || n > (uint64_t)(r->end - r->p)) {
-        r->bad = true;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    return at;
-}
-
-/* A decoded event: strings are (pointer, length) into the records read. */
-typedef struct pv_raw {
-    weir_prov_event ev; /* string fields unset */
-    const uint8_t *str[3];
-    uint64_t str_len[3];
-} pv_raw;
-
-/* One string field; false when it does not parse. */
-static bool pv_decode_str(pv_rd *r, pv_dec *d, const uint8_t **str, uint64_t *len)
-{
-    uint64_t tag = pv_u(r);
-    *str = r->p; /* "" (never NULL: readers copy from it) */
-    *len = 0;
-    if (r->bad || tag == 0) {
-        return !r->bad;
-    }
-    if ((tag & 1) == 0) {
-        uint64_t k = tag / 2 - 1;
-        if (k >= d->count) {
-            return false;
-        }
-        *str = d->str[k];
-        *len = d->str_len[k];
-        return true;
-    }
-    *len = tag / 2;
-    *str = pv_take(r, *len);
-    if (*str == NULL) {
-        return false;
-    }
-    if (pv_dict_admits(d->count, *len)) {
-        d->str[d->count] = *str;
-        d->str_len[d->count] = (uint32_t)*len;
-        d->count++;
-    }
-    return true;
-}
-
-/* Decodes one record's payload at the reader's position d. */
-static const char *pv_decode(const uint8_t *p, size_t len, pv_dec *d, pv_raw *out)
-{
-    pv_rd r = {p, p + len, false};
-    weir_prov_event *ev = &out->ev;
-    *out = (pv_raw){0};
-    const uint8_t *type = pv_take(&r, 1);
-    if (type == NULL || *type >= WEIR_PROV_TYPE_COUNT) {
-        return "event: type";
-    }
-    ev->type = (weir_prov_type)*type;
-    int64_t dt = 0;
-    size_t n = weir_get_varlong(r.p, r.end, &dt);
-    if (n == 0) {
-        return "event: time";
-    }
-    r.p += n;
-    const uint8_t *u = pv_take(&r, 16);
-    if (u == NULL) {
-        return "event: uuid";
-    }
-    memcpy(ev->flowfile.b, u, 16);
-    ev->size = pv_u(&r);
-    uint64_t np = pv_u(&r);
-    if (r.bad || np > (uint64_t)(r.end - r.p) / 16) {
-        return "event: parent count";
-    }
-    ev->parents = (const weir_uuid *)(const void *)pv_take(&r, np * 16);
-    ev->parent_count = (uint32_t)np;
-    uint64_t nc = pv_u(&r);
-    if (r.bad || nc > (uint64_t)(r.end - r.p) / 16) {
-        return "event: child count";
-    }
-    ev->children = (const weir_uuid *)(const void *)pv_take(&r, nc * 16);
-    ev->child_count = (uint32_t)nc;
-    for (int i = 0; i < 3; i++) {
-        if (!pv_decode_str(&r, d, &out->str[i], &out->str_len[i])) {
-            return "event: string field";
-        }
-    }
-    if (r.p != r.end) {
-        return "event: bytes after the fields";
-    }
-    ev->id = d->next_id++;
-    d->time_ms += dt;
-    ev->time_ms = d->time_ms;
-    return NULL;
-}
-
-/* Walks the records of bytes[start, len) with the reader d: calls fn(raw)
- * for each; stops at the first bad one, *bad_out (static text) and *off_out
- * its offset. crc: check each record's CRC (files; memory records have none). */
-typedef int (*pv_raw_fn)(const pv_raw *raw, void *arg);
-
-static int pv_walk(const uint8_t *bytes, size_t len, size_t start, bool crc, pv_dec *d,
-                   pv_raw_fn fn, void *arg, size_t *off_out, const char **bad_out)
-{
-    size_t off = start;
-    *bad_out = NULL;
-    while (off < len) {
-        uint64_t rl = 0;
-        size_t n = weir_get_uvarint(bytes + off, bytes + len, 5, &rl);
-        if (n == 0 || len - off - n < 4) {
-            *bad_out = "torn record header";
-            break;
-        }
-        if (rl > len - off - n - 4 || rl > PV_RECORD_BYTES_MAX) {
-            *bad_out = "torn record";
-            break;
-        }
-        const uint8_t *payload = bytes + off + n + 4;
-        if (crc && weir_crc32c(0, payload, rl) != weir_get_be32(bytes + off + n)) {
-            *bad_out = "record CRC mismatch";
-            break;
-        }
-        pv_raw raw;
-        const char *bad = pv_decode(payload, rl, d, &raw);
-        if (bad != NULL) {
-            *bad_out = bad;
-            break;
-        }
-        int rc = fn(&raw, arg);
-        if (rc != 0) {
-            *off_out = off;
-            return rc;
-        }
-        off += n + 4 + rl;
-    }
-    *off_out = off;
     return 0;
 }
 
@@ -646,22 +230,6 @@ static int pv_count_fn(const pv_raw *raw, void *arg)
     return 0;
 }
 
-/* The writer continues the last segment: its dictionary as the reader
- * rebuilt it, entry by entry. */
-static int pv_dict_restore(weir_prov_repo *repo, const pv_dec *d)
-{
-    pv_dict_reset(&repo->dict);
-    for (uint32_t k = 0; k < d->count; k++) {
-        int err = pv_dict_reserve(&repo->dict);
-        if (err != 0) {
-            return err;
-        }
-        pv_dict_add(&repo->dict, (const char *)d->str[k], d->str_len[k]);
-    }
-    repo->last_time_ms = d->time_ms;
-    return 0;
-}
-
 /* Reads the last segment whole: counts, next id, the writer's dictionary,
  * torn tail cut. */
 static int pv_open_last(weir_prov_repo *repo, weir_prov_recovery *rep, char *why, size_t why_size)
@@ -676,7 +244,7 @@ static int pv_open_last(weir_prov_repo *repo, weir_prov_recovery *rep, char *why
         snprintf(why, why_size, "%s: cannot read: %s", path, weir_err_str(err));
         return err;
     }
-    const char *bad = pv_header_decode(bytes, len, seg);
+    const char *bad = pv_header_decode(bytes, len, seg->first_id, seg->base);
     pv_dec *d = bad == NULL ? malloc(sizeof *d) : NULL;
     if (bad != NULL || d == NULL) {
         free(bytes);
@@ -691,7 +259,8 @@ static int pv_open_last(weir_prov_repo *repo, weir_prov_recovery *rep, char *why
     size_t off = 0;
     err = pv_walk(bytes, len, PV_HEADER_BYTES, true, d, pv_count_fn, &c, &off, &bad);
     WEIR_ASSERT(err == 0);
-    err = pv_dict_restore(repo, d);
+    err = pv_dict_restore(&repo->dict, d);
+    repo->last_time_ms = d->time_ms;
     free(d);
     free(bytes);
     if (err != 0) {
@@ -782,8 +351,8 @@ static int pv_open_dir(weir_prov_repo *repo, weir_prov_recovery *rep, char *why,
                 snprintf(why, why_size, "%s: cannot read: %s", path, weir_err_str(err));
                 return err;
             }
-            pv_seg probe = *seg;
-            if (pv_header_decode(h, got, &probe) == NULL) {
+            uint64_t base[WEIR_PROV_TYPE_COUNT];
+            if (pv_header_decode(h, got, seg->first_id, base) == NULL) {
                 break;
             }
         }
@@ -815,7 +384,7 @@ static int pv_open_dir(weir_prov_repo *repo, weir_prov_recovery *rep, char *why,
                 err = weir_file_pread(repo->env, f, h, sizeof h, 0, &got);
                 weir_file_close(repo->env, f);
             }
-            const char *bad = err == 0 ? pv_header_decode(h, got, seg) : NULL;
+            const char *bad = err == 0 ? pv_header_decode(h, got, seg->first_id, seg->base) : NULL;
             if (bad != NULL) {
                 snprintf(why, why_size, "%s: offset 0: %s", path, bad);
                 err = WEIR_E_CORRUPT;
@@ -854,7 +423,7 @@ int weir_prov_open(weir_env *env, const char *dir, const weir_prov_config *cfg,
         repo->cfg.buffer_bytes = 1;
     }
     repo->next_id = 1;
-    repo->dict.gen = 1; /* generation 0 is "in no dictionary" (pv_name) */
+    pv_dict_init(&repo->dict);
     int err = 0;
     if (dir != NULL) {
         repo->dir = strdup(dir);
@@ -969,7 +538,7 @@ static int pv_roll(weir_prov_repo *repo)
     pv_seg seg = {.first_id = repo->next_id, .bytes = PV_HEADER_BYTES};
     memcpy(seg.base, repo->counts, sizeof seg.base);
     uint8_t h[PV_HEADER_BYTES];
-    pv_header_encode(&seg, h);
+    pv_header_encode(seg.first_id, seg.base, h);
     int err = 0;
     weir_file *f = NULL;
     if (repo->dir == NULL) {
@@ -1056,138 +625,31 @@ static int pv_room(weir_prov_repo *repo, size_t need, uint8_t **at_out)
     return 0;
 }
 
-/* Writes one string field (format in provenance.h) and keeps the
- * dictionary in step with what a reader will rebuild. */
-static uint8_t *pv_put_str(pv_dict *d, uint8_t *p, const char *s)
-{
-    pv_str r = pv_dict_resolve(d, s);
-    if (r.s == NULL) {
-        *p++ = 0;
-        return p;
-    }
-    if (r.entry != PV_NO_ENTRY) {
-        return p + weir_put_uvarint(p, PV_TAG_REF(r.entry));
-    }
-    p += weir_put_uvarint(p, PV_TAG_BYTES(r.len));
-    memcpy(p, r.s, r.len);
-    if (pv_dict_admits(d->count, r.len)) {
-        pv_dict_add(d, r.s, r.len);
-        d->seen[pv_ptr_slot(s)].ptr = s;
-        d->seen[pv_ptr_slot(s)].entry = d->count - 1;
-    }
-    return p + r.len;
-}
-
-/* Same for an interned string: no string work once it is in the
- * dictionary. */
-static uint8_t *pv_put_name(pv_dict *d, uint8_t *p, pv_name *n)
-{
-    if (n == NULL) {
-        *p++ = 0;
-        return p;
-    }
-    if (n->gen == d->gen) {
-        return p + weir_put_uvarint(p, PV_TAG_REF(n->entry));
-    }
-    p += weir_put_uvarint(p, PV_TAG_BYTES(n->len));
-    memcpy(p, n->s, n->len);
-    if (pv_dict_admits(d->count, n->len)) {
-        pv_dict_add(d, n->s, n->len);
-        n->gen = d->gen;
-        n->entry = d->count - 1;
-    }
-    return p + n->len;
-}
-
-/* The string fields of one event: strings, or interned names (non-NULL). */
-typedef struct pv_fields {
-    const char *strs[3];
-    pv_name *names[3];
-    bool by_name;
-} pv_fields;
-
 static int pv_record(weir_prov_repo *repo, const weir_prov_event *ev, const pv_fields *f,
                      uint64_t *id_out)
 {
     if ((int)ev->type < 0 || ev->type >= WEIR_PROV_TYPE_COUNT) {
         return WEIR_E_INVAL;
     }
-    /* an upper bound of the payload: every string written out */
-    size_t links = (size_t)ev->parent_count + ev->child_count;
-    size_t most = 1 + 10 + 16 + 10 + 5 + 5 + 16 * links + 3 * 5;
-    for (int i = 0; i < 3; i++) {
-        if (f->by_name) {
-            most += f->names[i] != NULL ? f->names[i]->len : 0;
-        } else {
-            most += pv_dict_resolve(&repo->dict, f->strs[i]).len;
-        }
-    }
+    size_t most = pv_payload_bound(&repo->dict, ev, f);
     if (most > PV_RECORD_BYTES_MAX) {
         return WEIR_E_INVAL;
     }
     uint8_t *h = NULL;
     int err = pv_room(repo, PV_RECORD_HEADER_MAX + most, &h);
-    /* (after pv_room: a roll starts a new dictionary) */
-    bool dict_may_grow = !f->by_name;
-    for (int i = 0; i < 3 && f->by_name; i++) {
-        dict_may_grow =
-            dict_may_grow || (f->names[i] != NULL && f->names[i]->gen != repo->dict.gen);
-    }
-    if (err == 0 && dict_may_grow) {
-        err = pv_dict_reserve(&repo->dict);
+    if (err == 0) {
+        err = pv_dict_prepare(&repo->dict, f); /* after pv_room: a roll starts a new dictionary */
     }
     if (err != 0) {
         return err;
     }
     int64_t t = ev->time_ms != 0 ? ev->time_ms : weir_wall_ms(repo->env);
-    /* a payload that surely fits 127 bytes has a one-byte length: written in
-     * place; a longer one goes after the widest length and moves up */
-    size_t head = most <= 127 ? 1 + 4 : PV_RECORD_HEADER_MAX;
-    uint8_t *payload = h + head;
-    uint8_t *p = payload;
-    *p++ = (uint8_t)ev->type;
-    p += weir_put_varlong(p, t - repo->last_time_ms);
-    memcpy(p, ev->flowfile.b, 16);
-    p += 16;
-    p += weir_put_uvarint(p, ev->size);
-    *p++ = 0; /* the counts, rewritten below when there are links */
-    *p++ = 0;
-    if (links > 0) {
-        p -= 2;
-        p += weir_put_uvarint(p, ev->parent_count);
-        if (ev->parent_count > 0) {
-            memcpy(p, ev->parents, 16 * (size_t)ev->parent_count);
-            p += 16 * (size_t)ev->parent_count;
-        }
-        p += weir_put_uvarint(p, ev->child_count);
-        if (ev->child_count > 0) {
-            memcpy(p, ev->children, 16 * (size_t)ev->child_count);
-            p += 16 * (size_t)ev->child_count;
-        }
-    }
-    for (int i = 0; i < 3; i++) {
-        p = f->by_name ? pv_put_name(&repo->dict, p, f->names[i])
-                       : pv_put_str(&repo->dict, p, f->strs[i]);
-    }
-    size_t len = (size_t)(p - payload);
-    size_t n = 1;
-    if (head == 1 + 4) {
-        WEIR_ASSERT(len <= 127);
-        h[0] = (uint8_t)len;
-    } else {
-        uint8_t lenbuf[5];
-        n = weir_put_uvarint(lenbuf, len);
-        memmove(h + n + 4, payload, len);
-        memcpy(h, lenbuf, n);
-        payload = h + n + 4;
-    }
-    /* memory cannot tear or rot: only files carry the CRC */
-    weir_put_be32(h + n, repo->dir != NULL ? weir_crc32c(0, payload, len) : 0);
+    size_t n = pv_encode(&repo->dict, h, most, ev, t - repo->last_time_ms, f, repo->dir != NULL);
     if (repo->dir == NULL) {
-        repo->segs[repo->seg_count - 1].bytes += n + 4 + len;
-        repo->total_bytes += n + 4 + len;
+        repo->segs[repo->seg_count - 1].bytes += n;
+        repo->total_bytes += n;
     } else {
-        repo->len += n + 4 + len;
+        repo->len += n;
     }
     repo->last_time_ms = t;
     uint64_t id = repo->next_id++;
@@ -1293,24 +755,6 @@ int weir_prov_record_names(weir_prov_repo *repo, const weir_prov_event *ev,
     return pv_record(repo, ev, &f, id_out);
 }
 
-/* The string fields of names as references into the current dictionary,
- * into tags (at most 3 x 2 bytes); false when one is not in it. */
-static bool pv_tags(const pv_dict *d, pv_name *const names[3], uint8_t *tags, size_t *len_out)
-{
-    size_t n = 0;
-    for (int i = 0; i < 3; i++) {
-        if (names[i] == NULL) {
-            tags[n++] = 0;
-        } else if (names[i]->gen == d->gen) {
-            n += weir_put_uvarint(tags + n, PV_TAG_REF(names[i]->entry));
-        } else {
-            return false;
-        }
-    }
-    *len_out = n;
-    return true;
-}
-
 /* Where records can go without a roll, a write or a realloc: *dst_out
  * with *used_out bytes used, room up to *limit_out. False when there is
  * none for one record of `need` bytes (pv_record then does what is needed). */
@@ -1351,9 +795,6 @@ int weir_prov_record_ffs(weir_prov_repo *repo, weir_prov_type type, int64_t time
                              pv_name_at(repo, details)}};
     weir_prov_event ev = {.type = type,
                           .time_ms = time_ms != 0 ? time_ms : weir_wall_ms(repo->env)};
-    /* a record's bound with the strings as references (2 bytes each, copied
-     * as 8): one length byte, the CRC, the payload */
-    const size_t most = 1 + 4 + 1 + 10 + 16 + 10 + 1 + 1 + 8;
     uint8_t tags[8] = {0};
     size_t tags_len = 0;
     bool crc = repo->dir != NULL;
@@ -1362,7 +803,7 @@ int weir_prov_record_ffs(weir_prov_repo *repo, weir_prov_type type, int64_t time
         uint8_t *dst = NULL;
         size_t used = 0, limit = 0;
         if (!pv_tags(&repo->dict, f.names, tags, &tags_len) ||
-            !pv_open_room(repo, most, &dst, &used, &limit)) {
+            !pv_open_room(repo, PV_FF_RECORD_BYTES_MAX, &dst, &used, &limit)) {
             /* one event the general way: it rolls, writes out, or writes
              * the names this dictionary lacks */
             ev.flowfile = ffs[i]->uuid;
@@ -1374,30 +815,12 @@ int weir_prov_record_ffs(weir_prov_repo *repo, weir_prov_type type, int64_t time
             i++;
             continue;
         }
-        /* the common case: fixed-shape records, their one-byte length in
-         * place, as many as fit (state in locals: the byte stores would
-         * otherwise make the compiler reload it) */
-        size_t start = i, at = used;
-        int64_t dt = ev.time_ms - repo->last_time_ms;
-        for (; i < count && at + most <= limit; i++) {
-            uint8_t *h = dst + at;
-            uint8_t *p = h + 1 + 4;
-            *p++ = (uint8_t)type;
-            p += weir_put_varlong(p, dt);
-            memcpy(p, ffs[i]->uuid.b, 16);
-            p += 16;
-            p += weir_put_uvarint(p, ffs[i]->size);
-            *p++ = 0;                     /* no parents */
-            *p++ = 0;                     /* no children */
-            memcpy(p, tags, sizeof tags); /* a fixed size: two stores */
-            p += tags_len;
-            size_t len = (size_t)(p - (h + 1 + 4));
-            WEIR_ASSERT(len <= 127);
-            h[0] = (uint8_t)len;
-            weir_put_be32(h + 1, crc ? weir_crc32c(0, h + 1 + 4, len) : 0);
-            at += 1 + 4 + len;
-            dt = 0;
-        }
+        /* the common case: as many fixed-shape records as fit */
+        size_t done = 0;
+        size_t at = pv_encode_ffs(dst, used, limit, type, ev.time_ms - repo->last_time_ms, tags,
+                                  tags_len, crc, ffs + i, count - i, &done);
+        WEIR_ASSERT(done > 0); /* pv_open_room found room for one */
+        i += done;
         if (repo->dir == NULL) {
             repo->segs[repo->seg_count - 1].bytes += at - used;
             repo->total_bytes += at - used;
@@ -1405,8 +828,8 @@ int weir_prov_record_ffs(weir_prov_repo *repo, weir_prov_type type, int64_t time
             repo->len = at;
         }
         repo->last_time_ms = ev.time_ms;
-        repo->next_id += i - start;
-        repo->counts[type] += i - start;
+        repo->next_id += done;
+        repo->counts[type] += done;
     }
     return 0;
 }

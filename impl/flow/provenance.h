@@ -24,7 +24,8 @@
  *     dictionary (entries 0, 1, ... in file order) until it holds 4096.
  * A record's event id is the file's first id plus its position in the file,
  * so a file is read from its start. Component and relationship names repeat
- * from event to event; the dictionary writes each once per file.
+ * from event to event; the dictionary writes each once per file
+ * (provenance_codec.c encodes and decodes the records).
  * Events are buffered and written by weir_prov_flush (the session commit
  * calls it) or when the buffer fills; fsync only when cfg.sync. On open the
  * last file is scanned and a torn tail cut (reported); a bad record in an

@@ -1,4 +1,5 @@
-/* Core helpers: PRNG, timer heap ordering, unit and address parsing, paths. */
+/* Core helpers: PRNG, timer heap ordering, unit and address parsing, paths,
+ * the byte reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "core/bytes.h"
 #include "core/prng.h"
 #include "core/units.h"
 #include "env/env.h"
@@ -172,6 +174,77 @@ static void test_addr_split_and_path_rules(void **state)
     assert_false(weir_path_is_valid("./a", false));
 }
 
+static void test_reader_reads_varints_and_bytes_in_order_to_the_end(void **state)
+{
+    (void)state;
+    static const uint64_t u[] = {0, 1, 127, 128, 300, UINT32_MAX, UINT64_MAX};
+    static const int64_t s[] = {0, -1, 1, 150, -65, INT64_MIN, INT64_MAX};
+    uint8_t buf[256];
+    size_t n = 0;
+    for (size_t i = 0; i < 7; i++) {
+        n += weir_put_uvarint(buf + n, u[i]);
+        n += weir_put_varlong(buf + n, s[i]);
+    }
+    memcpy(buf + n, "0123456789abcdef", 16);
+    n += 16;
+    weir_reader r = weir_reader_of(buf, n);
+    for (size_t i = 0; i < 7; i++) {
+        assert_int_equal(weir_reader_uvarint(&r), u[i]);
+        assert_int_equal(weir_reader_varlong(&r), s[i]);
+    }
+    assert_int_equal(weir_reader_left(&r), 16);
+    const uint8_t *at = weir_reader_take(&r, 0);
+    assert_ptr_equal(at, buf + n - 16); /* nothing taken: the position */
+    assert_memory_equal(weir_reader_take(&r, 16), "0123456789abcdef", 16);
+    assert_int_equal(weir_reader_left(&r), 0);
+    assert_false(r.bad);
+    /* Kafka's zig-zag bytes: 150 is 0xAC 0x02, -1 is 0x01 */
+    static const uint8_t kafka[] = {0xAC, 0x02, 0x01};
+    r = weir_reader_of(kafka, sizeof kafka);
+    assert_int_equal(weir_reader_uvarint(&r), 300);
+    assert_int_equal(weir_reader_varlong(&r), -1);
+    assert_false(r.bad);
+}
+
+static void test_reader_keeps_its_first_error_and_reads_zero_after_it(void **state)
+{
+    (void)state;
+    /* a varint cut short: nothing consumed, and every later read fails */
+    static const uint8_t cut[] = {0x05, 0x80, 0x80};
+    weir_reader r = weir_reader_of(cut, sizeof cut);
+    assert_int_equal(weir_reader_uvarint(&r), 5);
+    assert_int_equal(weir_reader_uvarint(&r), 0);
+    assert_true(r.bad);
+    assert_ptr_equal(r.p, cut + 1);
+    assert_null(weir_reader_take(&r, 0));
+    assert_int_equal(weir_reader_varlong(&r), 0);
+    assert_ptr_equal(r.p, cut + 1);
+    /* more bytes asked for than are left: the same, the bytes stay */
+    static const uint8_t three[] = {0x01, 0x02, 0x03};
+    r = weir_reader_of(three, sizeof three);
+    assert_null(weir_reader_take(&r, 4));
+    assert_true(r.bad);
+    assert_int_equal(weir_reader_left(&r), 3);
+    assert_int_equal(weir_reader_uvarint(&r), 0); /* 0x01 would read as 1 */
+    assert_int_equal(weir_reader_varlong(&r), 0); /* and as -1 here */
+    assert_int_equal(weir_reader_left(&r), 3);
+    /* a varint longer than ten bytes */
+    uint8_t longer[11];
+    memset(longer, 0x80, sizeof longer);
+    longer[10] = 0x01;
+    r = weir_reader_of(longer, sizeof longer);
+    assert_int_equal(weir_reader_uvarint(&r), 0);
+    assert_true(r.bad);
+    r = weir_reader_of(longer, sizeof longer);
+    assert_int_equal(weir_reader_varlong(&r), 0);
+    assert_true(r.bad);
+    /* nothing at all */
+    r = weir_reader_of(NULL, 0);
+    assert_int_equal(weir_reader_left(&r), 0);
+    assert_int_equal(weir_reader_uvarint(&r), 0);
+    assert_true(r.bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +254,8 @@ int main(void)
         cmocka_unit_test(test_timer_heap_survives_many_random_adds_and_cancels),
         cmocka_unit_test(test_duration_parser_accepts_units_and_rejects_garbage),
         cmocka_unit_test(test_addr_split_and_path_rules),
+        cmocka_unit_test(test_reader_reads_varints_and_bytes_in_order_to_the_end),
+        cmocka_unit_test(test_reader_keeps_its_first_error_and_reads_zero_after_it),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
