@@ -162,6 +162,57 @@ static const weir_flow_processor_type *engine_type_find(const weir_flow_engine *
     return t;
 }
 
+/* ---- named services ---- */
+
+int weir_flow_engine_service_register(weir_flow_engine *e, const char *name,
+                                      const weir_flow_dep *dep)
+{
+    if (e->started || name == NULL || name[0] == '\0' || dep == NULL || dep->call == NULL) {
+        return WEIR_E_INVAL;
+    }
+    if (weir_flow_engine_service_find(e, name) != NULL) {
+        return WEIR_E_EXIST;
+    }
+    if (flow_grow((void **)&e->services, &e->service_cap, e->service_count + 1,
+                  sizeof *e->services) != 0) {
+        return WEIR_E_NOMEM;
+    }
+    char *copy = str_dup(name);
+    if (copy == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    e->services[e->service_count++] = (flow_service){copy, *dep};
+    return 0;
+}
+
+const weir_flow_dep *weir_flow_engine_service_find(const weir_flow_engine *e, const char *name)
+{
+    for (size_t i = 0; name != NULL && i < e->service_count; i++) {
+        if (strcmp(e->services[i].name, name) == 0) {
+            return &e->services[i].dep;
+        }
+    }
+    return NULL;
+}
+
+void flow_engine_keep(weir_flow_engine *e, void *obj, void (*free_fn)(void *obj, bool abandon))
+{
+    if (flow_grow((void **)&e->kept, &e->kept_cap, e->kept_count + 1, sizeof *e->kept) != 0) {
+        free_fn(obj, e->abandoning);
+        return;
+    }
+    e->kept[e->kept_count++] = (flow_kept){obj, free_fn};
+}
+
+/* Frees what stopped processors left (flow_engine_keep), newest first. */
+static void engine_kept_free(weir_flow_engine *e, bool abandon)
+{
+    while (e->kept_count > 0) {
+        flow_kept *k = &e->kept[--e->kept_count];
+        k->free_fn(k->obj, abandon);
+    }
+}
+
 struct weir_params *weir_flow_engine_params(weir_flow_engine *e)
 {
     return e->params;
@@ -794,8 +845,8 @@ void flow_engine_expired_finish(weir_flow_engine *e)
 
 int flow_engine_expired_flush(weir_flow_engine *e)
 {
-    if (e->expired_count == 0) {
-        return 0;
+    if (e->expired_count == 0 || e->group_count > 0 || e->group_flushing) {
+        return 0; /* a group's flush records them */
     }
     if (e->ffrepo != NULL) {
         weir_ffrepo_batch_reset(&e->batch);
@@ -919,6 +970,8 @@ static int load_processor(weir_flow_engine *e, const weir_flow_def *def, size_t 
     free(kv);
     if (rc != 0) {
         why_set(why, why_size, "line %d: %s", dp->mark.line, w);
+    } else {
+        e->procs[e->proc_count - 1]->def_line = dp->mark.line;
     }
     return rc;
 }
@@ -943,6 +996,9 @@ int weir_flow_engine_load_def(weir_flow_engine *e, const weir_flow_def *def, cha
         spec.name = port->name;
         spec.type = WEIR_FLOW_PORT_TYPE;
         rc = weir_flow_engine_add_processor(e, &spec, why, why_size);
+        if (rc == 0) {
+            e->procs[e->proc_count - 1]->def_line = port->mark.line;
+        }
     }
     for (size_t i = 0; rc == 0 && i < def->connection_count; i++) {
         const weir_flow_connection *dc = &def->connections[i];
@@ -978,10 +1034,14 @@ static int engine_check_flow(weir_flow_engine *e, char *why, size_t why_size)
         for (size_t r = 0; r < p->rel_count; r++) {
             flow_rel *rel = &p->rels[r];
             if (rel->conn_count == 0 && !rel->auto_terminated && !rel->optional) {
+                char line[24] = "";
+                if (p->def_line > 0) {
+                    snprintf(line, sizeof line, "line %d: ", p->def_line);
+                }
                 why_set(why, why_size,
-                        "processor '%s': relationship '%s' is neither connected nor "
+                        "%sprocessor '%s': relationship '%s' is neither connected nor "
                         "auto-terminated",
-                        p->name, rel->name);
+                        line, p->name, rel->name);
                 return WEIR_E_INVAL;
             }
         }
@@ -1139,6 +1199,10 @@ static void proc_unschedule(weir_flow_ctx *p)
     if (!p->running) {
         return;
     }
+    if (p->staged > 0) {
+        /* its main session waits in the commit group: let it land first */
+        weir_ignore(flow_group_flush(p->e, NULL));
+    }
     p->running = false;
     p->stats.running = false;
     flow_sched_stop_proc(p);
@@ -1150,6 +1214,7 @@ static void proc_unschedule(weir_flow_ctx *p)
         weir_flow_session_close(p->open[p->open_count - 1]);
     }
     p->tasks_active = 0;
+    p->tasks_waiting = 0; /* its sessions were closed above */
     p->stats.tasks_active = 0;
 }
 
@@ -1207,7 +1272,14 @@ static void engine_free_memory(weir_flow_engine *e)
     free(e->extra_types);
     free(e->ready);
     free(e->touched);
+    free(e->group);
     free(e->uuids);
+    engine_kept_free(e, true); /* after a shutdown there is nothing left */
+    free(e->kept);
+    for (size_t i = 0; i < e->service_count; i++) {
+        free(e->services[i].name);
+    }
+    free(e->services);
     weir_ffrepo_batch_free(&e->batch);
     weir_params_free(e->params);
     free(e->repo_dir);
@@ -1218,9 +1290,13 @@ int weir_flow_engine_shutdown(weir_flow_engine *e)
     if (!e->started || e->shut) {
         return 0;
     }
+    if (e->group_count > 0) {
+        weir_ignore(flow_group_flush(e, NULL)); /* only when called from a trigger */
+    }
     for (size_t i = 0; i < e->proc_count; i++) {
         proc_unschedule(e->procs[i]);
     }
+    engine_kept_free(e, false);
     flow_sched_abandon(e);
     int rc = flow_engine_expired_flush(e);
     weir_flow_counters c;
@@ -1280,6 +1356,7 @@ void weir_flow_engine_abandon(weir_flow_engine *e)
         p->timer = NULL; /* torn down by the backend */
     }
     e->pump = NULL;
+    flow_group_abandon(e);
     /* FlowFiles first (they hold content references), then the repositories */
     for (size_t i = 0; i < e->proc_count; i++) {
         weir_flow_ctx *p = e->procs[i];
@@ -1492,6 +1569,31 @@ weir_flow_ctx *weir_flow_engine_processor(const weir_flow_engine *e, size_t inde
 {
     WEIR_ASSERT(index < e->proc_count);
     return e->procs[index];
+}
+
+const char *weir_flow_engine_processor_type(const weir_flow_engine *e, size_t index)
+{
+    WEIR_ASSERT(index < e->proc_count);
+    return e->procs[index]->type->name;
+}
+
+void weir_flow_engine_connection_ends(const weir_flow_engine *e, size_t index, size_t *src_out,
+                                      size_t *dst_out)
+{
+    WEIR_ASSERT(index < e->conn_count);
+    const flow_conn *c = e->conns[index];
+    WEIR_ASSERT(c->src >= 0 && c->dst >= 0);
+    if (src_out != NULL) {
+        *src_out = (size_t)c->src;
+    }
+    if (dst_out != NULL) {
+        *dst_out = (size_t)c->dst;
+    }
+}
+
+bool weir_flow_engine_running(const weir_flow_engine *e)
+{
+    return e->started && !e->shut;
 }
 
 void weir_flow_engine_processor_stats(const weir_flow_engine *e, size_t index,

@@ -16,6 +16,17 @@
  * <repo_dir>/provenance; weir_flow_engine_start recovers them: every FlowFile
  * goes back to the queue the log last saw it in.
  *
+ * Group commit: with a write-ahead log, the sessions the engine commits
+ * after triggers share log frames: they gather in a group while the
+ * scheduler pumps (a processor may run again meanwhile), and the group is
+ * written as one frame with one fsync when the pump has nothing more to
+ * run, its turn is over, or a bound is reached (64 sessions, 8 MiB of
+ * records, or as long as the last flush took, between 1 and 20 ms). Until
+ * then a session's FlowFiles are invisible: not queued, no provenance, no
+ * observer call; back pressure counts them as queued. A failed write rolls
+ * the whole group back. A processor's own weir_flow_session_commit (the
+ * asynchronous ones, before an external ack) is durable when it returns.
+ *
  * Queue ids in the write-ahead log are connection indexes (the order of
  * weir_flow_engine_connect calls, or of the definition's connections): a
  * restart must build the same flow.
@@ -63,6 +74,7 @@ typedef struct weir_prov_repo weir_prov_repo;
 typedef struct weir_content_repo weir_content_repo;
 typedef struct weir_ffrepo weir_ffrepo;
 typedef struct weir_flow_queue weir_flow_queue;
+typedef struct weir_flow_dep weir_flow_dep; /* flow/invoke.h */
 struct weir_params;
 
 typedef enum weir_flow_prov_mode {
@@ -107,7 +119,7 @@ typedef struct weir_flow_observer {
 typedef struct weir_flow_engine_config {
     const char *repo_dir;               /* NULL: in memory only; copied */
     weir_flow_prov_mode provenance;     /* default: REPO with repo_dir, else MEMORY */
-    bool wal_sync;                      /* fsync each commit's log frame: true */
+    bool wal_sync;                      /* fsync each log frame (a group's): true */
     bool prov_sync;                     /* fsync provenance at each commit: false (NiFi) */
     int64_t checkpoint_interval_ms;     /* write-ahead log checkpoint: 20000 */
     uint32_t batch_max;                 /* FlowFiles a processor takes per session: 1000 */
@@ -204,6 +216,19 @@ weir_flow_engine *weir_flow_engine_new(weir_env *env, const weir_flow_engine_con
 WEIR_MUST_CHECK int weir_flow_engine_register(weir_flow_engine *e,
                                               const weir_flow_processor_type *type);
 
+/* Registers a dependency under name for InvokeService processors whose
+ * "Service" property names it: they call it instead of their simulated
+ * dependency (proc_invoke_service.c). name and *dep are copied; dep->impl
+ * must outlive the engine and answer no call (weir_flow_invoker_reply)
+ * once the engine has shut down or been abandoned. Only before start.
+ * WEIR_E_EXIST for a name taken, WEIR_E_INVAL for an empty name, a dep
+ * without call, or a started engine; WEIR_E_NOMEM. */
+WEIR_MUST_CHECK int weir_flow_engine_service_register(weir_flow_engine *e, const char *name,
+                                                      const weir_flow_dep *dep);
+
+/* The dependency registered under name, or NULL. Owned by the engine. */
+const weir_flow_dep *weir_flow_engine_service_find(const weir_flow_engine *e, const char *name);
+
 /* The engine's parameter contexts (params.h), for building before start and
  * for looking at while running. Owned by the engine. */
 struct weir_params *weir_flow_engine_params(weir_flow_engine *e);
@@ -272,6 +297,12 @@ WEIR_MUST_CHECK int weir_flow_engine_param_set(weir_flow_engine *e, const char *
                                                const char *name, const char *value, char *why,
                                                size_t why_size);
 
+/* NiFi's value formats, as processor properties take them: a data size
+ * ("1 GiB", "512 MB", "1024") in bytes, a time period ("30 sec", "5 mins",
+ * "100 ms") in ns. 0, or WEIR_E_INVAL when text is not one. */
+WEIR_MUST_CHECK int weir_flow_parse_bytes(const char *text, uint64_t *bytes_out);
+WEIR_MUST_CHECK int weir_flow_parse_duration_ns(const char *text, int64_t *ns_out);
+
 /* ---- looking at it ---- */
 
 void weir_flow_engine_counters(const weir_flow_engine *e, weir_flow_counters *out);
@@ -287,7 +318,15 @@ weir_flow_ctx *weir_flow_engine_processor(const weir_flow_engine *e, size_t inde
 void weir_flow_engine_processor_stats(const weir_flow_engine *e, size_t index,
                                       weir_flow_proc_stats *out);
 
+/* The processor's type name ("UpdateAttribute"; "weir.Port" for a process
+ * group's port). index < weir_flow_engine_processor_count. */
+const char *weir_flow_engine_processor_type(const weir_flow_engine *e, size_t index);
+
 size_t weir_flow_engine_connection_count(const weir_flow_engine *e);
+/* The processor indexes a connection joins (source, destination); either
+ * out pointer may be NULL. index < weir_flow_engine_connection_count. */
+void weir_flow_engine_connection_ends(const weir_flow_engine *e, size_t index, size_t *src_out,
+                                      size_t *dst_out);
 int weir_flow_engine_connection_find(const weir_flow_engine *e, const char *name);
 const char *weir_flow_engine_connection_name(const weir_flow_engine *e, size_t index);
 /* The connection's queue (queue.h: counts, peaks, stats). */
@@ -300,9 +339,15 @@ weir_ffrepo *weir_flow_engine_flowfile_repo(const weir_flow_engine *e);
 
 weir_env *weir_flow_engine_env(const weir_flow_engine *e);
 
+/* True between a successful weir_flow_engine_start and its shutdown (or
+ * abandon): processors may run, queues and repositories are open. */
+bool weir_flow_engine_running(const weir_flow_engine *e);
+
 /* True when nothing can run now or later without new input: no processor
- * ready, no timer pending but run schedules of sources. For tests that
- * drain a flow. */
+ * ready, no timer pending but run schedules of sources, and no task busy
+ * but those waiting for input from outside the flow
+ * (weir_flow_ctx_task_waiting: an idle ConsumeKafka). For tests that drain
+ * a flow. */
 bool weir_flow_engine_idle(const weir_flow_engine *e);
 
 #endif

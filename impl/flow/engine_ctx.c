@@ -127,6 +127,16 @@ int flow_parse_duration(const char *text, int64_t *out)
     return 0;
 }
 
+int weir_flow_parse_bytes(const char *text, uint64_t *bytes_out)
+{
+    return flow_parse_bytes(text, bytes_out);
+}
+
+int weir_flow_parse_duration_ns(const char *text, int64_t *ns_out)
+{
+    return flow_parse_duration(text, ns_out);
+}
+
 int flow_parse_int(const char *text, int64_t *out)
 {
     const char *p = text;
@@ -403,6 +413,17 @@ void weir_flow_ctx_yield(weir_flow_ctx *ctx)
 {
     ctx->yield_until_ns = weir_now_ns(ctx->e->env) + ctx->yield_ns;
     ctx->stats.yields++;
+}
+
+void weir_flow_ctx_task_waiting(weir_flow_ctx *ctx, bool waiting)
+{
+    weir_flow_session *s = ctx->triggering;
+    if (s == NULL || flow_session_waiting(s) == waiting) {
+        return;
+    }
+    flow_session_set_waiting(s, waiting);
+    ctx->tasks_waiting += waiting ? 1 : -1;
+    WEIR_ASSERT(ctx->tasks_waiting >= 0 && ctx->tasks_waiting <= ctx->tasks_active);
 }
 
 void weir_flow_ctx_wake_after(weir_flow_ctx *ctx, int64_t delay_ns)

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assert.h"
 #include "core/units.h"
-#include "flow/engine_internal.h"
 #include "flow/flow_json.h"
 #include "flow/params.h"
 #include "flow/provenance.h"
@@ -73,20 +73,14 @@ void weir_flow_api_reply_free(weir_flow_api_reply *reply)
     reply->body_len = 0;
 }
 
-/* ---- what engine.h does not name: a processor's type, a connection's ends ---- */
-
-static const char *api_proc_type(const weir_flow_engine *e, size_t index)
-{
-    return weir_flow_engine_processor(e, index)->type->name;
-}
-
+/* The names of the processors a connection joins. */
 static void api_conn_ends(const weir_flow_engine *e, size_t index, const char **src,
                           const char **dst)
 {
-    WEIR_ASSERT(index < e->conn_count);
-    const flow_conn *fc = e->conns[index];
-    *src = weir_flow_ctx_name(weir_flow_engine_processor(e, (size_t)fc->src));
-    *dst = weir_flow_ctx_name(weir_flow_engine_processor(e, (size_t)fc->dst));
+    size_t s = 0, d = 0;
+    weir_flow_engine_connection_ends(e, index, &s, &d);
+    *src = weir_flow_ctx_name(weir_flow_engine_processor(e, s));
+    *dst = weir_flow_ctx_name(weir_flow_engine_processor(e, d));
 }
 
 /* ---- views ---- */
@@ -141,7 +135,7 @@ static void api_write_processor(weir_json_writer *w, const weir_flow_engine *e, 
     int64_t now = weir_now_ns(weir_flow_engine_env(e));
     weir_json_object_begin(w);
     weir_json_field_string(w, "name", weir_flow_ctx_name(p));
-    weir_json_field_string(w, "type", api_proc_type(e, index));
+    weir_json_field_string(w, "type", weir_flow_engine_processor_type(e, index));
     weir_json_field_bool(w, "running", st.running);
     weir_json_field_bool(w, "blocked_by_back_pressure", st.blocked_by_back_pressure);
     weir_json_field_bool(w, "yielded", st.yielded_until_ns > now);
@@ -375,7 +369,7 @@ static int api_read_conn_field(const weir_json_field *f, api_conn_change *ch, ch
         bool ok = f->kind == WEIR_JSON_NUMBER
                       ? weir_parse_u64(f->text, &ch->size_threshold_bytes) == 0
                       : f->kind == WEIR_JSON_STRING &&
-                            flow_parse_bytes(f->text, &ch->size_threshold_bytes) == 0;
+                            weir_flow_parse_bytes(f->text, &ch->size_threshold_bytes) == 0;
         if (!ok) {
             return api_field_fail(why, why_size, f,
                                   "expected a data size (\"1 GiB\", \"512 MB\") or a whole number "
@@ -388,7 +382,8 @@ static int api_read_conn_field(const weir_json_field *f, api_conn_change *ch, ch
         return api_read_prioritizers(f, ch, why, why_size);
     }
     if (strcmp(f->name, "expiration") == 0) {
-        if (f->kind != WEIR_JSON_STRING || flow_parse_duration(f->text, &ch->expiration_ns) != 0) {
+        if (f->kind != WEIR_JSON_STRING ||
+            weir_flow_parse_duration_ns(f->text, &ch->expiration_ns) != 0) {
             return api_field_fail(
                 why, why_size, f,
                 "expected a time period (\"30 sec\", \"5 mins\", \"0 sec\": never)");
@@ -475,19 +470,12 @@ static void api_write_param(weir_json_writer *w, const struct weir_param *p)
     weir_json_object_end(w);
 }
 
-/* ctx's own parameters, named by the definition's context of the same name. */
-static void api_write_own_params(weir_json_writer *w, const weir_flow_def *def,
-                                 const struct weir_param_ctx *ctx)
+/* ctx's own parameters as the engine holds them now, in definition order. */
+static void api_write_own_params(weir_json_writer *w, const struct weir_param_ctx *ctx)
 {
     weir_json_array_begin(w);
-    int di = def != NULL ? weir_flow_def_context_find(def, weir_param_ctx_name(ctx)) : -1;
-    for (size_t k = 0; di >= 0 && k < def->contexts[di].param_count; k++) {
-        const struct weir_param_ctx *owner = NULL;
-        const struct weir_param *p =
-            weir_param_ctx_find(ctx, def->contexts[di].params[k].name, &owner);
-        if (p != NULL && owner == ctx) {
-            api_write_param(w, p);
-        }
+    for (size_t k = 0; k < weir_param_ctx_param_count(ctx); k++) {
+        api_write_param(w, weir_param_ctx_param_at(ctx, k));
     }
     weir_json_array_end(w);
 }
@@ -511,7 +499,7 @@ static void api_get_contexts(api_call *c)
         }
         weir_json_array_end(&w);
         weir_json_key(&w, "parameters");
-        api_write_own_params(&w, c->api->def, ctx);
+        api_write_own_params(&w, ctx);
         weir_json_object_end(&w);
     }
     weir_json_array_end(&w);
@@ -822,7 +810,7 @@ void weir_flow_api_handle(const weir_flow_api *api, const weir_flow_api_request 
     char path_buf[API_PATH_BYTES_MAX];
     if (req->method == NULL || !api_split(&c, path_buf, sizeof path_buf)) {
         api_error(&c, API_NOT_FOUND, "no such resource: %s", req->path != NULL ? req->path : "");
-    } else if (c.e == NULL || c.e->shut || !c.e->started) {
+    } else if (c.e == NULL || !weir_flow_engine_running(c.e)) {
         api_error(&c, API_UNAVAILABLE, "no running flow");
     } else {
         api_route(&c);

@@ -1,7 +1,7 @@
 /* The flow engine's management API as pure code: a request (method, path,
  * query, body) in, a status and a JSON body out. `weir flow` serves it over
  * HTTP (env/uv_http.h); tests call it directly. It reads and changes the
- * running flow only through engine.h's run-time calls.
+ * running flow only through engine.h's and params.h's public calls.
  *
  *   GET  /flow                          name, status, counters, processors, connections
  *   GET  /processors                    every processor
@@ -51,9 +51,8 @@ typedef struct weir_flow_api_reply {
 typedef struct weir_flow_api {
     weir_flow_engine *engine; /* NULL: no running flow (503) */
     const char *flow_name;
-    /* The flow's definition: GET /parameter-contexts takes the parameters'
-     * names from it (params.h can resolve a name but not list them). May
-     * be NULL: contexts are then listed without parameters. */
+    /* The flow's definition, or NULL. The views read the running engine
+     * (parameters included), so nothing here depends on it. */
     const weir_flow_def *def;
 } weir_flow_api;
 

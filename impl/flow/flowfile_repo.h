@@ -10,9 +10,10 @@
  *   snapshot.partial                a checkpoint being written
  *   swap/<20-digit swap id>.swap    FlowFiles a queue swapped out
  *
- * A commit writes one frame holding all the records of a batch (a session's
- * changes) with one write and, when cfg.sync, one fsync: a frame is applied
- * whole or not at all.
+ * A commit writes one frame holding all the records of a batch (the changes
+ * of one session, or of a group of sessions committed together) with one
+ * write and, when cfg.sync, one fsync: a frame is applied whole or not at
+ * all.
  *   journal file: "WFJ1" | u64 seq | frames
  *   frame:        u32 payload length | u32 CRC-32C of payload | payload
  *   payload:      u64 next id | i64 writer now_ns | u32 record count | records

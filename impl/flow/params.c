@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assert.h"
 #include "flow/expr.h"
 
 struct weir_param {
@@ -418,6 +419,17 @@ free_all:
     free(seen);
     free(path);
     return rc;
+}
+
+size_t weir_param_ctx_param_count(const struct weir_param_ctx *ctx)
+{
+    return ctx->param_count;
+}
+
+const struct weir_param *weir_param_ctx_param_at(const struct weir_param_ctx *ctx, size_t index)
+{
+    WEIR_ASSERT(index < ctx->param_count);
+    return ctx->params[index];
 }
 
 size_t weir_param_ctx_inherited_count(const struct weir_param_ctx *ctx)

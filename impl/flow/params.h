@@ -108,6 +108,11 @@ WEIR_MUST_CHECK int weir_param_ctx_remove(struct weir_param_ctx *ctx, const char
 WEIR_MUST_CHECK int weir_param_ctx_inherit(struct weir_param_ctx *ctx, const char *const *names,
                                            size_t count, char *why, size_t why_size);
 
+/* ctx's own parameters (not inherited ones), in the order they were first
+ * defined; index < weir_param_ctx_param_count. Valid until one is removed. */
+size_t weir_param_ctx_param_count(const struct weir_param_ctx *ctx);
+const struct weir_param *weir_param_ctx_param_at(const struct weir_param_ctx *ctx, size_t index);
+
 size_t weir_param_ctx_inherited_count(const struct weir_param_ctx *ctx);
 struct weir_param_ctx *weir_param_ctx_inherited_at(const struct weir_param_ctx *ctx, size_t index);
 

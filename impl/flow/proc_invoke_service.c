@@ -19,12 +19,21 @@
  * failure ("Fallback" = fail). The dependency answers with a status only, so
  * success carries no response content.
  *
- * The dependency is simulated (invoke.h's weir_flow_simdep), named by
- * "Service" in logs: it answers after "Latency" +-50 % (uniform), failing at
- * "Error Rate" percent. Its draws come from the node's seeded PRNG, so a
- * simulated run replays from its seed; with "Seed" set they come from a
- * stream of their own, which nothing else in the node disturbs.
- * proc_invoke_service.h degrades and restores it at run time.
+ * The dependency: when the engine has a service registered under the name
+ * "Service" gives (weir_flow_engine_service_register), the processor calls
+ * that one; "Latency", "Error Rate" and "Seed" are then unused. Otherwise
+ * it calls a simulated dependency of its own (invoke.h's weir_flow_simdep),
+ * "Service" naming it in logs only: it answers after "Latency" +-50 %
+ * (uniform), failing at "Error Rate" percent. Its draws come from the node's
+ * seeded PRNG, so a simulated run replays from its seed; with "Seed" set
+ * they come from a stream of their own, which nothing else in the node
+ * disturbs. proc_invoke_service.h degrades and restores it at run time.
+ *
+ * A registered dependency may answer a call after the processor stopped (a
+ * timed-out call, or one in flight then): the invoker it answers to then
+ * stays, its outcomes ignored, until the engine shuts down
+ * (flow_engine_keep); the simulated one is freed first, so its answers
+ * never come.
  *
  * Settings map to Hystrix's: Timeout -> execution.isolation.thread.
  * timeoutInMilliseconds (1 sec), Request Volume Threshold -> circuitBreaker.
@@ -116,6 +125,13 @@ static const weir_flow_relationship_desc is_rels[] = {
 typedef struct is_state is_state;
 typedef struct is_task is_task;
 
+/* The invoker's callback context: outlives the state when the invoker is
+ * kept after a stop (st is NULL then: outcomes are ignored). */
+typedef struct is_link {
+    is_state *st;
+    weir_flow_invoker *inv;
+} is_link;
+
 /* One call in flight: the FlowFile it is for, in its task's session. */
 typedef struct is_call {
     is_task *task;
@@ -137,10 +153,11 @@ struct is_task {
 struct is_state {
     weir_flow_ctx *ctx;
     weir_flow_invoke_config cfg;
-    weir_env dep_env; /* the node's env; with a PRNG of its own when Seed is set */
-    weir_env *dep_on; /* &dep_env or the node's env */
-    weir_flow_simdep *dep;
+    weir_env dep_env;      /* the node's env; with a PRNG of its own when Seed is set */
+    weir_env *dep_on;      /* &dep_env or the node's env */
+    weir_flow_simdep *dep; /* NULL when a registered service is called */
     weir_flow_invoker *inv;
+    is_link *link;
     is_task *tasks; /* live tasks, newest first */
 };
 
@@ -319,7 +336,11 @@ static void is_task_finish(is_task *t)
 /* The invoker's outcome of one call (from a timer or the dependency's answer). */
 static void is_on_done(void *arg, const weir_flow_invoke_result *res)
 {
-    is_state *st = arg;
+    is_link *link = arg;
+    is_state *st = link->st;
+    if (st == NULL) {
+        return; /* stopped: the engine rolled the call's session back */
+    }
     is_call *c = res->call_arg;
     is_task *t = c->task;
     WEIR_ASSERT(t->st == st && t->pending > 0);
@@ -347,6 +368,26 @@ static bool is_can_call(is_state *st)
 
 /* ---- the processor ---- */
 
+static void is_link_free(void *obj, bool abandon)
+{
+    is_link *link = obj;
+    if (abandon) {
+        weir_flow_invoker_abandon(link->inv);
+    } else {
+        weir_flow_invoker_free(link->inv);
+    }
+    free(link);
+}
+
+/* Whether a registered dependency may still answer one of inv's calls: one
+ * is in flight, or one timed out (its answer may come late). */
+static bool is_answers_may_come(weir_flow_invoker *inv)
+{
+    weir_flow_invoke_stats stats;
+    weir_flow_invoker_stats_get(inv, &stats);
+    return stats.in_flight > 0 || stats.timeouts > 0;
+}
+
 static void is_stop(weir_flow_ctx *ctx)
 {
     is_state *st = weir_flow_ctx_state(ctx);
@@ -354,12 +395,19 @@ static void is_stop(weir_flow_ctx *ctx)
         return;
     }
     /* the engine rolls the tasks' sessions back; their calls never end */
-    if (weir_flow_ctx_abandoning(ctx)) {
+    bool abandon = weir_flow_ctx_abandoning(ctx);
+    if (abandon) {
         weir_flow_simdep_abandon(st->dep);
-        weir_flow_invoker_abandon(st->inv);
     } else {
         weir_flow_simdep_free(st->dep); /* its answers first: they name the invoker's calls */
-        weir_flow_invoker_free(st->inv);
+    }
+    if (st->link != NULL) {
+        st->link->st = NULL;
+        if (!abandon && st->dep == NULL && st->inv != NULL && is_answers_may_come(st->inv)) {
+            flow_engine_keep(ctx->e, st->link, is_link_free);
+        } else {
+            is_link_free(st->link, abandon);
+        }
     }
     while (st->tasks != NULL) {
         is_task *t = st->tasks;
@@ -378,13 +426,20 @@ static int is_schedule(weir_flow_ctx *ctx)
     }
     st->ctx = ctx;
     weir_flow_ctx_set_state(ctx, st);
-    int rc = is_read_invoke(ctx, &st->cfg);
-    rc = rc != 0 ? rc : is_make_dep(st);
+    st->link = calloc(1, sizeof *st->link);
+    int rc = st->link == NULL ? WEIR_E_NOMEM : is_read_invoke(ctx, &st->cfg);
+    const weir_flow_dep *named =
+        weir_flow_engine_service_find(ctx->e, weir_flow_ctx_prop_str(ctx, "Service"));
+    if (rc == 0 && named == NULL) {
+        rc = is_make_dep(st);
+    }
     if (rc == 0) {
         const char *why = NULL;
-        weir_flow_dep dep = weir_flow_simdep_dep(st->dep);
-        st->inv =
-            weir_flow_invoker_new(weir_flow_ctx_env(ctx), &st->cfg, &dep, is_on_done, st, &why);
+        weir_flow_dep dep = named != NULL ? *named : weir_flow_simdep_dep(st->dep);
+        st->link->st = st;
+        st->inv = weir_flow_invoker_new(weir_flow_ctx_env(ctx), &st->cfg, &dep, is_on_done,
+                                        st->link, &why);
+        st->link->inv = st->inv;
         if (st->inv == NULL) {
             rc = weir_flow_ctx_fail(ctx, "%s", why != NULL ? why : "out of memory");
         }
@@ -487,11 +542,23 @@ static is_state *is_find(weir_flow_engine *e, const char *processor, int *err_ou
     return st;
 }
 
+/* The running simulated dependency of `processor`, or NULL with *err_out
+ * (WEIR_E_UNSUPPORTED when it calls a registered service). */
+static is_state *is_find_simulated(weir_flow_engine *e, const char *processor, int *err_out)
+{
+    is_state *st = is_find(e, processor, err_out);
+    if (st != NULL && st->dep == NULL) {
+        *err_out = WEIR_E_UNSUPPORTED;
+        return NULL;
+    }
+    return st;
+}
+
 int weir_flow_invoke_service_set_health(weir_flow_engine *e, const char *processor,
                                         double error_rate, int64_t latency_ns)
 {
     int err = 0;
-    is_state *st = is_find(e, processor, &err);
+    is_state *st = is_find_simulated(e, processor, &err);
     if (st == NULL) {
         return err;
     }
@@ -510,7 +577,7 @@ int weir_flow_invoke_service_set_health(weir_flow_engine *e, const char *process
 int weir_flow_invoke_service_restore(weir_flow_engine *e, const char *processor)
 {
     int err = 0;
-    is_state *st = is_find(e, processor, &err);
+    is_state *st = is_find_simulated(e, processor, &err);
     if (st != NULL) {
         weir_flow_simdep_degrade(st->dep, false);
     }

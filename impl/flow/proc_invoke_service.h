@@ -1,8 +1,10 @@
 /* InvokeService at run time: what a scenario's timed actions (and tests) do
  * to a running InvokeService processor's dependency (proc_invoke_service.c).
  *
- * The processor calls a simulated dependency (invoke.h's weir_flow_simdep)
- * configured by its properties ("Latency", "Error Rate", "Seed"). These
+ * Unless its "Service" names a dependency registered with the engine
+ * (weir_flow_engine_service_register), the processor calls a simulated
+ * dependency (invoke.h's weir_flow_simdep) configured by its properties
+ * ("Latency", "Error Rate", "Seed"). These
  * calls degrade it to another error rate and latency, and restore it to what
  * the properties say, while FlowFiles flow: the circuit breaker in front of
  * it then opens, tries, and closes by itself. A processor restarted (stopped
@@ -27,7 +29,9 @@
  * after latency_ns (with the same +-50 % spread as "Latency"). Calls already
  * made keep what they drew. WEIR_E_NOENT: no such processor; WEIR_E_INVAL:
  * not an InvokeService, or a value out of range; WEIR_E_AGAIN: the
- * processor is not running. */
+ * processor is not running; WEIR_E_UNSUPPORTED: it calls a service
+ * registered with the engine (weir_flow_engine_service_register), not a
+ * simulated one. */
 WEIR_MUST_CHECK int weir_flow_invoke_service_set_health(weir_flow_engine *e, const char *processor,
                                                         double error_rate, int64_t latency_ns);
 

@@ -223,6 +223,14 @@ weir_flow_session *weir_flow_ctx_session_open(weir_flow_ctx *ctx);
  * handed back with this call, which frees the task slot. */
 void weir_flow_ctx_task_done(weir_flow_ctx *ctx, weir_flow_session *session);
 
+/* Marks the task of the trigger running now (call it from on_trigger,
+ * before returning WEIR_FLOW_PENDING) as waiting for input from outside
+ * the flow, or not (false): ConsumeKafka's long poll on an empty buffer.
+ * weir_flow_engine_idle does not count waiting tasks. The mark ends when
+ * the task is handed back (weir_flow_ctx_task_done) or the processor
+ * stops. Outside a trigger the call does nothing. */
+void weir_flow_ctx_task_waiting(weir_flow_ctx *ctx, bool waiting);
+
 /* ---- the registry ---- */
 
 /* The built-in types (proc_*.c), NULL-terminated, in name order. */

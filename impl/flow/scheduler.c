@@ -19,6 +19,12 @@
  * the simulator that takes no simulated time, so give sources a run schedule
  * there.
  *
+ * Group commit (engine.h): the session of each trigger joins the commit
+ * group; the pump flushes the group (one log write, one fsync) when it
+ * reaches a bound, and before it lets other events in, so the group is
+ * always empty between pumps. The flush queues the group's FlowFiles,
+ * which wakes their consumers, and the pump goes on while its turn lasts.
+ *
  * Concurrent tasks are logical: a trigger runs to completion on the node's
  * one thread unless it returns WEIR_FLOW_PENDING; then its task stays busy
  * until weir_flow_ctx_task_done.
@@ -30,26 +36,20 @@
 
 static void sched_pump(weir_env *env, void *arg);
 
-/* On the real backend a busy pump works up to PUMP_REAL_NS, then pauses
- * PUMP_REAL_PAUSE_NS before its next turn. Why: libuv 1.44 runs a timer
- * re-armed with zero delay from inside a timer callback again in the same
- * loop iteration, so a pump that re-arms itself at zero delay would starve
- * sockets and never see uv_stop (impl/env/uv_env.c promises "next round",
- * which libuv >= 1.45 keeps). In the simulator time does not move during a
- * callback, so the pump counts triggers (triggers_per_pump) instead. */
+/* On the real backend a busy pump works up to PUMP_REAL_NS (its last group
+ * flush included), then re-arms itself with zero delay: the env runs a
+ * timer started from a timer callback in its next batch, after the loop
+ * has polled its sockets (impl/env/uv_env.c), so other work on the loop
+ * gets a turn at least that often. In the simulator time does not move
+ * during a callback, so the pump counts triggers (triggers_per_pump)
+ * instead. */
 #define PUMP_REAL_NS (20LL * 1000 * 1000)
-#define PUMP_REAL_PAUSE_NS (1000LL * 1000)
-
-static void sched_arm_pump_after(weir_flow_engine *e, int64_t delay_ns)
-{
-    if (e->pump == NULL && !e->in_pump && !e->shut && !e->abandoning) {
-        e->pump = weir_timer_start(e->env, delay_ns, sched_pump, e);
-    }
-}
 
 static void sched_arm_pump(weir_flow_engine *e)
 {
-    sched_arm_pump_after(e, 0);
+    if (e->pump == NULL && !e->in_pump && !e->shut && !e->abandoning) {
+        e->pump = weir_timer_start(e->env, 0, sched_pump, e);
+    }
 }
 
 void flow_sched_wake(weir_flow_ctx *p)
@@ -106,6 +106,18 @@ void flow_sched_wake_at(weir_flow_ctx *p, int64_t t_ns)
     p->timer = weir_timer_start(e->env, t_ns > now ? t_ns - now : 0, sched_timer_fired, p);
 }
 
+bool flow_conn_is_full(const flow_conn *c)
+{
+    if (c->staged_count == 0) {
+        return weir_flow_queue_is_full(c->q);
+    }
+    const weir_flow_queue_config *cfg = weir_flow_queue_config_get(c->q);
+    uint64_t count = weir_flow_queue_count(c->q) + c->staged_count;
+    uint64_t bytes = weir_flow_queue_bytes(c->q) + c->staged_bytes;
+    return (cfg->object_threshold > 0 && count >= cfg->object_threshold) ||
+           (cfg->size_threshold_bytes > 0 && bytes >= cfg->size_threshold_bytes);
+}
+
 bool flow_sched_outputs_available(const weir_flow_ctx *p)
 {
     const weir_flow_engine *e = p->e;
@@ -119,7 +131,7 @@ bool flow_sched_outputs_available(const weir_flow_ctx *p)
         bool room = true;
         for (size_t k = 0; k < rel->conn_count; k++) {
             const flow_conn *c = e->conns[rel->conns[k]];
-            if (!c->self_loop && weir_flow_queue_is_full(c->q)) {
+            if (!c->self_loop && flow_conn_is_full(c)) {
                 room = false;
                 break;
             }
@@ -218,7 +230,14 @@ static void sched_trigger(weir_flow_ctx *p)
     p->stats.triggers++;
     e->counters.triggers++;
     p->fail[0] = '\0';
+    p->triggering = s;
     int rc = p->type->on_trigger(s, p);
+    p->triggering = NULL;
+    if (rc != WEIR_FLOW_PENDING && flow_session_waiting(s)) {
+        /* marked, then finished after all: it waits for nothing */
+        flow_session_set_waiting(s, false);
+        p->tasks_waiting--;
+    }
     if (rc == WEIR_FLOW_PENDING) {
         /* the session belongs to the task now; the next trigger gets a fresh one */
         weir_flow_session *fresh = weir_flow_ctx_session_open(p);
@@ -234,14 +253,13 @@ static void sched_trigger(weir_flow_ctx *p)
         return;
     }
     p->tasks_active--;
-    if (rc == 0 && !flow_session_is_empty(s)) {
-        rc = weir_flow_session_commit(s);
+    if (rc == 0) {
+        /* joins the commit group (an empty session just resets) */
+        rc = flow_session_commit_grouped(s);
         if (rc != 0) {
             weir_log_error(e->env, "flow: %s: session not committed: %s", p->name,
                            weir_err_str(rc));
         }
-    } else if (rc == 0) {
-        weir_ignore(weir_flow_session_commit(s)); /* empty: wakes upstream, resets */
     }
     if (rc != 0) {
         if (p->fail[0] != '\0') {
@@ -264,6 +282,16 @@ static void sched_after_trigger(weir_flow_ctx *p, int64_t now)
     flow_sched_wake(p);
 }
 
+/* Whether this pump has had its turn. */
+static bool sched_pump_over(const weir_flow_engine *e, bool real, int64_t start_ns, uint32_t budget)
+{
+    return e->shut || budget == 0 || (real && weir_now_ns(e->env) - start_ns >= PUMP_REAL_NS);
+}
+
+/* Triggers ready processors until the ring is empty or the pump's turn is
+ * over; sessions commit into the group, which is flushed when it reaches a
+ * bound and, at the latest, when nothing more can run: its FlowFiles then
+ * wake their consumers, and the pump goes on. */
 static void sched_pump(weir_env *env, void *arg)
 {
     weir_flow_engine *e = arg;
@@ -272,26 +300,33 @@ static void sched_pump(weir_env *env, void *arg)
     bool real = strcmp(env->ops->backend, "real") == 0;
     int64_t start = weir_now_ns(env);
     uint32_t budget = real ? UINT32_MAX : e->cfg.triggers_per_pump;
-    while (e->ready_count > 0 && budget > 0 && !e->shut) {
-        if (real && weir_now_ns(env) - start >= PUMP_REAL_NS) {
-            break;
+    for (;;) {
+        while (e->ready_count > 0 && !sched_pump_over(e, real, start, budget)) {
+            int idx = e->ready[e->ready_head];
+            e->ready_head = (e->ready_head + 1) % e->ready_cap;
+            e->ready_count--;
+            weir_flow_ctx *p = e->procs[idx];
+            p->in_ready = false;
+            int64_t now = weir_now_ns(env);
+            if (!sched_consider(p, now)) {
+                continue;
+            }
+            sched_trigger(p);
+            budget--;
+            sched_after_trigger(p, now);
+            if (flow_group_due(e)) {
+                weir_ignore(flow_group_flush(e, NULL)); /* a failure rolls the group back */
+            }
         }
-        int idx = e->ready[e->ready_head];
-        e->ready_head = (e->ready_head + 1) % e->ready_cap;
-        e->ready_count--;
-        weir_flow_ctx *p = e->procs[idx];
-        p->in_ready = false;
-        int64_t now = weir_now_ns(env);
-        if (!sched_consider(p, now)) {
-            continue;
+        if (!flow_group_pending(e) || flow_group_flush(e, NULL) != 0 ||
+            sched_pump_over(e, real, start, budget)) {
+            break; /* a failed flush rolled the group back; the yields bring it back */
         }
-        sched_trigger(p);
-        budget--;
-        sched_after_trigger(p, now);
     }
+    WEIR_ASSERT(e->group_count == 0);
     e->in_pump = false;
     if (e->ready_count > 0) {
-        sched_arm_pump_after(e, real ? PUMP_REAL_PAUSE_NS : 0);
+        sched_arm_pump(e);
     }
 }
 
@@ -346,7 +381,12 @@ void flow_sched_abandon(weir_flow_engine *e)
 void weir_flow_ctx_task_done(weir_flow_ctx *ctx, weir_flow_session *session)
 {
     WEIR_ASSERT(ctx->tasks_active > 0);
+    if (session != NULL && flow_session_waiting(session)) {
+        flow_session_set_waiting(session, false);
+        ctx->tasks_waiting--;
+    }
     ctx->tasks_active--;
+    WEIR_ASSERT(ctx->tasks_waiting >= 0 && ctx->tasks_waiting <= ctx->tasks_active);
     if (session != NULL) {
         weir_flow_session_close(session);
     }
@@ -355,13 +395,13 @@ void weir_flow_ctx_task_done(weir_flow_ctx *ctx, weir_flow_session *session)
 
 bool weir_flow_engine_idle(const weir_flow_engine *e)
 {
-    if (e->ready_count > 0) {
+    if (e->ready_count > 0 || e->group_count > 0) {
         return false;
     }
     for (size_t i = 0; i < e->proc_count; i++) {
         const weir_flow_ctx *p = e->procs[i];
-        if (p->tasks_active > 0) {
-            return false;
+        if (p->tasks_active > p->tasks_waiting) {
+            return false; /* a task that waits for outside input is idle */
         }
         for (size_t k = 0; p->running && k < p->in_count; k++) {
             if (!weir_flow_queue_is_empty(e->conns[p->in[k]]->q) && !p->bp_blocked) {

@@ -102,6 +102,13 @@ typedef struct sess_slot {
     uint32_t rec;
 } sess_slot;
 
+/* A clone made at commit for an extra connection of a relationship. */
+typedef struct sess_fanout {
+    weir_flowfile *ff;
+    uint32_t rec;
+    int32_t conn;
+} sess_fanout;
+
 typedef struct sess_chunk {
     struct sess_chunk *next;
     size_t used;
@@ -144,6 +151,13 @@ struct weir_flow_session {
     /* the entry time of FlowFiles this trigger creates (sess_entry_time) */
     weir_flowfile_time made_at;
     uint64_t made_at_trigger; /* e->counters.triggers when read; 0: not read */
+    /* in the commit group: checked and logged, applied at the flush */
+    bool staged;
+    bool held;        /* staged beyond the commit call: counted in staged_count */
+    bool detached;    /* was the processor's main session; a spare once applied */
+    bool waiting;     /* its task waits for outside input (weir_flow_ctx_task_waiting) */
+    sess_fanout *fan; /* its fan-out clones, made when it joined */
+    size_t fan_count;
 };
 
 /* ---- small helpers ---- */
@@ -382,10 +396,22 @@ weir_flow_session *flow_session_new(weir_flow_ctx *p)
     return s;
 }
 
+bool flow_session_waiting(const weir_flow_session *s)
+{
+    return s->waiting;
+}
+
+void flow_session_set_waiting(weir_flow_session *s, bool waiting)
+{
+    s->waiting = waiting;
+}
+
 bool flow_session_is_empty(const weir_flow_session *s)
 {
     return s->count == 0 && s->ev_count == 0;
 }
+
+static void sess_fan_free(sess_fanout *fan, size_t count);
 
 /* Frees the session. abandon: after a crash, every FlowFile is just freed
  * (no queue, no counter); otherwise the caller rolled back first. */
@@ -406,8 +432,9 @@ void flow_session_free(weir_flow_session *s, bool abandon)
             weir_flowfile_free(s->recs[i].undo);
         }
     } else {
-        WEIR_ASSERT(s->live == 0);
+        WEIR_ASSERT(s->live == 0 && !s->staged);
     }
+    sess_fan_free(s->fan, s->fan_count); /* a crash in a group's flush */
     free(s->recs);
     free(s->map);
     free(s->join_parents);
@@ -1066,11 +1093,6 @@ static int sess_check(weir_flow_session *s)
 /* Fan-out: a FlowFile routed to a relationship with several connections
  * gets a clone per extra connection (NiFi: CLONE). Clones are pended after
  * the log commit; here they are made and logged. */
-typedef struct sess_fanout {
-    weir_flowfile *ff;
-    uint32_t rec;
-    int32_t conn;
-} sess_fanout;
 
 static int sess_make_fanout(weir_flow_session *s, sess_fanout **out, size_t *count_out)
 {
@@ -1406,55 +1428,242 @@ static void sess_wake_upstream(weir_flow_session *s)
     }
 }
 
-int weir_flow_session_commit(weir_flow_session *s)
+/* ---- the commit group (engine_internal.h) ---- */
+
+/* Bounds of a group: it is flushed when one is reached, or when the pump
+ * has nothing more to trigger (or its turn is over). Sessions and bytes
+ * bound the memory a group holds back. The age adapts: a group gathers for
+ * as long as the last flush took (within [MIN, MAX]), so at least about
+ * half the time goes to work when fsync is slow, and a fast disk keeps the
+ * added latency small. */
+#define GROUP_SESSIONS_MAX 64
+#define GROUP_BYTES_MAX (8u << 20)
+#define GROUP_AGE_NS_MIN (1LL * 1000 * 1000)
+#define GROUP_AGE_NS_MAX (20LL * 1000 * 1000)
+
+static void sess_fan_free(sess_fanout *fan, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        weir_flowfile_free(fan[i].ff);
+    }
+    free(fan);
+}
+
+/* Adds sign x what s will put into each connection to the connections'
+ * staged counts (back pressure sees them while s waits in the group). */
+static void sess_count_staged(weir_flow_session *s, int sign)
 {
     weir_flow_engine *e = s->e;
-    if (flow_session_is_empty(s) && e->expired_count == 0) {
-        sess_wake_upstream(s);
-        sess_reset(s);
-        return 0;
+    for (size_t i = 0; i < s->count; i++) {
+        const sess_rec *r = &s->recs[i];
+        int32_t dest = r->ff != NULL ? sess_dest(s, r) : -1;
+        if (dest >= 0) {
+            flow_conn *c = e->conns[dest];
+            c->staged_count += (uint64_t)(int64_t)sign;
+            c->staged_bytes += (uint64_t)(sign * (int64_t)r->ff->size);
+        }
     }
+    for (size_t i = 0; i < s->fan_count; i++) {
+        flow_conn *c = e->conns[s->fan[i].conn];
+        c->staged_count += (uint64_t)(int64_t)sign;
+        c->staged_bytes += (uint64_t)(sign * (int64_t)s->fan[i].ff->size);
+    }
+}
+
+/* A session of a flushed (or failed) group that had been the processor's
+ * main one goes to its spares; any other stays its owner's. */
+static void sess_recycle(weir_flow_session *s)
+{
+    weir_flow_ctx *p = s->p;
+    if (!s->detached) {
+        return;
+    }
+    s->detached = false;
+    WEIR_ASSERT(flow_session_is_empty(s) && s != p->main);
+    if (flow_grow((void **)&p->spare, &p->spare_cap, p->spare_count + 1, sizeof *p->spare) == 0) {
+        p->spare[p->spare_count++] = s;
+    } else {
+        flow_session_free(s, false);
+    }
+}
+
+/* Checks s, makes its fan-out clones and adds its log records to the
+ * group's batch; s joins the group (held: to wait beyond this call, its
+ * output counted for back pressure). On an error nothing joined: s is as
+ * it was. */
+static int sess_stage(weir_flow_session *s, bool held)
+{
+    weir_flow_engine *e = s->e;
+    WEIR_ASSERT(!s->staged && !e->group_flushing);
     int err = sess_check(s);
-    if (err != 0) {
-        return err;
+    if (err == 0) {
+        err = flow_grow((void **)&e->group, &e->group_cap, e->group_count + 1, sizeof *e->group);
     }
     sess_fanout *fan = NULL;
     size_t fan_count = 0;
-    err = sess_make_fanout(s, &fan, &fan_count);
+    if (err == 0) {
+        err = sess_make_fanout(s, &fan, &fan_count);
+    }
     if (err != 0) {
         return err;
     }
     if (e->ffrepo != NULL) {
-        weir_ffrepo_batch_reset(&e->batch);
+        weir_ffrepo_batch *b = &e->batch;
+        if (e->group_count == 0) {
+            weir_ffrepo_batch_reset(b);
+            e->group_start_ns = weir_now_ns(e->env);
+        }
+        size_t len = b->len;
+        uint32_t records = b->records;
         sess_log_records(s, fan, fan_count);
-        flow_engine_expired_to_batch(e);
-        err = weir_ffrepo_commit(e->ffrepo, &e->batch);
-        if (err != 0) {
-            weir_log_error(e->env, "flow: %s: commit not logged: %s", s->p->name,
-                           weir_err_str(err));
-            for (size_t i = 0; i < fan_count; i++) {
-                weir_flowfile_free(fan[i].ff);
-            }
-            free(fan);
+        if (b->err != 0) {
+            /* out of memory: take this session's records back out */
+            err = b->err;
+            b->len = len;
+            b->records = records;
+            b->err = 0;
+            sess_fan_free(fan, fan_count);
             return err;
         }
     }
-    if (e->prov != NULL) {
-        weir_prov_name rels[64];
-        sess_prov_ctx n = {.rels = rels};
-        if (s->p->rel_count > 64) {
-            n.rels = malloc(s->p->rel_count * sizeof *n.rels);
+    s->fan = fan;
+    s->fan_count = fan_count;
+    s->staged = true;
+    s->held = held;
+    s->p->staged++;
+    if (held) {
+        sess_count_staged(s, 1);
+    }
+    e->group[e->group_count++] = s;
+    return 0;
+}
+
+/* Leaves the group without being applied (a failed flush). */
+static void sess_unstage(weir_flow_session *s)
+{
+    WEIR_ASSERT(s->staged && s->p->staged > 0);
+    if (s->held) {
+        sess_count_staged(s, -1);
+    }
+    sess_fan_free(s->fan, s->fan_count);
+    s->fan = NULL;
+    s->fan_count = 0;
+    s->staged = false;
+    s->p->staged--;
+}
+
+/* Provenance of a session of a flushed group. */
+static void sess_record_provenance(weir_flow_session *s)
+{
+    weir_prov_name rels[64];
+    sess_prov_ctx n = {.rels = rels};
+    if (s->p->rel_count > 64) {
+        n.rels = malloc(s->p->rel_count * sizeof *n.rels);
+    }
+    int perr = n.rels == NULL ? WEIR_E_NOMEM : sess_prov_ctx_make(s, &n);
+    if (perr == 0) {
+        sess_provenance(s, s->fan, s->fan_count, &n);
+    } else {
+        weir_log_warn(s->e->env, "flow: %s: provenance events lost: %s", s->p->name,
+                      weir_err_str(perr));
+    }
+    if (n.rels != rels) {
+        free(n.rels);
+    }
+}
+
+/* Applies a session of a flushed group: its FlowFiles become visible. */
+static void sess_publish(weir_flow_session *s)
+{
+    weir_flow_engine *e = s->e;
+    WEIR_ASSERT(s->staged);
+    if (s->held) {
+        sess_count_staged(s, -1);
+    }
+    sess_apply(s, s->fan, s->fan_count);
+    free(s->fan); /* the clones are queued now */
+    s->fan = NULL;
+    s->fan_count = 0;
+    s->staged = false;
+    s->p->staged--;
+    e->counters.commits++;
+    flow_engine_offer_pending(e);
+    sess_wake_upstream(s);
+    sess_reset(s);
+}
+
+/* A failed flush: every session leaves the group; all but own are rolled
+ * back as a failed trigger's would be. */
+static void sess_group_fail(weir_flow_engine *e, weir_flow_session *own, int err)
+{
+    weir_log_error(e->env, "flow: %zu session(s) not committed: the log write failed: %s",
+                   e->group_count, weir_err_str(err));
+    for (size_t i = 0; i < e->group_count; i++) {
+        weir_flow_session *s = e->group[i];
+        sess_unstage(s);
+        if (s != own) {
+            weir_flow_session_rollback(s, true);
+            s->p->stats.failures++;
+            weir_flow_ctx_yield(s->p);
+            sess_recycle(s);
         }
-        int perr = n.rels == NULL ? WEIR_E_NOMEM : sess_prov_ctx_make(s, &n);
-        if (perr == 0) {
-            sess_provenance(s, fan, fan_count, &n);
-        } else {
-            weir_log_warn(e->env, "flow: %s: provenance events lost: %s", s->p->name,
-                          weir_err_str(perr));
+    }
+    e->group_count = 0;
+}
+
+void flow_group_abandon(weir_flow_engine *e)
+{
+    for (size_t i = 0; i < e->group_count; i++) {
+        weir_flow_session *s = e->group[i];
+        if (s->detached) {
+            flow_session_free(s, true); /* nobody else holds it */
         }
-        if (n.rels != rels) {
-            free(n.rels);
+    }
+    e->group_count = 0;
+}
+
+bool flow_group_pending(const weir_flow_engine *e)
+{
+    return e->group_count > 0 || (e->ffrepo != NULL && e->expired_count > 0);
+}
+
+bool flow_group_due(const weir_flow_engine *e)
+{
+    if (e->group_count == 0) {
+        return false;
+    }
+    int64_t age_max = e->group_flush_ns_last;
+    age_max = age_max < GROUP_AGE_NS_MIN ? GROUP_AGE_NS_MIN : age_max;
+    age_max = age_max > GROUP_AGE_NS_MAX ? GROUP_AGE_NS_MAX : age_max;
+    return e->group_count >= GROUP_SESSIONS_MAX || e->batch.len >= GROUP_BYTES_MAX ||
+           weir_now_ns(e->env) - e->group_start_ns >= age_max;
+}
+
+int flow_group_flush(weir_flow_engine *e, weir_flow_session *own)
+{
+    if (e->group_count == 0 && e->expired_count == 0) {
+        return 0;
+    }
+    WEIR_ASSERT(!e->group_flushing);
+    e->group_flushing = true;
+    int err = 0;
+    if (e->ffrepo != NULL) {
+        if (e->group_count == 0) {
+            weir_ffrepo_batch_reset(&e->batch);
         }
+        flow_engine_expired_to_batch(e);
+        int64_t t0 = weir_now_ns(e->env);
+        err = weir_ffrepo_commit(e->ffrepo, &e->batch); /* one write, one fsync */
+        e->group_flush_ns_last = weir_now_ns(e->env) - t0;
+    }
+    if (err != 0) {
+        sess_group_fail(e, own, err); /* the expirations wait for the next flush */
+        e->group_flushing = false;
+        return err;
+    }
+    /* durable: provenance first (as a single commit did), then the queues */
+    for (size_t i = 0; e->prov != NULL && i < e->group_count; i++) {
+        sess_record_provenance(e->group[i]);
     }
     flow_engine_expired_finish(e);
     if (e->prov != NULL) {
@@ -1463,18 +1672,64 @@ int weir_flow_session_commit(weir_flow_session *s)
             weir_log_warn(e->env, "flow: provenance not written: %s", weir_err_str(perr));
         }
     }
-    sess_apply(s, fan, fan_count);
-    free(fan);
-    e->counters.commits++;
-    flow_engine_offer_pending(e);
-    sess_wake_upstream(s);
-    sess_reset(s);
+    for (size_t i = 0; i < e->group_count; i++) {
+        weir_flow_session *s = e->group[i];
+        sess_publish(s);
+        sess_recycle(s);
+    }
+    e->group_count = 0;
+    e->group_flushing = false;
     return 0;
+}
+
+int flow_session_commit_grouped(weir_flow_session *s)
+{
+    if (s->e->ffrepo == NULL) {
+        return weir_flow_session_commit(s);
+    }
+    if (flow_session_is_empty(s)) {
+        /* nothing to log; expirations are recorded by the pump's flush */
+        sess_wake_upstream(s);
+        sess_reset(s);
+        return 0;
+    }
+    int err = sess_stage(s, true);
+    weir_flow_ctx *p = s->p;
+    if (err != 0 || s != p->main) {
+        return err;
+    }
+    /* the processor goes on with a fresh main session while s waits */
+    weir_flow_session *fresh =
+        p->spare_count > 0 ? p->spare[--p->spare_count] : flow_session_new(p);
+    if (fresh == NULL) {
+        /* s lands now instead: applied, or rolled back with its group */
+        weir_ignore(flow_group_flush(s->e, NULL));
+        return 0;
+    }
+    s->detached = true;
+    p->main = fresh;
+    return 0;
+}
+
+int weir_flow_session_commit(weir_flow_session *s)
+{
+    weir_flow_engine *e = s->e;
+    if (flow_session_is_empty(s) && e->expired_count == 0) {
+        sess_wake_upstream(s);
+        sess_reset(s);
+        return 0;
+    }
+    int err = sess_stage(s, false);
+    if (err != 0) {
+        return err;
+    }
+    return flow_group_flush(e, s);
 }
 
 void weir_flow_session_rollback(weir_flow_session *s, bool penalize)
 {
     weir_flow_engine *e = s->e;
+    WEIR_ASSERT(!s->staged); /* a session in the group is the engine's */
     int64_t now = weir_now_ns(e->env);
     weir_flow_ctx *p = s->p;
     sess_undo_all(s);
@@ -1529,6 +1784,7 @@ void weir_flow_session_close(weir_flow_session *s)
     if (!flow_session_is_empty(s) && !p->abandoning) {
         weir_flow_session_rollback(s, false);
     }
+    s->waiting = false; /* a spare waits for nothing */
     for (size_t i = 0; i < p->open_count; i++) {
         if (p->open[i] == s) {
             p->open[i] = p->open[--p->open_count];

@@ -7,7 +7,8 @@
  * it holds to one relationship or removes it. Nothing is visible outside the
  * session until commit, which is atomic:
  *   1. every change becomes write-ahead-log records, appended and fsync'd
- *      once (when the engine has repositories);
+ *      once (when the engine has repositories), in one frame with the other
+ *      sessions of its commit group (engine.h);
  *   2. provenance events are written;
  *   3. FlowFiles are offered to the queues of their relationship's
  *      connections (a copy per extra connection: NiFi's CLONE); a
@@ -174,9 +175,15 @@ void weir_flow_session_route_event(weir_flow_session *s, weir_flowfile *ff, cons
 
 /* ---- ending the session ---- */
 
-/* Commits, as described above. On an error nothing was applied: the
- * session is as it was before the call, and the caller rolls back. After
- * 0 the session is empty and may be used again. */
+/* Commits, as described above; with a write-ahead log the frame is
+ * durable when this returns 0 (sessions the engine gathered for a group
+ * commit go into the same frame), so a processor may ack its source
+ * (a Kafka offset commit) right after. A processor that returns 0 from
+ * on_trigger without committing lets the engine commit its session in a
+ * group instead (engine.h "Group commit"): cheaper, durable only later. On
+ * an error nothing was applied: the session is as it was before the call,
+ * and the caller rolls back. After 0 the session is empty and may be used
+ * again. */
 WEIR_MUST_CHECK int weir_flow_session_commit(weir_flow_session *s);
 
 /* Undoes everything (see above); penalize also penalizes the FlowFiles

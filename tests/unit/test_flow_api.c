@@ -363,10 +363,51 @@ static void parameter_contexts_are_listed_with_sensitive_values_masked(void **st
     assert_body_has(f, "{\"name\":\"child\",\"inherits\":[\"common\"],\"parameters\":["
                        "{\"name\":\"kind\",\"value\":\"audio\"");
     assert_body_lacks(f, "s3cret");
-    /* without the definition the contexts are still listed */
+    /* the parameters come from the engine: one defined at run time shows,
+     * and without the definition nothing changes */
+    struct weir_param_ctx *child =
+        weir_params_find_ctx(weir_flow_engine_params(engine_of(f)), "child");
+    assert_int_equal(weir_param_ctx_set(child, "late", "added", false, "at run time", NULL, 0), 0);
     f->api.def = NULL;
     assert_int_equal(call(f, "GET", "/parameter-contexts", NULL, NULL), 200);
-    assert_body_has(f, "{\"name\":\"child\",\"inherits\":[\"common\"],\"parameters\":[]}");
+    assert_body_has(f, "{\"name\":\"child\",\"inherits\":[\"common\"],\"parameters\":["
+                       "{\"name\":\"kind\",\"value\":\"audio\",\"sensitive\":false,"
+                       "\"description\":\"\"},"
+                       "{\"name\":\"late\",\"value\":\"added\",\"sensitive\":false,"
+                       "\"description\":\"at run time\"}]}");
+    assert_body_has(f, "\"name\":\"token\",\"value\":\"********\"");
+    assert_body_lacks(f, "s3cret");
+    assert_int_equal(weir_param_ctx_param_count(child), 2);
+    assert_string_equal(weir_param_name(weir_param_ctx_param_at(child, 1)), "late");
+}
+
+/* ---- the engine's public accessors the API is built on ---- */
+
+static void the_engine_names_types_and_connection_ends_and_says_whether_it_runs(void **state)
+{
+    fixture *f = *state;
+    weir_flow_engine *e = engine_of(f);
+    assert_true(weir_flow_engine_running(e));
+    int gen = weir_flow_engine_processor_find(e, "generate");
+    int tag = weir_flow_engine_processor_find(e, "tag");
+    int sink = weir_flow_engine_processor_find(e, "sink");
+    assert_true(gen >= 0 && tag >= 0 && sink >= 0);
+    assert_string_equal(weir_flow_engine_processor_type(e, (size_t)gen), "GenerateFlowFile");
+    assert_string_equal(weir_flow_engine_processor_type(e, (size_t)sink), "LogAttribute");
+    int c = weir_flow_engine_connection_find(e, "tag-to-sink");
+    assert_true(c >= 0);
+    size_t src = 99, dst = 99;
+    weir_flow_engine_connection_ends(e, (size_t)c, &src, &dst);
+    assert_int_equal(src, (size_t)tag);
+    assert_int_equal(dst, (size_t)sink);
+    weir_flow_engine_connection_ends(e, (size_t)c, NULL, &dst); /* either may be NULL */
+    assert_int_equal(dst, (size_t)sink);
+    assert_int_equal(call(f, "GET", "/connections/tag-to-sink", NULL, NULL), 200);
+    assert_body_has(f, "\"source\":\"tag\",\"destination\":\"sink\"");
+    /* after a shutdown it no longer runs, and the API says so */
+    assert_int_equal(weir_flow_engine_shutdown(e), 0);
+    assert_false(weir_flow_engine_running(e));
+    assert_int_equal(call(f, "GET", "/flow", NULL, NULL), 503);
 }
 
 static void a_parameter_put_changes_the_value_the_processors_use(void **state)
@@ -576,6 +617,7 @@ int main(void)
         T(parameter_contexts_are_listed_with_sensitive_values_masked),
         T(a_parameter_put_changes_the_value_the_processors_use),
         T(a_bad_parameter_put_is_refused_with_a_reason),
+        T(the_engine_names_types_and_connection_ends_and_says_whether_it_runs),
         T(provenance_gives_the_lineage_of_one_flowfile),
         cmocka_unit_test(provenance_off_is_a_conflict),
         cmocka_unit_test(the_json_writer_escapes_everything_a_flowfile_may_hold),

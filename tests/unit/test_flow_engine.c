@@ -27,6 +27,7 @@
 #include "flow/content_repo.h"
 #include "flow/engine.h"
 #include "flow/flow_node.h"
+#include "flow/flow_parse.h"
 #include "flow/flowfile.h"
 #include "flow/flowfile_repo.h"
 #include "flow/provenance.h"
@@ -1943,6 +1944,179 @@ static void an_asynchronous_processor_runs_at_most_its_concurrent_tasks(void **s
 }
 
 /* ================================================================
+ * 12b. Tasks that wait for input from outside the flow
+ * ================================================================ */
+
+/* TestWaiter: a source whose trigger parks its session until a test timer
+ * delivers one FlowFile from outside (as ConsumeKafka's long poll waits for
+ * a record), marking the task as waiting when waiter_mark is set. */
+static weir_flow_session *waiter_parked;
+static weir_flow_ctx *waiter_ctx;
+static bool waiter_mark;
+
+static int waiter_trigger(weir_flow_session *s, weir_flow_ctx *ctx)
+{
+    if (waiter_parked != NULL) {
+        weir_flow_ctx_yield(ctx);
+        return 0;
+    }
+    waiter_parked = s;
+    waiter_ctx = ctx;
+    if (waiter_mark) {
+        weir_flow_ctx_task_waiting(ctx, true);
+    }
+    return WEIR_FLOW_PENDING;
+}
+
+static const weir_flow_processor_type test_waiter = {
+    .name = "TestWaiter",
+    .relationships = one_success,
+    .on_trigger = waiter_trigger,
+};
+
+static void waiter_deliver(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    weir_flow_session *s = waiter_parked;
+    if (s == NULL) {
+        fail_at("no parked task to deliver to");
+        return;
+    }
+    waiter_parked = NULL;
+    weir_flowfile *ff = weir_flow_session_receive(s, "test://outside");
+    if (ff == NULL) {
+        fail_at("no FlowFile");
+        return;
+    }
+    weir_flow_session_transfer(s, ff, 0);
+    if (weir_flow_session_commit(s) != 0) {
+        fail_at("the delivery did not commit");
+    }
+    weir_flow_ctx_task_done(waiter_ctx, s);
+}
+
+/* n[k] = idle, n[k + 1] = tasks active of the waiter, at each look. */
+static void waiter_look(weir_env *env, void *arg)
+{
+    (void)env;
+    int k = (int)(intptr_t)arg;
+    weir_flow_engine *e = flow_engine();
+    obs.res->n[k] = weir_flow_engine_idle(e);
+    weir_flow_proc_stats st;
+    weir_flow_engine_processor_stats(e, (size_t)weir_flow_engine_processor_find(e, "wait"), &st);
+    obs.res->n[k + 1] = (uint64_t)st.tasks_active;
+    if (k == 2) {
+        obs.res->n[4] = obs.sunk_count;
+        obs.done = true;
+        weir_world_stop(obs.w);
+    }
+}
+
+static int build_waiter(weir_flow_engine *e, void *arg, char *why, size_t why_size)
+{
+    (void)arg;
+    int rc = register_test_types(e);
+    rc = rc != 0 ? rc : weir_flow_engine_register(e, &test_waiter);
+    rc = rc != 0 ? rc : add_proc(e, "wait", "TestWaiter", 0, NULL, 0, NULL, 0, why, why_size);
+    rc = rc != 0 ? rc : add_proc(e, "sink", "TestSink", 0, NULL, 0, NULL, 0, why, why_size);
+    return rc != 0 ? rc : add_conn(e, NULL, "wait", "success", "sink", 0, why, why_size);
+}
+
+static weir_flow_node_config waiter_cfg;
+
+static void waiter_on_start(weir_flow_node *node, void *arg)
+{
+    (void)arg;
+    weir_env *env = weir_flow_engine_env(weir_flow_node_engine(node));
+    weir_timer_start(env, 100 * MS, waiter_look, (void *)(intptr_t)0);
+    weir_timer_start(env, 200 * MS, waiter_deliver, NULL);
+    weir_timer_start(env, 300 * MS, waiter_look, (void *)(intptr_t)2);
+}
+
+static void waiter_child(result *r, uint64_t seed)
+{
+    (void)r;
+    waiter_mark = seed == 1;
+    waiter_parked = NULL;
+    obs.w = sim_world(seed);
+    weir_flow_engine_config_default(&waiter_cfg.engine);
+    waiter_cfg.build = build_waiter;
+    waiter_cfg.on_start = waiter_on_start;
+    if (weir_world_node_add(obs.w, "flow", &weir_flow_node_type, &waiter_cfg) != 0 ||
+        weir_world_run(obs.w, 5 * SEC) != 0) {
+        fail_at("world failed");
+    }
+    if (!obs.done) {
+        fail_at("did not finish");
+    }
+}
+
+static void a_flow_whose_only_busy_task_waits_for_outside_input_is_idle(void **state)
+{
+    (void)state;
+    result r = run_forked(waiter_child, 1); /* seed 1: the task is marked waiting */
+    if (!r.ok) {
+        fail_msg("%s", r.failure);
+    }
+    assert_int_equal(r.n[0], 1); /* idle, with one task parked */
+    assert_int_equal(r.n[1], 1);
+    assert_int_equal(r.n[2], 1); /* idle again after a delivery, parked again */
+    assert_int_equal(r.n[3], 1);
+    assert_int_equal(r.n[4], 1); /* the delivered FlowFile reached the sink */
+    result unmarked = run_forked(waiter_child, 2);
+    if (!unmarked.ok) {
+        fail_msg("%s", unmarked.failure);
+    }
+    assert_int_equal(unmarked.n[0], 0); /* a busy task that does not say it waits */
+    assert_int_equal(unmarked.n[1], 1);
+    assert_int_equal(unmarked.n[2], 0);
+}
+
+/* ================================================================
+ * 12c. Build errors of a flow file name its line
+ * ================================================================ */
+
+static void an_unconnected_relationship_is_refused_with_its_processors_line(void **state)
+{
+    (void)state;
+    static const char text[] = "flow: lines\n"                  /* 1 */
+                               "processors:\n"                  /* 2 */
+                               "  - name: gen\n"                /* 3 */
+                               "    type: GenerateFlowFile\n"   /* 4 */
+                               "  - name: tag\n"                /* 5 */
+                               "    type: UpdateAttribute\n"    /* 6 */
+                               "connections:\n"                 /* 7 */
+                               "  - from: gen\n"                /* 8 */
+                               "    relationships: [success]\n" /* 9 */
+                               "    to: tag\n";                 /* 10 */
+    char why[512] = "";
+    weir_flow_def def;
+    assert_int_equal(weir_flow_parse(text, strlen(text), "lines.yaml", &def, why, sizeof why), 0);
+    weir_flow_engine *e = weir_flow_engine_new(NULL, NULL, why, sizeof why);
+    assert_non_null(e);
+    assert_int_equal(weir_flow_engine_load_def(e, &def, why, sizeof why), 0);
+    assert_int_equal(weir_flow_engine_start(e, why, sizeof why), WEIR_E_INVAL);
+    assert_string_equal(why, "line 5: processor 'tag': relationship 'success' is neither "
+                             "connected nor auto-terminated");
+    weir_flow_engine_free(e);
+    weir_flow_def_free(&def);
+
+    /* built by calls, there is no line to give */
+    e = weir_flow_engine_new(NULL, NULL, why, sizeof why);
+    assert_non_null(e);
+    weir_flow_proc_spec spec;
+    weir_flow_proc_spec_default(&spec);
+    spec.name = "tag";
+    spec.type = "UpdateAttribute";
+    assert_int_equal(weir_flow_engine_add_processor(e, &spec, why, sizeof why), 0);
+    assert_int_equal(weir_flow_engine_start(e, why, sizeof why), WEIR_E_INVAL);
+    assert_string_equal(why, "processor 'tag': relationship 'success' is neither connected nor "
+                             "auto-terminated");
+    weir_flow_engine_free(e);
+}
+
+/* ================================================================
  * 13. The example flows of flows/ build and run
  * ================================================================ */
 
@@ -2295,6 +2469,8 @@ int main(void)
         cmocka_unit_test(a_burst_over_the_swap_threshold_swaps_and_comes_back_in_order),
         cmocka_unit_test(thresholds_prioritizers_and_processors_change_while_data_flows),
         cmocka_unit_test(an_asynchronous_processor_runs_at_most_its_concurrent_tasks),
+        cmocka_unit_test(a_flow_whose_only_busy_task_waits_for_outside_input_is_idle),
+        cmocka_unit_test(an_unconnected_relationship_is_refused_with_its_processors_line),
         cmocka_unit_test(the_example_flows_build_and_run),
         cmocka_unit_test(the_chain_throughput_is_measured_and_printed),
     };

@@ -11,6 +11,10 @@
  * dependency is down, and close after a sleep window once it is back. The
  * same seed replays the same run.
  *
+ * A dependency registered with the engine under the name "Service" gives is
+ * called instead of the simulated one, and answers that come after the
+ * processor stopped are ignored.
+ *
  * Each run is a forked child (SimGrid starts once per process) that reports
  * its figures through a pipe.
  */
@@ -468,6 +472,207 @@ static void without_fallback_calls_that_do_not_succeed_go_to_failure(void **stat
     assert_int_equal(r.fallback_unmarked, 0);
 }
 
+/* ---- a registered service ----
+ *
+ * A dependency registered with the engine under "geo" answers every call
+ * after NAMED_LATENCY_NS, failing every fourth. InvokeService's "Service" is
+ * "geo", so it calls that one, not its simulated dependency (20 ms +-50 %).
+ * At 1003 ms, with calls in flight, the processor is stopped: their answers
+ * come after the stop and must be ignored; at 1500 ms it starts again. */
+
+#define NAMED_LATENCY_NS (7 * MS)
+
+typedef struct named_call {
+    weir_flow_invoker *inv;
+    uint64_t call_id;
+} named_call;
+
+static struct {
+    weir_env *env;
+    uint64_t calls;
+    uint64_t answered_after_stop;
+    uint64_t ok_7ms;   /* FlowFiles on success with invoke.latency.ms = 7 */
+    uint64_t other_ms; /* on success with another latency */
+    uint64_t failed;   /* on fallback with invoke.status FAILURE */
+    bool stopped;
+    int register_again; /* registering "geo" twice */
+    int register_late;  /* registering after start */
+    int set_health;     /* degrading a registered service */
+    bool found;         /* weir_flow_engine_service_find("geo") is what was given */
+    bool not_found;     /* ... and finds nothing for an unknown name */
+} named;
+
+static void named_answer(weir_env *env, void *arg)
+{
+    (void)env;
+    named_call *c = arg;
+    named.answered_after_stop += named.stopped;
+    int result = c->call_id % 4 == 0 ? WEIR_E_IO : 0;
+    if (weir_flow_invoker_reply(c->inv, c->call_id, result) != 0) {
+        fail_at("the invoker refused the answer to call %llu", (unsigned long long)c->call_id);
+    }
+    free(c);
+}
+
+static int named_dep_call(void *impl, weir_flow_invoker *inv, uint64_t call_id, const void *request)
+{
+    (void)impl;
+    (void)request;
+    named_call *c = malloc(sizeof *c);
+    if (c == NULL) {
+        return WEIR_E_NOMEM;
+    }
+    *c = (named_call){inv, call_id};
+    named.calls++;
+    weir_timer_start(named.env, NAMED_LATENCY_NS, named_answer, c);
+    return 0;
+}
+
+static int named_sink_trigger(weir_flow_session *s, weir_flow_ctx *ctx)
+{
+    weir_flowfile *ffs[256];
+    size_t n = weir_flow_session_get_batch(s, ffs, 256);
+    bool success = strcmp(weir_flow_ctx_name(ctx), "sink-success") == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (success) {
+            named.ok_7ms += attr_is(ffs[i], "invoke.latency.ms", "7");
+            named.other_ms += !attr_is(ffs[i], "invoke.latency.ms", "7");
+        } else {
+            named.failed += attr_is(ffs[i], "invoke.status", "FAILURE");
+        }
+        run.res->sunk++;
+        weir_flow_session_remove(s, ffs[i]);
+    }
+    return 0;
+}
+
+static const weir_flow_processor_type named_sink = {
+    .name = "TestSink",
+    .relationships = sink_rels,
+    .on_trigger = named_sink_trigger,
+};
+
+static int build_named(weir_flow_engine *e, void *arg, char *why, size_t why_size)
+{
+    (void)arg;
+    named.env = weir_flow_engine_env(e);
+    weir_flow_dep dep = {.call = named_dep_call, .impl = &named};
+    int rc = weir_flow_engine_service_register(e, "geo", &dep);
+    named.register_again = weir_flow_engine_service_register(e, "geo", &dep);
+    const weir_flow_dep *found = weir_flow_engine_service_find(e, "geo");
+    named.found = found != NULL && found->call == named_dep_call && found->impl == &named;
+    named.not_found = weir_flow_engine_service_find(e, "nowhere") == NULL;
+    weir_flow_kv gen[] = {KV("Batch Size", "10"), KV("File Size", "16 B")};
+    weir_flow_kv call[] = {KV("Service", "geo"), KV("Latency", "20 ms")};
+    rc = rc != 0 ? rc : weir_flow_engine_register(e, &named_sink);
+    rc = rc != 0 ? rc : add_proc(e, "gen", "GenerateFlowFile", 100 * MS, gen, 2, why, why_size);
+    rc = rc != 0 ? rc : add_proc(e, "call", "InvokeService", 0, call, 2, why, why_size);
+    const char *rels[] = {"success", "fallback", "failure"};
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "sink-%s", rels[i]);
+        rc = add_proc(e, name, "TestSink", 0, NULL, 0, why, why_size);
+        rc = rc != 0 ? rc : add_conn(e, "call", rels[i], name, why, why_size);
+    }
+    return rc != 0 ? rc : add_conn(e, "gen", "success", "call", why, why_size);
+}
+
+static void named_stop_call(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    weir_flow_invoke_stats st;
+    weir_flow_invoker_stats_get(weir_flow_invoke_service_invoker(engine(), "call"), &st);
+    if (st.in_flight == 0) {
+        fail_at("no call in flight when the processor stops");
+    }
+    named.stopped = true;
+    if (weir_flow_engine_processor_stop(engine(), "call") != 0) {
+        fail_at("cannot stop call");
+    }
+}
+
+static void named_start_call(weir_env *env, void *arg)
+{
+    (void)env;
+    (void)arg;
+    named.stopped = false;
+    char why[256];
+    if (weir_flow_engine_processor_start(engine(), "call", why, sizeof why) != 0) {
+        fail_at("cannot start call again: %s", why);
+    }
+}
+
+static void named_on_start(weir_flow_node *node, void *arg)
+{
+    (void)arg;
+    weir_flow_engine *e = weir_flow_node_engine(node);
+    weir_env *env = weir_flow_engine_env(e);
+    weir_flow_dep dep = {.call = named_dep_call, .impl = &named};
+    named.register_late = weir_flow_engine_service_register(e, "late", &dep);
+    named.set_health = weir_flow_invoke_service_set_health(e, "call", 0.5, MS);
+    run.started = true;
+    weir_timer_start(env, 1003 * MS, named_stop_call, NULL);
+    weir_timer_start(env, 1500 * MS, named_start_call, NULL);
+    weir_timer_start(env, 3 * SEC, act_stop_gen, NULL);
+}
+
+static void named_run(result *r, uint64_t seed)
+{
+    weir_sim_config cfg;
+    weir_sim_config_default(&cfg, seed);
+    cfg.log_level = WEIR_LOG_ERROR;
+    run.res = r;
+    memset(&named, 0, sizeof named);
+    run.w = weir_sim_world_new(&cfg);
+    weir_flow_engine_config_default(&run.cfg.engine);
+    run.cfg.build = build_named;
+    run.cfg.on_start = named_on_start;
+    if (run.w == NULL || weir_world_node_add(run.w, "flow", &weir_flow_node_type, &run.cfg) != 0 ||
+        weir_world_run(run.w, RUN_LIMIT_NS) != 0) {
+        fail_at("world setup failed");
+    }
+    if (!run.started) {
+        fail_at("the flow did not start");
+    }
+    r->short_circuits = named.calls;
+    r->success_before = named.ok_7ms;
+    r->other_before = named.other_ms;
+    r->failures_real = named.failed;
+    r->timeouts = named.answered_after_stop;
+    r->api_errors[0] = named.register_again;
+    r->api_errors[1] = named.register_late;
+    r->api_errors[2] = named.set_health;
+    r->api_errors[3] = named.found && named.not_found;
+    weir_world_destroy(run.w);
+}
+
+static void
+a_registered_service_named_by_service_is_called_instead_of_the_simulated_one(void **state)
+{
+    (void)state;
+    result r = run_forked(named_run, 5);
+    printf("registered service: %llu calls, %llu successes, %llu failures, %llu answers after "
+           "the stop; %llu FlowFiles of %llu made\n",
+           (unsigned long long)r.short_circuits, (unsigned long long)r.success_before,
+           (unsigned long long)r.failures_real, (unsigned long long)r.timeouts,
+           (unsigned long long)r.sunk, (unsigned long long)r.created);
+    assert_int_equal(r.api_errors[0], WEIR_E_EXIST);
+    assert_int_equal(r.api_errors[1], WEIR_E_INVAL);       /* after start */
+    assert_int_equal(r.api_errors[2], WEIR_E_UNSUPPORTED); /* not a simulated one */
+    assert_int_equal(r.api_errors[3], 1);
+    /* every success took the registered service's 7 ms, none the simulated 10..30 ms */
+    assert_true(r.success_before > 100);
+    assert_int_equal(r.other_before, 0);
+    assert_true(r.failures_real > 20); /* every fourth call fails: to fallback */
+    /* calls in flight at the stop were answered afterwards, and ignored */
+    assert_true(r.timeouts > 0);
+    /* each FlowFile reached a sink once; the stopped calls' ones were called again */
+    assert_true(r.created > 250);
+    assert_int_equal(r.sunk, r.created);
+    assert_int_equal(r.short_circuits, r.success_before + r.failures_real + r.timeouts);
+}
+
 /* A flow whose InvokeService has bad_name = bad_value does not start, and
  * says which property is wrong: built on a node of its own, the reason kept. */
 static char bad_name[64], bad_value[64];
@@ -553,6 +758,8 @@ int main(void)
         cmocka_unit_test(a_seeded_dependency_answers_the_same_under_any_node_seed),
         cmocka_unit_test(without_fallback_calls_that_do_not_succeed_go_to_failure),
         cmocka_unit_test(bad_properties_are_refused_naming_the_property),
+        cmocka_unit_test(
+            a_registered_service_named_by_service_is_called_instead_of_the_simulated_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
