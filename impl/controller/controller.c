@@ -14,6 +14,7 @@
 #define MS 1000000LL
 #define CTL_BROKERS_MAX 64
 #define CTL_PUSH_TIMEOUT_MS 5000
+#define CTL_SESSION_TICK_MS 100
 
 /* Kafka error codes the controller answers with. */
 enum {
@@ -62,6 +63,7 @@ struct weir_controller {
     int32_t controller_epoch;
     int64_t next_broker_epoch;
     weir_timer *session_timer;
+    int64_t session_tick_due_ns; /* when session_timer should fire */
     weir_timer *push_timer;
     bool push_now; /* push_timer is an immediate push, not a retry */
     weir_arena arena;
@@ -694,23 +696,71 @@ static void on_frame(weir_conn *conn, const uint8_t *payload, size_t len, void *
     }
 }
 
+static void session_tick(weir_env *env, void *arg);
+
+static void session_tick_schedule(weir_controller *c)
+{
+    c->session_tick_due_ns = weir_now_ns(c->env) + CTL_SESSION_TICK_MS * MS;
+    c->session_timer = weir_timer_start(c->env, CTL_SESSION_TICK_MS * MS, session_tick, c);
+}
+
+/* A tick that runs late means the controller itself handled nothing for that
+ * long (a stall, a frozen VM, its clock jumping ahead): heartbeats sent
+ * meanwhile are still waiting to be read. That time is not the brokers'
+ * silence, so every session is moved on by it. Counting it would fence every
+ * broker at once on resuming and leave as the last ISR member whichever was
+ * fenced last, maybe one that died meanwhile and restarted without what it
+ * had not synced: elected again, it would make the others drop their data. */
+static void session_credit_stall(weir_controller *c, int64_t now)
+{
+    int64_t stall_ns = now - c->session_tick_due_ns;
+    if (stall_ns <= 0) {
+        return;
+    }
+    for (int i = 0; i < c->n_brokers; i++) {
+        ctl_broker *b = &c->brokers[i];
+        b->last_heartbeat_ns += stall_ns;
+        if (b->last_heartbeat_ns > now) {
+            b->last_heartbeat_ns = now;
+        }
+    }
+    if (stall_ns > c->cfg.session_timeout_ms * MS / 4) {
+        weir_log_info(c->env, "controller: resumed after %lld ms without running: sessions "
+                              "extended by as much", (long long)(stall_ns / MS));
+    }
+}
+
+/* The live broker silent the longest past its session timeout, or NULL.
+ * When several expire in one tick, fencing the stalest first keeps in the
+ * ISRs the one heard from last, not the one that comes last in the table. */
+static ctl_broker *session_stalest_expired(weir_controller *c, int64_t now)
+{
+    ctl_broker *stalest = NULL;
+    for (int i = 0; i < c->n_brokers; i++) {
+        ctl_broker *b = &c->brokers[i];
+        if (b->alive && now - b->last_heartbeat_ns > c->cfg.session_timeout_ms * MS &&
+            (stalest == NULL || b->last_heartbeat_ns < stalest->last_heartbeat_ns)) {
+            stalest = b;
+        }
+    }
+    return stalest;
+}
+
 static void session_tick(weir_env *env, void *arg)
 {
     weir_controller *c = arg;
     c->session_timer = NULL;
     int64_t now = weir_now_ns(env);
-    for (int i = 0; i < c->n_brokers; i++) {
-        ctl_broker *b = &c->brokers[i];
-        if (b->alive && now - b->last_heartbeat_ns > c->cfg.session_timeout_ms * MS) {
-            b->alive = false;
-            weir_log_info(env, "controller: broker %d missed its session timeout: fenced", b->id);
-            if (c->cfg.observer.broker_fenced != NULL) {
-                c->cfg.observer.broker_fenced(c->cfg.observer.arg, b->id);
-            }
-            reconsider(c, b->id, false);
+    session_credit_stall(c, now);
+    for (ctl_broker *b; (b = session_stalest_expired(c, now)) != NULL;) {
+        b->alive = false;
+        weir_log_info(env, "controller: broker %d missed its session timeout: fenced", b->id);
+        if (c->cfg.observer.broker_fenced != NULL) {
+            c->cfg.observer.broker_fenced(c->cfg.observer.arg, b->id);
         }
+        reconsider(c, b->id, false);
     }
-    c->session_timer = weir_timer_start(env, 100 * MS, session_tick, c);
+    session_tick_schedule(c);
 }
 
 static void *controller_start(weir_env *env, void *arg)
@@ -733,7 +783,7 @@ static void *controller_start(weir_env *env, void *arg)
         weir_log_error(env, "controller: cannot listen on %s: %s", addr, weir_err_str(err));
         return c;
     }
-    c->session_timer = weir_timer_start(env, 100 * MS, session_tick, c);
+    session_tick_schedule(c);
     weir_log_info(env, "controller %d serving on %s", c->cfg.node_id, addr);
     return c;
 }

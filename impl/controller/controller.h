@@ -1,7 +1,8 @@
 /* The controller node: the authority on brokers and partition leadership.
  *
  * Brokers register (BrokerRegistration) and heartbeat (BrokerHeartbeat); one
- * that misses broker.session.timeout.ms is fenced. Topics are created here
+ * that misses broker.session.timeout.ms is fenced (the stalest first; time
+ * the controller itself did not run does not count). Topics are created here
  * (CreateTopics, or the configured list once enough brokers are up), with
  * replicas assigned round robin. When a leader is fenced the controller
  * elects a new one from the ISR (or, with unclean.leader.election.enable, any
