@@ -359,24 +359,6 @@ static bool fr_swap_remove(weir_ffrepo *repo, uint64_t swap_id)
 
 /* ---- records ---- */
 
-typedef struct fr_rd {
-    const uint8_t *p;
-    const uint8_t *end;
-    bool bad;
-} fr_rd;
-
-static uint64_t fr_u(fr_rd *r)
-{
-    uint64_t v = 0;
-    size_t n = r->bad ? 0 : weir_get_uvarint(r->p, r->end, 10, &v);
-    if (n == 0) {
-        r->bad = true;
-        return 0;
-    }
-    r->p += n;
-    return v;
-}
-
 /* The FlowFile id at the front of an encoded FlowFile; 0 when unreadable. */
 static uint64_t fr_rec_id(const uint8_t *rec, size_t len)
 {
@@ -399,7 +381,7 @@ typedef struct fr_record {
 } fr_record;
 
 /* Parses the next record at r; *why (static) on failure. */
-static bool fr_next_record(fr_rd *r, fr_record *out, const char **why)
+static bool fr_next_record(weir_reader *r, fr_record *out, const char **why)
 {
     *out = (fr_record){0};
     if (r->p >= r->end) {
@@ -409,14 +391,14 @@ static bool fr_next_record(fr_rd *r, fr_record *out, const char **why)
     out->type = *r->p++;
     switch (out->type) {
     case FR_PUT: {
-        uint64_t q = fr_u(r);
-        if (r->bad || q > UINT32_MAX || r->end - r->p < 4) {
+        uint64_t q = weir_reader_uvarint(r);
+        if (r->bad || q > UINT32_MAX || weir_reader_left(r) < 4) {
             *why = "PUT record: queue id or length";
             return false;
         }
         uint32_t len = weir_get_be32(r->p);
         r->p += 4;
-        if (len > (size_t)(r->end - r->p)) {
+        if (len > weir_reader_left(r)) {
             *why = "PUT record: FlowFile longer than the frame";
             return false;
         }
@@ -432,8 +414,8 @@ static bool fr_next_record(fr_rd *r, fr_record *out, const char **why)
         return true;
     }
     case FR_MOVE: {
-        out->id = fr_u(r);
-        uint64_t q = fr_u(r);
+        out->id = weir_reader_uvarint(r);
+        uint64_t q = weir_reader_uvarint(r);
         if (r->bad || out->id == 0 || q > UINT32_MAX) {
             *why = "MOVE record: id or queue id";
             return false;
@@ -442,17 +424,17 @@ static bool fr_next_record(fr_rd *r, fr_record *out, const char **why)
         return true;
     }
     case FR_DELETE:
-        out->id = fr_u(r);
+        out->id = weir_reader_uvarint(r);
         if (r->bad || out->id == 0) {
             *why = "DELETE record: id";
             return false;
         }
         return true;
     case FR_SWAP_OUT: {
-        out->swap.swap_id = fr_u(r);
-        uint64_t q = fr_u(r);
-        uint64_t count = fr_u(r);
-        out->swap.bytes = fr_u(r);
+        out->swap.swap_id = weir_reader_uvarint(r);
+        uint64_t q = weir_reader_uvarint(r);
+        uint64_t count = weir_reader_uvarint(r);
+        out->swap.bytes = weir_reader_uvarint(r);
         if (r->bad || out->swap.swap_id == 0 || q > UINT32_MAX || count > UINT32_MAX) {
             *why = "SWAP_OUT record: swap id, queue id, count or bytes";
             return false;
@@ -461,7 +443,7 @@ static bool fr_next_record(fr_rd *r, fr_record *out, const char **why)
         out->swap.count = (uint32_t)count;
         out->ids = r->p;
         for (uint64_t i = 0; i < count; i++) {
-            if (fr_u(r) == 0 || r->bad) {
+            if (weir_reader_uvarint(r) == 0 || r->bad) {
                 *why = "SWAP_OUT record: FlowFile ids";
                 return false;
             }
@@ -469,17 +451,17 @@ static bool fr_next_record(fr_rd *r, fr_record *out, const char **why)
         return true;
     }
     case FR_SWAP_IN:
-        out->swap.swap_id = fr_u(r);
+        out->swap.swap_id = weir_reader_uvarint(r);
         if (r->bad || out->swap.swap_id == 0) {
             *why = "SWAP_IN record: swap id";
             return false;
         }
         return true;
     case FR_SWAP_ENTRY: {
-        out->swap.swap_id = fr_u(r);
-        uint64_t q = fr_u(r);
-        uint64_t count = fr_u(r);
-        out->swap.bytes = fr_u(r);
+        out->swap.swap_id = weir_reader_uvarint(r);
+        uint64_t q = weir_reader_uvarint(r);
+        uint64_t count = weir_reader_uvarint(r);
+        out->swap.bytes = weir_reader_uvarint(r);
         if (r->bad || out->swap.swap_id == 0 || q > UINT32_MAX || count > UINT32_MAX) {
             *why = "swap entry: swap id, queue id, count or bytes";
             return false;
@@ -498,7 +480,7 @@ static bool fr_next_record(fr_rd *r, fr_record *out, const char **why)
 static bool fr_scan_payload(const uint8_t *payload, size_t len, uint32_t records, size_t *puts,
                             size_t *swaps, const char **why)
 {
-    fr_rd r = {payload + FR_PAYLOAD_HEADER, payload + len, false};
+    weir_reader r = {payload + FR_PAYLOAD_HEADER, payload + len, false};
     *puts = 0;
     *swaps = 0;
     for (uint32_t i = 0; i < records; i++) {
@@ -526,7 +508,7 @@ static bool fr_scan_payload(const uint8_t *payload, size_t len, uint32_t records
 static int fr_apply(weir_ffrepo *repo, const uint8_t *payload, size_t len, uint8_t **blobs)
 {
     uint32_t records = weir_get_be32(payload + 16);
-    fr_rd r = {payload + FR_PAYLOAD_HEADER, payload + len, false};
+    weir_reader r = {payload + FR_PAYLOAD_HEADER, payload + len, false};
     size_t put_index = 0;
     for (uint32_t i = 0; i < records; i++) {
         fr_record rec;
@@ -560,9 +542,9 @@ static int fr_apply(weir_ffrepo *repo, const uint8_t *payload, size_t len, uint8
             fr_remove(repo, rec.id);
             break;
         case FR_SWAP_OUT: {
-            fr_rd ids = {rec.ids, payload + len, false};
+            weir_reader ids = {rec.ids, payload + len, false};
             for (uint32_t k = 0; k < rec.swap.count; k++) {
-                fr_remove(repo, fr_u(&ids));
+                fr_remove(repo, weir_reader_uvarint(&ids));
             }
             fr_swap_add(repo, &rec.swap);
             break;
@@ -886,7 +868,7 @@ static int fr_blobs_make(weir_ffrepo *repo, const uint8_t *payload, size_t len, 
         return err;
     }
     uint32_t records = weir_get_be32(payload + 16);
-    fr_rd r = {payload + FR_PAYLOAD_HEADER, payload + len, false};
+    weir_reader r = {payload + FR_PAYLOAD_HEADER, payload + len, false};
     size_t k = 0;
     for (uint32_t i = 0; i < records; i++) {
         fr_record rec;
@@ -1320,7 +1302,7 @@ static int fr_load_snapshot(weir_ffrepo *repo, weir_ffrepo_recovered *rec, uint6
             bad = "record CRC mismatch";
             break;
         }
-        fr_rd r = {buf + off + 8, buf + off + 8 + rl, false};
+        weir_reader r = {buf + off + 8, buf + off + 8 + rl, false};
         fr_record record;
         if (!fr_next_record(&r, &record, &bad)) {
             break;

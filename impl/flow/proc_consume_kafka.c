@@ -430,6 +430,7 @@ static int ck_trigger(weir_flow_session *s, weir_flow_ctx *ctx)
     if (st->count == 0) {
         if (st->parked == NULL) {
             st->parked = s; /* ended by the next record */
+            weir_flow_ctx_task_waiting(ctx, true); /* not busy: waiting for Kafka */
             return WEIR_FLOW_PENDING;
         }
         weir_flow_ctx_yield(ctx); /* another task already waits */

@@ -12,7 +12,7 @@
  *    auto-terminated); baseline: GenerateFlowFile -> no-op -> no-op.
  *    a. in memory, provenance off;
  *    b. in memory, provenance in memory (every event kept);
- *    c. write-ahead log (fsync per commit) + content repository + provenance
+ *    c. write-ahead log (one fsync per commit group) + content repository + provenance
  *       repository in a real folder.
  * 2. merge: GenerateFlowFile -> MergeContent (bins of exactly N entries;
  *    merged and original auto-terminated), in memory with provenance in
@@ -73,7 +73,7 @@ typedef enum bench_kind {
 typedef enum bench_store {
     STORE_MEMORY,      /* no repositories, provenance off */
     STORE_MEMORY_PROV, /* no repositories, provenance in memory */
-    STORE_REPOS,       /* WAL (fsync per commit) + content + provenance in a folder */
+    STORE_REPOS,       /* WAL (one fsync per commit group) + content + provenance in a folder */
 } bench_store;
 
 typedef struct bench_case {
@@ -87,7 +87,7 @@ typedef struct bench_case {
 static const bench_case cases[] = {
     {"mem", "chain, in memory, provenance off", KIND_CHAIN, STORE_MEMORY, 0},
     {"prov", "chain, in memory, provenance in memory", KIND_CHAIN, STORE_MEMORY_PROV, 0},
-    {"repo", "chain, WAL fsync/commit + content + provenance on disk", KIND_CHAIN, STORE_REPOS, 0},
+    {"repo", "chain, WAL (fsync per commit group) + content + provenance on disk", KIND_CHAIN, STORE_REPOS, 0},
     {"merge100", "MergeContent, bins of 100, provenance in memory", KIND_MERGE, STORE_MEMORY_PROV,
      100},
     {"merge1000", "MergeContent, bins of 1000, provenance in memory", KIND_MERGE, STORE_MEMORY_PROV,
