@@ -23,10 +23,10 @@
 
 /* The kinds a sweep draws from (--faults names them). */
 typedef enum weir_chaos_kind {
-    WEIR_CHAOS_CRASH,          /* power off a broker, restart it later (unsynced data lost) */
+    WEIR_CHAOS_CRASH,          /* power off a broker or flow host, restart it later (unsynced data lost) */
     WEIR_CHAOS_TORN,           /* the same, and the unsynced appends tear */
-    WEIR_CHAOS_CLEAN_SHUTDOWN, /* stop a broker cleanly, start it later */
-    WEIR_CHAOS_PAUSE,          /* stall a node (GC pause) */
+    WEIR_CHAOS_CLEAN_SHUTDOWN, /* stop a broker or flow engine cleanly, start it later */
+    WEIR_CHAOS_PAUSE,          /* stall a node (GC pause): broker, controller, flow */
     WEIR_CHAOS_PARTITION,      /* random halves of the cluster */
     WEIR_CHAOS_ISOLATE,        /* cut one node (often the leader) from everyone */
     WEIR_CHAOS_ONE_WAY,        /* a one-way cut between two nodes */
@@ -36,9 +36,9 @@ typedef enum weir_chaos_kind {
     WEIR_CHAOS_BANDWIDTH,      /* a bandwidth cut on a node's link */
     WEIR_CHAOS_CLOCK,          /* a node's wall and monotonic clocks jump */
     WEIR_CHAOS_BIT_FLIP,       /* a bit flips in a broker's log at rest */
-    WEIR_CHAOS_FSYNC_ERROR,    /* a broker's fsyncs fail with EIO */
-    WEIR_CHAOS_DISK_FULL,      /* a broker's disk is full */
-    WEIR_CHAOS_SLOW_DISK,      /* a broker's disk slows down */
+    WEIR_CHAOS_FSYNC_ERROR,    /* fsyncs fail with EIO (a broker, or a flow with a repository) */
+    WEIR_CHAOS_DISK_FULL,      /* a disk is full (the same hosts) */
+    WEIR_CHAOS_SLOW_DISK,      /* a disk slows down (the same hosts) */
     WEIR_CHAOS_KINDS_,
 } weir_chaos_kind;
 
@@ -47,6 +47,13 @@ const char *weir_chaos_kind_name(weir_chaos_kind kind);
 /* Parses "crash,partition,clock" or "all" into a bit set of kinds. On an
  * unknown name, why names it and lists the kinds. */
 int weir_chaos_kinds_parse(const char *text, uint32_t *kinds, char *why, size_t why_size);
+
+/* The kinds this scenario has a target for: power, pause and clock faults
+ * need a broker, the controller or a flow host; disk faults a broker or a
+ * flow with a repository; bit flips a broker; network faults at least two
+ * hosts that talk (brokers, the controller, clients and flows, when there
+ * are brokers: a file of flows only has no network between its nodes). */
+uint32_t weir_chaos_kinds_possible(const weir_scenario *sc);
 
 /* "crash,partition" for a bit set. */
 void weir_chaos_kinds_format(uint32_t kinds, char *buf, size_t size);
@@ -76,14 +83,18 @@ typedef struct weir_chaos_schedule {
     uint64_t run_seed; /* the seed the run uses (the schedule's seed, unless shrinking changed it) */
 } weir_chaos_schedule;
 
-/* The schedule of one seed. The scenario gives hosts, roles and topics. */
+/* The schedule of one seed. The scenario gives hosts, roles and topics.
+ * Only allowed kinds the scenario has a target for are drawn; with none,
+ * the schedule is empty. */
 void weir_chaos_generate(const weir_scenario *sc, const weir_chaos_options *o, uint64_t seed,
                          weir_chaos_schedule *out);
 
 /* The scenario file's text with seed, faults and expect replaced: the
- * schedule, the scenario's own no_acked_loss and consumers_read_all_acked,
- * and recovers_within as the liveness bound (recover_ns; 0 leaves it
- * out). Returns a malloc'd NUL-terminated text, or NULL with why set (the
+ * schedule, the scenario's own no_acked_loss, consumers_read_all_acked,
+ * flow_no_loss, flow_delivers and flow_conserved (kept only where the
+ * provenance survives the schedule's stops of the flow's host), and
+ * recovers_within as the liveness bound (recover_ns; 0 or a file without
+ * brokers leaves it out). Returns a malloc'd NUL-terminated text, or NULL with why set (the
  * file's top level is not a block mapping, or out of memory). */
 char *weir_chaos_scenario_text(const char *text, size_t len, const weir_scenario *sc, uint64_t seed,
                                const weir_chaos_schedule *s, int64_t recover_ns, const char *header,

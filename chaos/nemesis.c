@@ -115,9 +115,15 @@ void weir_chaos_window(const weir_scenario *sc, weir_chaos_options *o)
 typedef struct nodes {
     int brokers[WEIR_SCN_HOSTS_MAX]; /* host indexes */
     int n_brokers;
-    int net[WEIR_SCN_HOSTS_MAX]; /* every host with a role: brokers, controller, clients */
+    int flows[WEIR_SCN_HOSTS_MAX]; /* hosts of flow engines */
+    int n_flows;
+    int disks[WEIR_SCN_HOSTS_MAX]; /* brokers, and flows that keep a repository */
+    int n_disks;
+    int nodes[WEIR_SCN_HOSTS_MAX]; /* pause and clock: brokers, the controller, flows */
+    int n_nodes;
+    int net[WEIR_SCN_HOSTS_MAX]; /* every host with a role: brokers, controller, clients, flows */
     int n_net;
-    int controller;
+    int controller; /* -1: none (flows only) */
 } nodes;
 
 static void nodes_of(const weir_scenario *sc, nodes *n)
@@ -126,21 +132,81 @@ static void nodes_of(const weir_scenario *sc, nodes *n)
     memset(n, 0, sizeof *n);
     for (size_t i = 0; i < sc->broker_count; i++) {
         n->brokers[n->n_brokers++] = sc->brokers[i].host_index;
+        n->disks[n->n_disks++] = sc->brokers[i].host_index;
+        n->nodes[n->n_nodes++] = sc->brokers[i].host_index;
         used[sc->brokers[i].host_index] = true;
     }
     n->controller = sc->controller.host_index;
-    used[n->controller] = true;
+    if (n->controller >= 0) {
+        n->nodes[n->n_nodes++] = n->controller;
+        used[n->controller] = true;
+    }
+    for (size_t i = 0; i < sc->flow_count; i++) {
+        int h = sc->flows[i].host_index;
+        WEIR_ASSERT(h >= 0 && (size_t)h < sc->host_count);
+        n->flows[n->n_flows++] = h;
+        n->nodes[n->n_nodes++] = h;
+        if (sc->flows[i].repository) {
+            n->disks[n->n_disks++] = h; /* without one the engine never touches its disk */
+        }
+        used[h] = true;
+    }
     for (size_t i = 0; i < sc->producer_count; i++) {
         used[sc->producers[i].host_index] = true;
     }
     for (size_t i = 0; i < sc->consumer_count; i++) {
         used[sc->consumers[i].host_index] = true;
     }
-    for (size_t h = 0; h < sc->host_count; h++) {
+    /* network faults need someone to talk to: with flows only, nobody */
+    for (size_t h = 0; sc->broker_count > 0 && h < sc->host_count; h++) {
         if (used[h]) {
             n->net[n->n_net++] = (int)h;
         }
     }
+}
+
+/* Whether the scenario has a target for kind (make() may still find none
+ * free at a given time: power faults on one host never overlap). */
+static bool kind_possible(const nodes *n, weir_chaos_kind kind)
+{
+    switch (kind) {
+    case WEIR_CHAOS_CRASH:
+    case WEIR_CHAOS_TORN:
+    case WEIR_CHAOS_CLEAN_SHUTDOWN:
+        return n->n_brokers + n->n_flows > 0;
+    case WEIR_CHAOS_PAUSE:
+    case WEIR_CHAOS_CLOCK:
+        return n->n_nodes > 0;
+    case WEIR_CHAOS_PARTITION:
+    case WEIR_CHAOS_ISOLATE:
+    case WEIR_CHAOS_ONE_WAY:
+    case WEIR_CHAOS_RESET:
+    case WEIR_CHAOS_LATENCY:
+    case WEIR_CHAOS_BANDWIDTH:
+        return n->n_net >= 2;
+    case WEIR_CHAOS_BRIDGE:
+        return n->n_net >= 3;
+    case WEIR_CHAOS_BIT_FLIP:
+        return n->n_brokers > 0; /* a flipped bit in a flow's repository is loss the oracles would blame */
+    case WEIR_CHAOS_FSYNC_ERROR:
+    case WEIR_CHAOS_DISK_FULL:
+    case WEIR_CHAOS_SLOW_DISK:
+        return n->n_disks > 0;
+    case WEIR_CHAOS_KINDS_:
+        break;
+    }
+    return false;
+}
+
+uint32_t weir_chaos_kinds_possible(const weir_scenario *sc)
+{
+    nodes n;
+    nodes_of(sc, &n);
+    uint32_t kinds = 0;
+    for (int k = 0; k < WEIR_CHAOS_KINDS_; k++) {
+        kinds |= kind_possible(&n, (weir_chaos_kind)k) ? 1u << k : 0;
+    }
+    return kinds;
 }
 
 /* ---- generation ---- */
@@ -180,6 +246,7 @@ static weir_scn_target none_target(void)
 
 static int pick(gen *g, const int *from, int n)
 {
+    WEIR_ASSERT(n > 0);
     return from[weir_prng_below(&g->prng, (uint64_t)n)];
 }
 
@@ -259,10 +326,14 @@ static bool make(gen *g, weir_chaos_kind kind, weir_scn_fault *f)
     case WEIR_CHAOS_CRASH:
     case WEIR_CHAOS_TORN:
     case WEIR_CHAOS_CLEAN_SHUTDOWN: {
-        if (n->n_brokers == 0 || g->n_power == WEIR_SCN_FAULTS_MAX) {
+        int who[2 * WEIR_SCN_HOSTS_MAX];
+        int n_who = n->n_brokers + n->n_flows;
+        if (n_who == 0 || g->n_power == WEIR_SCN_FAULTS_MAX) {
             return false;
         }
-        int host = pick(g, n->brokers, n->n_brokers);
+        memcpy(who, n->brokers, (size_t)n->n_brokers * sizeof who[0]);
+        memcpy(who + n->n_brokers, n->flows, (size_t)n->n_flows * sizeof who[0]);
+        int host = pick(g, who, n_who);
         /* a second of margin: the restarted node is up before the next power fault */
         if (!power_free(g, host, f->at_ns, f->at_ns + f->duration_ns + S)) {
             return false;
@@ -275,22 +346,24 @@ static bool make(gen *g, weir_chaos_kind kind, weir_scn_fault *f)
         f->a = host_target(host);
         return true;
     }
-    case WEIR_CHAOS_PAUSE: {
-        int who[WEIR_SCN_HOSTS_MAX + 1];
-        memcpy(who, n->brokers, (size_t)n->n_brokers * sizeof who[0]);
-        who[n->n_brokers] = n->controller;
+    case WEIR_CHAOS_PAUSE:
+        if (n->n_nodes == 0) {
+            return false;
+        }
         f->kind = WEIR_SCN_PAUSE;
-        f->a = leader_or(g, who, n->n_brokers + 1);
+        f->a = leader_or(g, n->nodes, n->n_nodes);
         return true;
-    }
     case WEIR_CHAOS_PARTITION:
     case WEIR_CHAOS_BRIDGE:
         f->kind = WEIR_SCN_PARTITION;
         return halves(g, f, kind == WEIR_CHAOS_BRIDGE);
     case WEIR_CHAOS_ISOLATE:
+        if (n->n_net < 2) {
+            return false;
+        }
         f->kind = WEIR_SCN_ISOLATE;
         f->a = leader_or(g, n->net, n->n_net);
-        return n->n_net >= 2;
+        return true;
     case WEIR_CHAOS_ONE_WAY: {
         int a, b;
         if (!pair(g, &a, &b)) {
@@ -315,6 +388,9 @@ static bool make(gen *g, weir_chaos_kind kind, weir_scn_fault *f)
     }
     case WEIR_CHAOS_LATENCY:
     case WEIR_CHAOS_BANDWIDTH:
+        if (n->n_net < 2) {
+            return false;
+        }
         f->kind = WEIR_SCN_SLOW_LINK;
         f->a = host_target(pick(g, n->net, n->n_net));
         if (kind == WEIR_CHAOS_LATENCY) {
@@ -322,13 +398,13 @@ static bool make(gen *g, weir_chaos_kind kind, weir_scn_fault *f)
         } else {
             f->bandwidth_bps = (double)between(g, 50, 20000) * 1000.0; /* 50 kB/s .. 20 MB/s */
         }
-        return n->n_net > 0;
+        return true;
     case WEIR_CHAOS_CLOCK: {
-        int who[WEIR_SCN_HOSTS_MAX + 1];
-        memcpy(who, n->brokers, (size_t)n->n_brokers * sizeof who[0]);
-        who[n->n_brokers] = n->controller;
+        if (n->n_nodes == 0) {
+            return false;
+        }
         f->kind = WEIR_SCN_CLOCK;
-        f->a = host_target(pick(g, who, n->n_brokers + 1));
+        f->a = host_target(pick(g, n->nodes, n->n_nodes));
         /* a jump, a skew (the clock runs 2-20 % fast or slow), or both */
         int how = (int)weir_prng_below(&g->prng, 3);
         if (how != 1) {
@@ -355,10 +431,10 @@ static bool make(gen *g, weir_chaos_kind kind, weir_scn_fault *f)
     case WEIR_CHAOS_FSYNC_ERROR:
     case WEIR_CHAOS_DISK_FULL:
     case WEIR_CHAOS_SLOW_DISK:
-        if (n->n_brokers == 0) {
+        if (n->n_disks == 0) {
             return false;
         }
-        f->a = host_target(pick(g, n->brokers, n->n_brokers));
+        f->a = host_target(pick(g, n->disks, n->n_disks));
         if (kind == WEIR_CHAOS_SLOW_DISK) {
             f->kind = WEIR_SCN_SLOW_DISK;
             f->write_bps = (double)between(g, 1, 50) * 1e6;
@@ -397,14 +473,17 @@ void weir_chaos_generate(const weir_scenario *sc, const weir_chaos_options *o, u
     nodes_of(sc, &g.n);
     memset(out, 0, sizeof *out);
     out->run_seed = seed;
-    /* swarm: each allowed kind joins with probability 1/2, at least one */
+    /* swarm: each allowed kind joins with probability 1/2, at least one;
+     * kinds with no target in this scenario are never chosen */
     int allowed[WEIR_CHAOS_KINDS_], n_allowed = 0;
     for (int k = 0; k < WEIR_CHAOS_KINDS_; k++) {
-        if (o->kinds & (1u << k)) {
+        if ((o->kinds & (1u << k)) && kind_possible(&g.n, (weir_chaos_kind)k)) {
             allowed[n_allowed++] = k;
         }
     }
-    WEIR_ASSERT(n_allowed > 0);
+    if (n_allowed == 0) {
+        return; /* an empty schedule: weir_chaos_kinds_possible tells callers beforehand */
+    }
     for (int i = 0; i < n_allowed; i++) {
         if (weir_prng_below(&g.prng, 2) == 0) {
             out->kinds |= 1u << allowed[i];

@@ -190,6 +190,87 @@ static bool top_key(const char *line, size_t n, char *key, size_t key_size)
     return true;
 }
 
+/* A YAML double-quoted scalar. */
+static void tb_quoted(textbuf *tb, const char *v)
+{
+    tb_add(tb, "\"", 1);
+    for (; *v != '\0'; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '"' || c == '\\') {
+            tb_printf(tb, "\\%c", c);
+        } else if (c == '\n') {
+            tb_add(tb, "\\n", 2);
+        } else if (c == '\t') {
+            tb_add(tb, "\\t", 2);
+        } else if (c < 0x20) {
+            tb_printf(tb, "\\x%02x", c);
+        } else {
+            tb_add(tb, (const char *)&c, 1);
+        }
+    }
+    tb_add(tb, "\"", 1);
+}
+
+/* Provenance recounting (flow_conserved) needs every event: after a stop of
+ * the flow's host, only a synced provenance repository has them. */
+static bool provenance_survives(const weir_scenario *sc, const weir_chaos_schedule *s)
+{
+    for (size_t i = 0; i < sc->flow_count; i++) {
+        const weir_scn_flow *f = &sc->flows[i];
+        if (f->provenance == WEIR_SCN_PROV_REPOSITORY && f->provenance_sync) {
+            continue;
+        }
+        for (size_t j = 0; j < s->count; j++) {
+            const weir_scn_fault *x = &s->faults[j];
+            if ((x->kind == WEIR_SCN_CRASH || x->kind == WEIR_SCN_CLEAN_SHUTDOWN) &&
+                x->a.host_index == f->host_index) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* The expectations that hold under any schedule: the scenario's own
+ * loss and delivery checks, and the liveness bound where it can judge. */
+static void write_expect(textbuf *tb, const weir_scenario *sc, const weir_chaos_schedule *s,
+                         int64_t recover_ns)
+{
+    const weir_scn_expect *e = &sc->expect;
+    bool recover = recover_ns > 0 && sc->broker_count > 0 && s->count > 0;
+    bool conserved = e->flow_conserved && provenance_survives(sc, s);
+    bool any = e->no_acked_loss || e->consumers_read_all_acked || recover || e->flow_no_loss ||
+               conserved || e->flow_delivers_count > 0;
+    tb_printf(tb, "expect:%s\n", any ? "" : " {}");
+    if (e->no_acked_loss) {
+        tb_printf(tb, "  no_acked_loss: true\n");
+    }
+    if (e->consumers_read_all_acked) {
+        tb_printf(tb, "  consumers_read_all_acked: true\n");
+    }
+    if (recover) {
+        char t[32];
+        fmt_time(t, sizeof t, recover_ns);
+        tb_printf(tb, "  recovers_within: %s\n", t);
+    }
+    if (e->flow_no_loss) {
+        tb_printf(tb, "  flow_no_loss: true\n");
+    }
+    if (conserved) {
+        tb_printf(tb, "  flow_conserved: true\n");
+    }
+    if (e->flow_delivers_count > 0) {
+        tb_printf(tb, "  flow_delivers:\n");
+    }
+    for (int i = 0; i < e->flow_delivers_count; i++) {
+        const weir_scn_flow_delivers *d = &e->flow_delivers[i];
+        tb_printf(tb, "    - { flow: %s, from: %s, to: %s, demarcator: ", sc->flows[d->flow_index].name,
+                  sc->topics[d->from_topic].name, sc->topics[d->to_topic].name);
+        tb_quoted(tb, d->demarcator != NULL ? d->demarcator : "");
+        tb_printf(tb, " }\n");
+    }
+}
+
 char *weir_chaos_scenario_text(const char *text, size_t len, const weir_scenario *sc, uint64_t seed,
                                const weir_chaos_schedule *s, int64_t recover_ns, const char *header,
                                char *why, size_t why_size)
@@ -233,20 +314,7 @@ char *weir_chaos_scenario_text(const char *text, size_t len, const weir_scenario
         weir_chaos_fault_yaml(sc, &s->faults[i], entry, sizeof entry);
         tb_printf(&tb, "  - %s\n", entry);
     }
-    const weir_scn_expect *e = &sc->expect;
-    bool any = e->no_acked_loss || e->consumers_read_all_acked || recover_ns > 0;
-    tb_printf(&tb, "expect:%s\n", any ? "" : " {}");
-    if (e->no_acked_loss) {
-        tb_printf(&tb, "  no_acked_loss: true\n");
-    }
-    if (e->consumers_read_all_acked) {
-        tb_printf(&tb, "  consumers_read_all_acked: true\n");
-    }
-    if (recover_ns > 0) {
-        char t[32];
-        fmt_time(t, sizeof t, recover_ns);
-        tb_printf(&tb, "  recovers_within: %s\n", t);
-    }
+    write_expect(&tb, sc, s, recover_ns);
     if (tb.failed) {
         snprintf(why, why_size, "out of memory");
         free(tb.data);

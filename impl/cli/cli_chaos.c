@@ -502,6 +502,21 @@ int weir_cli_chaos(int argc, char **argv)
     }
     sw.sc = &sc;
     weir_chaos_window(&sc, &o.gen);
+    uint32_t skipped = o.gen.kinds & ~weir_chaos_kinds_possible(&sc);
+    o.gen.kinds &= ~skipped;
+    if (o.gen.kinds == 0) {
+        char kinds[400];
+        weir_chaos_kinds_format(skipped, kinds, sizeof kinds);
+        fprintf(stderr,
+                "weir chaos: %s has no target for any of the fault kinds asked for (%s): power, pause "
+                "and clock faults need a broker, the controller or a flow; disk faults a broker or a "
+                "flow with a repository; network faults two hosts that talk (a file without brokers "
+                "has no network)\n",
+                o.scenario, kinds);
+        weir_scenario_free(&sc);
+        free(text);
+        return WEIR_EXIT_USAGE;
+    }
     rc = sweep_prepare(&sw);
     if (rc == 0) {
         char kinds[400];
@@ -511,6 +526,10 @@ int weir_cli_chaos(int argc, char **argv)
                sc.name, o.seed_lo, o.seed_hi, o.parallel, o.gen.faults_min, o.gen.faults_max,
                (double)o.gen.window_start_ns / 1e9, (double)o.gen.window_end_ns / 1e9,
                (double)o.gen.recover_ns / 1e9, kinds);
+        if (skipped != 0) {
+            weir_chaos_kinds_format(skipped, kinds, sizeof kinds);
+            printf("  skipped (no target in this scenario): %s\n", kinds);
+        }
         fflush(stdout);
         clock_gettime(CLOCK_MONOTONIC, &sw.t0);
         chaos_pool_run(sw.jobs, sw.n, o.parallel, on_seed_done, &sw);

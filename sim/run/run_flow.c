@@ -312,6 +312,7 @@ static void flow_on_start(weir_flow_node *node, void *arg)
     weir_flow_engine *e = weir_flow_node_engine(node);
     f->starts++;
     f->down = false;
+    f->stopping = false;
     f->start_failed = false;
     for (size_t c = 0; c < f->conn_count; c++) {
         const weir_flow_queue_config *qc = weir_flow_queue_config_get(weir_flow_engine_queue(e, c));
@@ -330,9 +331,15 @@ static void flow_on_start(weir_flow_node *node, void *arg)
     }
     weir_flow_counters c;
     weir_flow_engine_counters(e, &c);
-    f->recovery_gap += c.recovered > f->queued_at_down ? c.recovered - f->queued_at_down
-                                                       : f->queued_at_down - c.recovered;
+    /* what was queued, plus what unheard frames made, less what they ended
+     * (those are judged by the ledger, one by one) */
+    uint64_t missing = run_ledger_missing(f->ledger);
     run_ledger_restarted(f->ledger);
+    uint64_t unheard_new = run_ledger_unheard(f->ledger) - f->unheard_at_down;
+    uint64_t missing_new = run_ledger_missing(f->ledger) - missing;
+    uint64_t want = f->queued_at_down + unheard_new;
+    want = want > missing_new ? want - missing_new : 0;
+    f->recovery_gap += c.recovered > want ? c.recovered - want : want - c.recovered;
     int again = 0;
     for (size_t i = 0; i < RF.sc->action_count; i++) {
         char why[256];
@@ -438,7 +445,11 @@ int run_flows_add_nodes(weir_world *w)
         memset(&f->sum, 0, sizeof f->sum);
         f->starts = 0;
         f->down = false;
+        f->stopping = false;
+        f->start_failed = false;
+        f->start_retries = 0;
         f->recovery_gap = 0;
+        f->unheard_at_down = 0;
         f->conserved_failed = false;
         f->peak_resident = f->peak_memory_bytes = 0;
         f->watch_count = 0;
@@ -487,12 +498,18 @@ void run_flows_host_down(const char *host, bool shutdown)
         return;
     }
     if (e != NULL) {
-        run_flow_peaks(f, e); /* before a shutdown frees the queues */
+        /* a crash in the middle of a clean shutdown finds queues half freed */
+        bool mid_stop = f->stopping;
+        if (!mid_stop) {
+            run_flow_peaks(f, e); /* before a shutdown frees the queues */
+        }
         if (shutdown) {
+            f->stopping = true;
             weir_ignore(weir_flow_node_shutdown(weir_world_node_state(RS->w, host)));
+            f->stopping = false;
         }
         char why[200];
-        if (!weir_flow_engine_conserved(e, why, sizeof why) && !f->conserved_failed) {
+        if (!mid_stop && !weir_flow_engine_conserved(e, why, sizeof why) && !f->conserved_failed) {
             f->conserved_failed = true;
             snprintf(f->conserved_why, sizeof f->conserved_why, "when %s went down: %s", host, why);
         }
@@ -504,7 +521,54 @@ void run_flows_host_down(const char *host, bool shutdown)
         f->sum = total;
     }
     f->down = true;
-    run_ledger_down(f->ledger);
+    f->stopping = false;
+    f->unheard_at_down = run_ledger_unheard(f->ledger);
+    if (shutdown) {
+        run_ledger_down(f->ledger);
+    } else {
+        run_ledger_crashed(f->ledger);
+    }
+}
+
+/* ---- the supervisor ---- */
+
+#define START_RETRY_NS 1000000000LL /* systemd's RestartSec: 1 s */
+
+/* A flow node up with no engine failed its start. Its recovery may have
+ * found FlowFiles before the failure: the host goes down again (the ledger
+ * expects them back, once, from the next start) and comes back up. The
+ * restart is a power cycle, harsher than a process restart (unsynced
+ * writes of the failed start are lost), which recovery must survive too. */
+static void flow_supervise(run_flow *f)
+{
+    const char *host = flow_host(f);
+    const weir_flow_node *node = weir_world_node_state(RS->w, host);
+    if (node == NULL || weir_flow_node_engine(node) != NULL) {
+        return; /* down, or running */
+    }
+    int64_t now = run_now_ns();
+    if (!f->start_failed) {
+        f->start_failed = true;
+        f->start_retry_ns = now + START_RETRY_NS;
+        snprintf(f->start_error, sizeof f->start_error, "%s", weir_flow_node_error(node));
+        run_timeline("flow %s did not start: %s; restarting it in 1s", f->spec->name,
+                     f->start_error);
+        run_record("note", "flow %s did not start: %s", f->spec->name, f->start_error);
+        return;
+    }
+    if (now < f->start_retry_ns) {
+        return;
+    }
+    f->start_retries++;
+    /* down since the crash before the failed start (or never up): what
+     * that start recovered is expected again */
+    f->down = true; /* unheard_at_down stays: the failed start's finds are this down's */
+    run_ledger_crashed(f->ledger); /* the restart is a power cycle */
+    int err = weir_world_crash(RS->w, host);
+    err = err != 0 ? err : weir_world_restart(RS->w, host);
+    run_timeline("flow %s: restart %s after a failed start%s", f->spec->name, host,
+                 err != 0 ? " (failed)" : "");
+    f->start_failed = false;
 }
 
 /* ---- samples ---- */
@@ -515,9 +579,10 @@ void run_flows_sample(void)
     long long t_ms = (long long)(run_now_ns() / 1000000);
     for (size_t i = 0; i < RF.count; i++) {
         run_flow *f = &RF.flows[i];
+        flow_supervise(f);
         weir_flow_engine *e = run_flow_engine(f);
-        if (e == NULL) {
-            continue; /* down: no row */
+        if (e == NULL || f->stopping) {
+            continue; /* down, or going down: no row */
         }
         run_flow_peaks(f, e);
         uint64_t resident = 0, memory = 0;

@@ -46,6 +46,7 @@ typedef struct run_ledger_verdict {
     uint64_t
         duplicated; /* recovered twice, alive after their end, ended twice, or extra in a queue */
     uint64_t recovered; /* found again by restarts */
+    uint64_t unheard;   /* of those, from frames in flight at a crash (never reported committed) */
     char first[200];    /* the first lost or duplicated FlowFile, described */
 } run_ledger_verdict;
 
@@ -72,9 +73,17 @@ void run_ledger_recovered(run_ledger *l, uint32_t connection, const weir_flowfil
 void run_ledger_recovered_swap(run_ledger *l, uint32_t connection, uint64_t swap_id,
                                uint64_t count);
 
-/* The host went down (crash or shutdown): every FlowFile queued now must
- * come back at the next start. */
+/* The host went down (a clean shutdown): every FlowFile queued now must
+ * come back at the next start, and nothing else. */
 void run_ledger_down(run_ledger *l);
+/* The host lost power: the same, and the restart may also bring back the
+ * FlowFiles of a commit whose frame was being synced (unheard). */
+void run_ledger_crashed(run_ledger *l);
+/* FlowFiles restarts brought back from unheard frames, so far. */
+uint64_t run_ledger_unheard(const run_ledger *l);
+/* FlowFiles restarts did not bring back, so far (ended in an unheard
+ * frame, then only provenance knows their end; else lost). */
+uint64_t run_ledger_missing(const run_ledger *l);
 /* The node started again and its recovery is over: what did not come back
  * is missing (an end recorded only in provenance, or a loss). */
 void run_ledger_restarted(run_ledger *l);
@@ -130,12 +139,17 @@ typedef struct run_flow {
     run_flow_watch *watches;
     int watch_count;
     int starts;
-    bool down; /* host off (or shut down) */
-    bool start_failed;
+    bool down;     /* host off (or shut down) */
+    bool stopping; /* a clean shutdown is under way: its disk calls take simulated time, and
+                      it frees the queues before it returns */
+    bool start_failed;        /* its last start failed (a disk fault): a restart is due */
+    int64_t start_retry_ns;   /* when the supervisor restarts it */
+    int start_retries;        /* restarts after failed starts, over the run */
     char start_error[256];
     weir_flow_counters sum;  /* counters of the incarnations that ended */
     uint64_t queued_at_down; /* queued + in flight when the host went down */
-    uint64_t recovery_gap;   /* Σ |queued at a down - recovered at the next start| */
+    uint64_t unheard_at_down; /* the ledger's unheard count when the host went down */
+    uint64_t recovery_gap;   /* Σ |queued at a down ± unheard frames - recovered at the next start| */
     bool conserved_failed;   /* the engine's own check failed at some point */
     char conserved_why[400];
     uint64_t peak_resident; /* Σ over its queues, at the highest sample */
@@ -170,7 +184,11 @@ int run_flows_add_nodes(weir_world *w);
 void run_flows_schedule(weir_env *env);
 /* The peaks of f's connections, from its engine's queues. */
 void run_flow_peaks(run_flow *f, weir_flow_engine *e);
-/* One flows.tsv row per connection, and the peaks (every 100 ms). */
+/* One flows.tsv row per connection, and the peaks (every 100 ms); and the
+ * supervisor: a flow whose start failed (its repository could not be
+ * recovered or checkpointed: a full or failing disk) is restarted a second
+ * later, again until it starts, as systemd's Restart=on-failure would. From
+ * the runner's own node. */
 void run_flows_sample(void);
 /* The host of a flow goes down: its counters and peaks are kept, its
  * ledger expects the queues back. shutdown: from the node's own actor, a

@@ -14,6 +14,15 @@
  * recovered twice, alive after its end, ended twice, or a queue holding
  * more than the ledger knows, is duplicated.
  *
+ * The observer hears of a commit after its write-ahead-log frame is
+ * durable. A power loss while that fsync takes simulated time may leave a
+ * durable frame nobody heard of: after a crash (run_ledger_crashed), a
+ * FlowFile the restart recovers and the ledger never saw is such a frame's,
+ * counted as unheard, not as a duplicate. Its FlowFiles that the frame
+ * ended come back MISSING, ended only in provenance. Whether each such
+ * frame came back whole cannot be told from the observer's events (it does
+ * not say which frame a FlowFile was in).
+ *
  * Entries are indexed by FlowFile id (ids are dense: one counter per
  * engine, kept in the log across restarts), 24 bytes each.
  */
@@ -57,6 +66,8 @@ struct run_ledger {
     uint64_t recovered;
     uint64_t duplicated; /* seen as they happen */
     uint64_t missing;
+    uint64_t unheard;   /* recovered from frames whose commit the observer never reported */
+    bool crashed;       /* the last down was a power loss: a frame may have been in flight */
     uint64_t untracked; /* ids past LEDGER_ID_MAX */
     char first[200];
 };
@@ -201,8 +212,15 @@ void run_ledger_swapped(run_ledger *l, uint32_t connection, uint64_t swap_id,
     }
 }
 
+void run_ledger_crashed(run_ledger *l)
+{
+    run_ledger_down(l);
+    l->crashed = true;
+}
+
 void run_ledger_down(run_ledger *l)
 {
+    l->crashed = false;
     for (uint64_t id = 0; id < l->cap; id++) {
         ledger_entry *x = &l->e[id];
         if (x->state == L_QUEUED) {
@@ -232,6 +250,14 @@ static void ledger_found(run_ledger *l, uint64_t id, uint32_t connection, const 
                     x->state == L_ENDED ? "recovered after its end"
                                         : "recovered after a restart had missed it",
                     id, connection);
+    } else if (x->state == L_NONE && l->crashed) {
+        /* the observer hears of a commit once its frame is durable: a
+         * power loss during that fsync may keep the frame unheard of */
+        l->unheard++;
+        l->committed++;
+        if (uuid != NULL) {
+            x->uuid = *uuid;
+        }
     } else if (x->state == L_NONE) {
         /* committed in a session the ledger never heard of */
         l->duplicated++;
@@ -271,8 +297,19 @@ void run_ledger_recovered_swap(run_ledger *l, uint32_t connection, uint64_t swap
     }
 }
 
+uint64_t run_ledger_unheard(const run_ledger *l)
+{
+    return l->unheard;
+}
+
+uint64_t run_ledger_missing(const run_ledger *l)
+{
+    return l->missing;
+}
+
 void run_ledger_restarted(run_ledger *l)
 {
+    l->crashed = false;
     for (uint64_t id = 0; id < l->cap; id++) {
         ledger_entry *x = &l->e[id];
         if ((x->flags & L_EXPECT) != 0) {
@@ -375,6 +412,7 @@ void run_ledger_judge(run_ledger *l, const run_ends *ends, const uint64_t *queue
     memset(out, 0, sizeof *out);
     out->committed = l->committed;
     out->recovered = l->recovered;
+    out->unheard = l->unheard;
     out->duplicated = l->duplicated;
     out->lost = l->untracked;
     uint64_t *by_conn = calloc(l->conn_count + 1, sizeof *by_conn);

@@ -154,6 +154,146 @@ static void test_chaos_a_flow_style_top_level_is_refused(void **state)
     weir_scenario_free(&sc);
 }
 
+/* A file of flows only: no brokers, no controller, no network between nodes. */
+static const char FLOWS_ONLY[] = "name: f\n"
+                                 "duration: 30s\n"
+                                 "platform:\n"
+                                 "  hosts: [spare, f1, f2]\n"
+                                 "flows:\n"
+                                 "  - { name: a, host: f1, file: a.yaml, repository: true,\n"
+                                 "      provenance_sync: true }\n"
+                                 "  - { name: b, host: f2, file: b.yaml }\n"
+                                 "expect:\n"
+                                 "  flow_no_loss: true\n"
+                                 "  flow_conserved: true\n";
+
+/* Every seed's schedule names only flow hosts, only disk faults on the flow
+ * with a repository, no network kind; the same seed, the same schedule. */
+static void test_chaos_flows_only_schedules_name_only_flow_hosts(void **state)
+{
+    (void)state;
+    weir_scenario sc;
+    parse(FLOWS_ONLY, &sc);
+    int f1 = weir_scenario_host_find(&sc, "f1"), f2 = weir_scenario_host_find(&sc, "f2");
+    uint32_t net = (1u << WEIR_CHAOS_PARTITION) | (1u << WEIR_CHAOS_ISOLATE) |
+                   (1u << WEIR_CHAOS_ONE_WAY) | (1u << WEIR_CHAOS_BRIDGE) | (1u << WEIR_CHAOS_RESET) |
+                   (1u << WEIR_CHAOS_LATENCY) | (1u << WEIR_CHAOS_BANDWIDTH);
+    uint32_t disk = (1u << WEIR_CHAOS_FSYNC_ERROR) | (1u << WEIR_CHAOS_DISK_FULL) |
+                    (1u << WEIR_CHAOS_SLOW_DISK);
+    uint32_t possible = weir_chaos_kinds_possible(&sc);
+    assert_int_equal(possible & net, 0);
+    assert_int_equal(possible & (1u << WEIR_CHAOS_BIT_FLIP), 0);
+    assert_int_equal(possible & disk, disk);
+    assert_true(possible & (1u << WEIR_CHAOS_CRASH));
+    weir_chaos_options o;
+    weir_chaos_options_default(&o); /* every kind allowed: the impossible ones are skipped */
+    o.faults_max = 30;
+    weir_chaos_window(&sc, &o);
+    static weir_chaos_schedule s, again;
+    uint32_t seen = 0;
+    bool crashed[2] = {false, false};
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        weir_chaos_generate(&sc, &o, seed, &s);
+        assert_true(s.count >= 1);
+        assert_int_equal(s.kinds & ~possible, 0);
+        for (size_t i = 0; i < s.count; i++) {
+            const weir_scn_fault *f = &s.faults[i];
+            assert_true(f->a.host_index == f1 || f->a.host_index == f2);
+            assert_int_equal(f->b.host_index, -1);
+            if ((disk >> s.kind_of[i]) & 1) {
+                assert_int_equal(f->a.host_index, f1); /* f2 keeps nothing on disk */
+            }
+            if (s.kind_of[i] == WEIR_CHAOS_CRASH) {
+                crashed[f->a.host_index == f2] = true;
+            }
+            seen |= 1u << s.kind_of[i];
+        }
+        weir_chaos_generate(&sc, &o, seed, &again);
+        assert_int_equal(again.count, s.count);
+        assert_int_equal(again.kinds, s.kinds);
+        assert_memory_equal(again.faults, s.faults, s.count * sizeof s.faults[0]);
+        /* the text replays, keeps the flow oracles, and has no liveness
+         * bound (it judges partitions): no brokers here */
+        char why[512];
+        char *text = weir_chaos_scenario_text(FLOWS_ONLY, strlen(FLOWS_ONLY), &sc, seed, &s,
+                                              20000000000LL, NULL, why, sizeof why);
+        assert_non_null(text);
+        weir_scenario back;
+        parse(text, &back);
+        assert_int_equal(back.fault_count, s.count);
+        assert_true(back.expect.flow_no_loss);
+        assert_int_equal(back.expect.recovers_within_ns, -1);
+        /* flow b's provenance is not synced: conservation is judged only
+         * when the schedule never stops its host */
+        bool b_stops = false;
+        for (size_t i = 0; i < s.count; i++) {
+            b_stops |= (s.faults[i].kind == WEIR_SCN_CRASH || s.faults[i].kind == WEIR_SCN_CLEAN_SHUTDOWN) &&
+                       s.faults[i].a.host_index == f2;
+        }
+        assert_int_equal(back.expect.flow_conserved, !b_stops);
+        weir_scenario_free(&back);
+        free(text);
+    }
+    assert_int_equal(seen, possible);
+    assert_true(crashed[0] && crashed[1]);
+    weir_scenario_free(&sc);
+}
+
+/* Asked only for kinds it has no target for, a flows-only file gets an
+ * empty schedule, not an assertion. */
+static void test_chaos_kinds_without_a_target_give_an_empty_schedule(void **state)
+{
+    (void)state;
+    weir_scenario sc;
+    parse(FLOWS_ONLY, &sc);
+    weir_chaos_options o;
+    weir_chaos_options_default(&o);
+    o.kinds = (1u << WEIR_CHAOS_PARTITION) | (1u << WEIR_CHAOS_BIT_FLIP);
+    weir_chaos_window(&sc, &o);
+    assert_int_equal(weir_chaos_kinds_possible(&sc) & o.kinds, 0);
+    static weir_chaos_schedule s;
+    weir_chaos_generate(&sc, &o, 5, &s);
+    assert_int_equal(s.count, 0);
+    assert_int_equal(s.kinds, 0);
+    weir_scenario_free(&sc);
+}
+
+/* Flows beside brokers: a flow host is a target of power faults and of
+ * network faults with the brokers. */
+static void test_chaos_flow_hosts_beside_brokers_are_targets(void **state)
+{
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof text, "%.*s%s", (int)(strstr(BASE, "faults:\n") - BASE), BASE,
+             "flows:\n"
+             "  - { name: m, host: fl, file: m.yaml, repository: true }\n");
+    char *hosts = strstr(text, "client]");
+    assert_non_null(hosts);
+    memmove(hosts + 11, hosts + 7, strlen(hosts + 7) + 1);
+    memcpy(hosts, "client, fl]", 11);
+    weir_scenario sc;
+    parse(text, &sc);
+    int fl = weir_scenario_host_find(&sc, "fl");
+    assert_true(fl >= 0);
+    assert_int_equal(weir_chaos_kinds_possible(&sc), (1u << WEIR_CHAOS_KINDS_) - 1);
+    weir_chaos_options o;
+    weir_chaos_options_default(&o);
+    o.faults_max = 30;
+    weir_chaos_window(&sc, &o);
+    static weir_chaos_schedule s;
+    bool crashed = false, cut = false;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        weir_chaos_generate(&sc, &o, seed, &s);
+        for (size_t i = 0; i < s.count; i++) {
+            const weir_scn_fault *f = &s.faults[i];
+            crashed |= f->kind == WEIR_SCN_CRASH && f->a.host_index == fl;
+            cut |= f->kind == WEIR_SCN_CUT && (f->a.host_index == fl || f->b.host_index == fl);
+        }
+    }
+    assert_true(crashed && cut);
+    weir_scenario_free(&sc);
+}
+
 /* A planted failure: the schedule fails while it holds faults 3 and 11
  * (by their times); the shrinker must find exactly those two. */
 typedef struct planted {
@@ -236,6 +376,9 @@ int main(void)
         cmocka_unit_test(test_chaos_generation_is_a_function_of_the_seed),
         cmocka_unit_test(test_chaos_schedules_are_valid_scenarios),
         cmocka_unit_test(test_chaos_a_flow_style_top_level_is_refused),
+        cmocka_unit_test(test_chaos_flows_only_schedules_name_only_flow_hosts),
+        cmocka_unit_test(test_chaos_kinds_without_a_target_give_an_empty_schedule),
+        cmocka_unit_test(test_chaos_flow_hosts_beside_brokers_are_targets),
         cmocka_unit_test(test_chaos_shrink_finds_the_guilty_faults),
         cmocka_unit_test(test_chaos_shrink_respects_its_budget),
     };

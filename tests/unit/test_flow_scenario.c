@@ -173,6 +173,44 @@ static void test_ledger_counts_flowfiles_a_restart_brings_back_twice_or_after_th
     run_ledger_free(l);
 }
 
+/* After a power loss the restart may bring back a commit whose frame was
+ * being synced when the host went off: the observer never reported it, and
+ * its FlowFiles are unheard, not duplicates; after a clean shutdown nothing
+ * was in flight, and the same find is a duplicate. */
+static void test_ledger_takes_an_unreported_frame_back_only_after_a_crash(void **state)
+{
+    (void)state;
+    ff_set x;
+    ffs_make(&x, 4);
+    run_ledger *l = run_ledger_new(1);
+    run_ledger_queued(l, 0, x.p, 2);
+    run_ledger_crashed(l);
+    run_ledger_recovered(l, 0, &x.f[0]);
+    run_ledger_recovered(l, 0, &x.f[1]);
+    run_ledger_recovered(l, 0, &x.f[2]); /* its commit's fsync was under way */
+    run_ledger_restarted(l);
+    assert_int_equal(run_ledger_unheard(l), 1);
+    assert_int_equal(run_ledger_missing(l), 0);
+    run_ledger_ended(l, &x.f[2]); /* it lives on as any other */
+    run_ledger_verdict v;
+    judge(l, NULL, (uint64_t[]){2}, &v);
+    assert_int_equal(v.committed, 3);
+    assert_int_equal(v.unheard, 1);
+    assert_int_equal(v.duplicated, 0);
+    assert_int_equal(v.lost, 0);
+    /* a clean stop: nothing was in flight */
+    run_ledger_down(l);
+    run_ledger_recovered(l, 0, &x.f[0]);
+    run_ledger_recovered(l, 0, &x.f[1]);
+    run_ledger_recovered(l, 0, &x.f[3]);
+    run_ledger_restarted(l);
+    judge(l, NULL, (uint64_t[]){3}, &v);
+    assert_int_equal(v.unheard, 1);
+    assert_int_equal(v.duplicated, 1);
+    assert_non_null(strstr(v.first, "recovered, never committed"));
+    run_ledger_free(l);
+}
+
 /* The write-ahead log of the test: FlowFile 3 is live in connection 0, and
  * only when the test says so. */
 static bool third_live;
@@ -588,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_ledger_expects_every_queued_flowfile_back_after_a_restart),
         cmocka_unit_test(
             test_ledger_counts_flowfiles_a_restart_brings_back_twice_or_after_their_end),
+        cmocka_unit_test(test_ledger_takes_an_unreported_frame_back_only_after_a_crash),
         cmocka_unit_test(test_ledger_follows_flowfiles_into_swap_files_and_through_a_restart),
         cmocka_unit_test(test_ledger_finds_a_swap_file_it_never_saw_written),
         cmocka_unit_test(test_run_a_resumable_burst_stays_within_threshold_plus_one_session),
