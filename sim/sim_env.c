@@ -5,6 +5,7 @@
  * incarnation's mailbox with a timeout equal to the next timer deadline, so a
  * node reacts to exactly two things, a message or a due timer.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,7 +37,16 @@ static weir_timer *se_timer_start(weir_env *env, int64_t delay_ns, weir_timer_cb
 {
     sim_inc *inc = sim_inc_of(env);
     double rate = inc->node->faults.clock_rate;
-    int64_t true_delay = rate == 1.0 ? delay_ns : (int64_t)((double)delay_ns / rate);
+    /* Rounded up, and at least 1 ns: rounded down, a fast clock's timer
+     * fires just before the node's own deadline, is re-armed with 0 ns and
+     * spins for ever. */
+    int64_t true_delay = delay_ns;
+    if (rate != 1.0 && delay_ns > 0) {
+        true_delay = (int64_t)ceil((double)delay_ns / rate);
+        if (true_delay < 1) {
+            true_delay = 1;
+        }
+    }
     return weir_timer_heap_add(&inc->timers, sim_now_ns() + true_delay, cb, arg);
 }
 

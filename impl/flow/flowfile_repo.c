@@ -1363,6 +1363,13 @@ static int fr_replay_journal(weir_ffrepo *repo, uint64_t seq, bool last, weir_ff
     }
     const char *bad = NULL;
     size_t off = 0;
+    if (len < FR_JOURNAL_HEADER && !last) {
+        /* fr_journal_start syncs the header before any frame is written, so
+         * a torn header means the journal never held a frame: two
+         * checkpoints in a row cut before their header's fsync */
+        free(buf);
+        return 0;
+    }
     if (len < FR_JOURNAL_HEADER) {
         bad = "torn journal header";
     } else if (memcmp(buf, FR_JOURNAL_MAGIC, 4) != 0 || weir_get_be64(buf + 4) != seq) {
