@@ -890,11 +890,15 @@ void flow_engine_offer_pending(weir_flow_engine *e)
             /* before the offer: it may swap them out (and free them) at once */
             o->queued(o->arg, c->index, c->pending, c->pending_count);
         }
-        size_t taken = 0;
-        int err = weir_flow_queue_offer_all(c->q, c->pending, c->pending_count, now, &taken);
-        /* the log holds them: a FlowFile that cannot be queued now would be lost */
-        WEIR_ASSERT(err == 0 && taken == c->pending_count);
+        /* The queue owns them from here: an offer that swaps out waits for
+         * an fsync, and a crash during that wait must not find them in
+         * pending too (the abandon would free them twice). */
+        size_t count = c->pending_count;
         c->pending_count = 0;
+        size_t taken = 0;
+        int err = weir_flow_queue_offer_all(c->q, c->pending, count, now, &taken);
+        /* the log holds them: a FlowFile that cannot be queued now would be lost */
+        WEIR_ASSERT(err == 0 && taken == count);
         c->touched = false;
         flow_sched_wake(e->procs[c->dst]);
     }
