@@ -790,6 +790,10 @@ static int engine_swap_out(void *arg, weir_flowfile *const *ffs, size_t count, u
     if (c->e->ffrepo == NULL) {
         return WEIR_E_UNSUPPORTED;
     }
+    const weir_flow_observer *o = c->e->cfg.observer;
+    if (o != NULL && o->swapping != NULL) {
+        o->swapping(o->arg, c->index, weir_ffrepo_next_swap_id(c->e->ffrepo), ffs, count);
+    }
     int rc = weir_ffrepo_swap_out(c->e->ffrepo, c->index, ffs, count, loc);
     if (rc == 0) {
         engine_observe_swap(c, *loc, ffs, count, true);
@@ -890,15 +894,20 @@ void flow_engine_offer_pending(weir_flow_engine *e)
             /* before the offer: it may swap them out (and free them) at once */
             o->queued(o->arg, c->index, c->pending, c->pending_count);
         }
-        /* The queue owns them from here: an offer that swaps out waits for
-         * an fsync, and a crash during that wait must not find them in
-         * pending too (the abandon would free them twice). */
-        size_t count = c->pending_count;
+        /* One at a time: an offer that swaps out waits for an fsync, and a
+         * crash during that wait must find each FlowFile in exactly one
+         * place, the queue (which counts it as soon as it is offered) or
+         * pending[offer_next..) (counted as queued, freed by the abandon). */
+        c->offering = true;
+        for (size_t k = 0; k < c->pending_count; k++) {
+            c->offer_next = k + 1;
+            int err = weir_flow_queue_offer(c->q, c->pending[k], now);
+            /* the log holds them: a FlowFile that cannot be queued now would be lost */
+            WEIR_ASSERT(err == 0);
+        }
+        c->offering = false;
+        c->offer_next = 0;
         c->pending_count = 0;
-        size_t taken = 0;
-        int err = weir_flow_queue_offer_all(c->q, c->pending, count, now, &taken);
-        /* the log holds them: a FlowFile that cannot be queued now would be lost */
-        WEIR_ASSERT(err == 0 && taken == count);
         c->touched = false;
         flow_sched_wake(e->procs[c->dst]);
     }
@@ -1260,7 +1269,7 @@ static void engine_free_memory(weir_flow_engine *e)
     free(e->procs);
     for (size_t i = 0; i < e->conn_count; i++) {
         flow_conn *c = e->conns[i];
-        for (size_t k = 0; k < c->pending_count; k++) {
+        for (size_t k = c->offering ? c->offer_next : 0; k < c->pending_count; k++) {
             weir_flowfile_free(c->pending[k]);
         }
         free(c->pending);
@@ -1373,8 +1382,8 @@ void weir_flow_engine_abandon(weir_flow_engine *e)
     }
     for (size_t i = 0; i < e->conn_count; i++) {
         flow_conn *c = e->conns[i];
-        for (size_t k = 0; k < c->pending_count; k++) {
-            weir_flowfile_free(c->pending[k]);
+        for (size_t k = c->offering ? c->offer_next : 0; k < c->pending_count; k++) {
+            weir_flowfile_free(c->pending[k]); /* not offered yet: not the queue's */
         }
         c->pending_count = 0;
         weir_flow_queue_free(c->q);
@@ -1532,8 +1541,12 @@ void weir_flow_engine_counters(const weir_flow_engine *e, weir_flow_counters *ou
         return;
     }
     for (size_t i = 0; i < e->conn_count; i++) {
-        if (e->conns[i]->q != NULL) {
-            out->queued += weir_flow_queue_count(e->conns[i]->q);
+        flow_conn *c = e->conns[i];
+        if (c->q != NULL) {
+            out->queued += weir_flow_queue_count(c->q);
+        }
+        if (c->offering) {
+            out->queued += c->pending_count - c->offer_next; /* committed, not offered yet */
         }
     }
 }

@@ -110,6 +110,11 @@ typedef struct weir_flow_observer {
      * connection's queue. */
     void (*recovered_swap)(void *arg, uint32_t connection, uint64_t swap_id, uint64_t count,
                            uint64_t bytes);
+    /* The queue is about to write ffs to swap file swap_id. Told before the
+     * swap is durable: a crash during its fsync may leave the swap file in
+     * place with `swapped` never called. */
+    void (*swapping)(void *arg, uint32_t connection, uint64_t swap_id, weir_flowfile *const *ffs,
+                     size_t count);
     /* The queue wrote ffs to swap file swap_id (out) or read them back (in). */
     void (*swapped)(void *arg, uint32_t connection, uint64_t swap_id, weir_flowfile *const *ffs,
                     size_t count, bool out);

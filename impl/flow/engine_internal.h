@@ -68,6 +68,10 @@ typedef struct flow_conn {
     weir_flowfile **pending;
     size_t pending_count;
     size_t pending_cap;
+    /* While flow_engine_offer_pending offers pending[] (an offer may wait
+     * on a swap file's fsync): pending[0..offer_next) are the queue's. */
+    size_t offer_next;
+    bool offering;
     bool touched; /* in e->touched */
 } flow_conn;
 

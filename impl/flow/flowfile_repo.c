@@ -1028,6 +1028,11 @@ static void fr_shift(weir_flowfile *ff, int64_t shift)
     }
 }
 
+uint64_t weir_ffrepo_next_swap_id(const weir_ffrepo *repo)
+{
+    return repo->next_swap_id;
+}
+
 int weir_ffrepo_swap_out(weir_ffrepo *repo, uint32_t queue_id, weir_flowfile *const *ffs,
                          size_t count, uint64_t *swap_id_out)
 {

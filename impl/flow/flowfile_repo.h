@@ -213,6 +213,10 @@ WEIR_MUST_CHECK int weir_ffrepo_checkpoint(weir_ffrepo *repo);
  * WEIR_E_INVAL (nothing written) when count is 0 or one is not live in
  * queue_id; on any error the FlowFiles stay live (a written swap file
  * stays until the next recovery removes it). */
+/* The swap id the next weir_ffrepo_swap_out will use (each call takes one,
+ * failed or not). */
+uint64_t weir_ffrepo_next_swap_id(const weir_ffrepo *repo);
+
 WEIR_MUST_CHECK int weir_ffrepo_swap_out(weir_ffrepo *repo, uint32_t queue_id,
                                          weir_flowfile *const *ffs, size_t count,
                                          uint64_t *swap_id_out);

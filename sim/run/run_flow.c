@@ -151,6 +151,12 @@ static void obs_recovered_swap(void *arg, uint32_t connection, uint64_t swap_id,
     run_ledger_recovered_swap(((run_flow *)arg)->ledger, connection, swap_id, count);
 }
 
+static void obs_swapping(void *arg, uint32_t connection, uint64_t swap_id,
+                         weir_flowfile *const *ffs, size_t n)
+{
+    run_ledger_swapping(((run_flow *)arg)->ledger, connection, swap_id, ffs, n);
+}
+
 static void obs_swapped(void *arg, uint32_t connection, uint64_t swap_id, weir_flowfile *const *ffs,
                         size_t n, bool out)
 {
@@ -394,6 +400,7 @@ static void flow_config(run_flow *f)
                                        .ended = obs_ended,
                                        .recovered = obs_recovered,
                                        .recovered_swap = obs_recovered_swap,
+                                       .swapping = obs_swapping,
                                        .swapped = obs_swapped,
                                        .arg = f};
     cfg->engine.observer = &f->observer;

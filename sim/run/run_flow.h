@@ -67,6 +67,9 @@ void run_ledger_free(run_ledger *l);
 /* The engine observer's events (weir_flow_observer). */
 void run_ledger_queued(run_ledger *l, uint32_t connection, weir_flowfile *const *ffs, size_t n);
 void run_ledger_ended(run_ledger *l, const weir_flowfile *ff);
+/* The engine is about to write ffs to swap file swap_id (observer). */
+void run_ledger_swapping(run_ledger *l, uint32_t connection, uint64_t swap_id,
+                         weir_flowfile *const *ffs, size_t n);
 void run_ledger_swapped(run_ledger *l, uint32_t connection, uint64_t swap_id,
                         weir_flowfile *const *ffs, size_t n, bool out);
 void run_ledger_recovered(run_ledger *l, uint32_t connection, const weir_flowfile *ff);

@@ -62,6 +62,9 @@ struct run_ledger {
     uint64_t *swapped_bytes;
     ledger_swap *swaps;
     size_t swap_count, swap_cap;
+    /* The swap being written (told before it is durable): a crash during
+     * its fsync may leave it on disk unheard of. count 0: none. */
+    ledger_swap in_flight;
     uint64_t committed;
     uint64_t recovered;
     uint64_t duplicated; /* seen as they happen */
@@ -92,6 +95,7 @@ void run_ledger_free(run_ledger *l)
         free(l->swaps[i].ids);
     }
     free(l->swaps);
+    free(l->in_flight.ids);
     free(l->e);
     free(l->session_max);
     free(l->swapped_bytes);
@@ -175,12 +179,29 @@ static ledger_swap *ledger_swap_find(run_ledger *l, uint64_t swap_id, size_t *in
     return NULL;
 }
 
+void run_ledger_swapping(run_ledger *l, uint32_t connection, uint64_t swap_id,
+                         weir_flowfile *const *ffs, size_t n)
+{
+    WEIR_ASSERT(connection < l->conn_count);
+    ledger_swap *f = &l->in_flight;
+    uint64_t *ids = realloc(f->ids, (n + 1) * sizeof *ids);
+    WEIR_ASSERT(ids != NULL);
+    *f = (ledger_swap){.swap_id = swap_id, .conn = connection, .ids = ids, .count = n};
+    for (size_t i = 0; i < n; i++) {
+        f->ids[i] = ffs[i]->id;
+        f->bytes += ffs[i]->size;
+    }
+}
+
 void run_ledger_swapped(run_ledger *l, uint32_t connection, uint64_t swap_id,
                         weir_flowfile *const *ffs, size_t n, bool out)
 {
     WEIR_ASSERT(connection < l->conn_count);
     size_t at = 0;
     ledger_swap *s = ledger_swap_find(l, swap_id, &at);
+    if (out && l->in_flight.swap_id == swap_id) {
+        l->in_flight.count = 0; /* heard of: no longer in flight */
+    }
     if (out) {
         WEIR_ASSERT(s == NULL);
         if (l->swap_count == l->swap_cap) {
@@ -286,6 +307,27 @@ void run_ledger_recovered_swap(run_ledger *l, uint32_t connection, uint64_t swap
 {
     size_t at = 0;
     ledger_swap *s = ledger_swap_find(l, swap_id, &at);
+    ledger_swap *f = &l->in_flight;
+    if (s == NULL && l->crashed && f->count == count && f->swap_id == swap_id &&
+        f->conn == connection) {
+        /* made durable by the crash during its fsync: the swap it was
+         * writing, exactly */
+        if (l->swap_count == l->swap_cap) {
+            l->swap_cap = l->swap_cap == 0 ? 16 : l->swap_cap * 2;
+            l->swaps = realloc(l->swaps, l->swap_cap * sizeof *l->swaps);
+            WEIR_ASSERT(l->swaps != NULL);
+        }
+        s = &l->swaps[l->swap_count++];
+        *s = *f;
+        *f = (ledger_swap){0};
+        l->swapped_bytes[connection] += s->bytes;
+        for (size_t i = 0; i < s->count; i++) {
+            ledger_entry *x = ledger_at(l, s->ids[i]);
+            if (x != NULL) {
+                x->flags |= L_SWAPPED;
+            }
+        }
+    }
     if (s == NULL || s->count != count) {
         l->duplicated += count;
         ledger_note(l, "in a swap file the ledger did not see written", 0, connection);
