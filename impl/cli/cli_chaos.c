@@ -441,6 +441,19 @@ static int sweep_prepare(sweep *sw)
         fprintf(stderr, "weir chaos: %s\n", why);
         return WEIR_EXIT_USAGE;
     }
+    /* Each seed's scenario.yaml (and shrunk.yaml) names the flow files
+     * relative to its folder: copy them beside the seeds' folders, as
+     * `weir sim --out` does, so every run and every shrink step finds them. */
+    weir_run_files flows_at = {0};
+    if (snprintf(flows_at.dir, sizeof flows_at.dir, "%s/seed", sw->out_dir) >=
+        (int)sizeof flows_at.dir) {
+        fprintf(stderr, "weir chaos: output folder name too long: %s\n", sw->out_dir);
+        return WEIR_EXIT_USAGE;
+    }
+    if (weir_rundir_copy_flows(&flows_at, sw->sc, o->scenario, why, sizeof why) != 0) {
+        fprintf(stderr, "weir chaos: %s\n", why);
+        return WEIR_EXIT_USAGE;
+    }
     snprintf(path, sizeof path, "%s/index.tsv", sw->out_dir);
     unlink(path); /* this sweep's index starts afresh */
     sw->index = weir_rundir_index_open(sw->out_dir);
