@@ -33,7 +33,7 @@ for f in scenarios/*.yaml scenarios/regressions/*.yaml; do
     [ "$verdict" = PASS ] || failed=$((failed + 1))
     events=$(sed -n 's/^trace: \([0-9]*\) events, hash \(.*\)$/\1/p' <<<"$out")
     hash=$(sed -n 's/^trace: \([0-9]*\) events, hash \(.*\)$/\2/p' <<<"$out")
-    ratio=$(grep -o '([0-9]*x)' <<<"$out" | head -1)
+    ratio=$(grep -o '([0-9]*x)' <<<"$out" | head -1 || true)
     label=${f#scenarios/}
     printf '  %-44s %-7s %10s  %-16s %s\n' "${label%.yaml}${v:+ / $v}" "$verdict" "$events" "$hash" "$ratio"
     [ "$verdict" = PASS ] || grep -A6 '^verdict' <<<"$out" | sed 's/^/      /'

@@ -451,8 +451,7 @@ static int sweep_prepare(sweep *sw)
         return WEIR_EXIT_USAGE;
     }
     if (weir_rundir_copy_flows(&flows_at, sw->sc, o->scenario, why, sizeof why) != 0) {
-        fprintf(stderr, "weir chaos: %s\n", why);
-        return WEIR_EXIT_USAGE;
+        fprintf(stderr, "weir chaos: note: %s (shrunk schedules then cannot run)\n", why);
     }
     snprintf(path, sizeof path, "%s/index.tsv", sw->out_dir);
     unlink(path); /* this sweep's index starts afresh */

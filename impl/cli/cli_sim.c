@@ -240,12 +240,16 @@ static int sim_file(const sim_opts *o)
     char run_id[256];
     weir_rundir_run_id(run_id, sizeof run_id, &sc, seed);
     weir_run_files rf = {0};
-    if (o->out_dir != NULL && (weir_rundir_begin(o->out_dir, run_id, text, len, &rf, why, sizeof why) != 0 ||
-                               weir_rundir_copy_flows(&rf, &sc, o->scenario, why, sizeof why) != 0)) {
+    if (o->out_dir != NULL && weir_rundir_begin(o->out_dir, run_id, text, len, &rf, why, sizeof why) != 0) {
         free(text);
         weir_rundir_end(&rf);
         fprintf(stderr, "weir sim: %s\n", why);
         return WEIR_EXIT_USAGE;
+    }
+    /* a flow file that cannot sit beside the run folder only costs the
+     * folder's replay from elsewhere: the run itself goes on */
+    if (o->out_dir != NULL && weir_rundir_copy_flows(&rf, &sc, o->scenario, why, sizeof why) != 0) {
+        fprintf(stderr, "weir sim: note: %s\n", why);
     }
     free(text);
     /* the report goes to stdout and, with --out, to report.txt */
