@@ -140,7 +140,7 @@ int weir_flow_engine_register(weir_flow_engine *e, const weir_flow_processor_typ
         }
     }
     size_t cap = e->extra_count;
-    if (flow_grow((void **)&e->extra_types, &cap, e->extra_count + 1, sizeof *e->extra_types) !=
+    if (weir_grow((void **)&e->extra_types, &cap, e->extra_count + 1, sizeof *e->extra_types) !=
         0) {
         return WEIR_E_NOMEM;
     }
@@ -173,7 +173,7 @@ int weir_flow_engine_service_register(weir_flow_engine *e, const char *name,
     if (weir_flow_engine_service_find(e, name) != NULL) {
         return WEIR_E_EXIST;
     }
-    if (flow_grow((void **)&e->services, &e->service_cap, e->service_count + 1,
+    if (weir_grow((void **)&e->services, &e->service_cap, e->service_count + 1,
                   sizeof *e->services) != 0) {
         return WEIR_E_NOMEM;
     }
@@ -197,7 +197,7 @@ const weir_flow_dep *weir_flow_engine_service_find(const weir_flow_engine *e, co
 
 void flow_engine_keep(weir_flow_engine *e, void *obj, void (*free_fn)(void *obj, bool abandon))
 {
-    if (flow_grow((void **)&e->kept, &e->kept_cap, e->kept_count + 1, sizeof *e->kept) != 0) {
+    if (weir_grow((void **)&e->kept, &e->kept_cap, e->kept_count + 1, sizeof *e->kept) != 0) {
         free_fn(obj, e->abandoning);
         return;
     }
@@ -534,7 +534,7 @@ int weir_flow_engine_add_processor(weir_flow_engine *e, const weir_flow_proc_spe
                 spec->name);
         return WEIR_E_INVAL;
     }
-    if (flow_grow((void **)&e->procs, &e->proc_cap, e->proc_count + 1, sizeof *e->procs) != 0) {
+    if (weir_grow((void **)&e->procs, &e->proc_cap, e->proc_count + 1, sizeof *e->procs) != 0) {
         return WEIR_E_NOMEM;
     }
     weir_flow_ctx *p = calloc(1, sizeof *p);
@@ -642,7 +642,7 @@ static int engine_swap_in(void *arg, uint64_t loc, weir_flowfile **ffs, size_t c
 static int int_push(int **arr, size_t *count, int v)
 {
     size_t cap = *count;
-    if (flow_grow((void **)arr, &cap, *count + 1, sizeof **arr) != 0) {
+    if (weir_grow((void **)arr, &cap, *count + 1, sizeof **arr) != 0) {
         return WEIR_E_NOMEM;
     }
     (*arr)[(*count)++] = v;
@@ -700,7 +700,7 @@ int weir_flow_engine_connect(weir_flow_engine *e, const weir_flow_conn_spec *spe
         why_set(why, why_size, "connection '%s': bad prioritizer list", name);
         return WEIR_E_INVAL;
     }
-    if (flow_grow((void **)&e->conns, &e->conn_cap, e->conn_count + 1, sizeof *e->conns) != 0) {
+    if (weir_grow((void **)&e->conns, &e->conn_cap, e->conn_count + 1, sizeof *e->conns) != 0) {
         return WEIR_E_NOMEM;
     }
     flow_conn *c = calloc(1, sizeof *c);
@@ -765,7 +765,7 @@ static void engine_on_expired(void *arg, weir_flowfile *ff)
 {
     flow_conn *c = arg;
     weir_flow_engine *e = c->e;
-    if (e->abandoning || flow_grow((void **)&e->expired, &e->expired_cap, e->expired_count + 1,
+    if (e->abandoning || weir_grow((void **)&e->expired, &e->expired_cap, e->expired_count + 1,
                                    sizeof *e->expired) != 0) {
         /* no room to remember it: it is gone from the queue all the same */
         e->counters.expired++;
@@ -868,12 +868,12 @@ int flow_engine_expired_flush(weir_flow_engine *e)
 
 int flow_conn_pend(weir_flow_engine *e, flow_conn *c, weir_flowfile *ff)
 {
-    if (flow_grow((void **)&c->pending, &c->pending_cap, c->pending_count + 1,
+    if (weir_grow((void **)&c->pending, &c->pending_cap, c->pending_count + 1,
                   sizeof *c->pending) != 0) {
         return WEIR_E_NOMEM;
     }
     if (!c->touched) {
-        if (flow_grow((void **)&e->touched, &e->touched_cap, e->touched_count + 1,
+        if (weir_grow((void **)&e->touched, &e->touched_cap, e->touched_count + 1,
                       sizeof *e->touched) != 0) {
             return WEIR_E_NOMEM;
         }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/grow.h"
 #include "flow/content_repo.h"
 #include "flow/engine.h"
 #include "flow/expr.h"
@@ -260,9 +261,6 @@ WEIR_MUST_CHECK int flow_parse_int(const char *text, int64_t *out);
 WEIR_MUST_CHECK int flow_parse_bool(const char *text, bool *out);
 WEIR_MUST_CHECK int flow_parse_bytes(const char *text, uint64_t *out);
 WEIR_MUST_CHECK int flow_parse_duration(const char *text, int64_t *out);
-
-/* Grows *arr (elements of size elem) to hold at least need. */
-WEIR_MUST_CHECK int flow_grow(void **arr, size_t *cap, size_t need, size_t elem);
 
 /* ---- session.c ---- */
 

@@ -25,28 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "flow/flowfile.h"
 #include "flow/processor.h"
 #include "flow/session.h"
-
-/* Grows *arr to hold need elements of size elem (doubling). */
-static int mc_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) {
-        return 0;
-    }
-    size_t n = *cap < 16 ? 16 : *cap;
-    while (n < need) {
-        n *= 2;
-    }
-    void *p = realloc(*arr, n * elem);
-    if (p == NULL) {
-        return WEIR_E_NOMEM;
-    }
-    *arr = p;
-    *cap = n;
-    return 0;
-}
 
 enum { REL_MERGED, REL_ORIGINAL, REL_FAILURE };
 
@@ -184,7 +166,7 @@ static int mc_schedule(weir_flow_ctx *ctx)
 
 static int mc_iov_push(mc_state *st, size_t *n, const void *p, size_t len)
 {
-    if (mc_grow((void **)&st->iov, &st->iov_cap, *n + 1, sizeof *st->iov) != 0) {
+    if (weir_grow((void **)&st->iov, &st->iov_cap, *n + 1, sizeof *st->iov) != 0) {
         return WEIR_E_NOMEM;
     }
     st->iov[(*n)++] = (weir_iov){p, len};
@@ -306,7 +288,7 @@ static int mc_add(weir_flow_session *s, weir_flow_ctx *ctx, mc_state *st, weir_f
 {
     const char *key = st->corr != NULL ? weir_flow_session_attr(ff, st->corr) : NULL;
     mc_bin *b = mc_bin_for(ctx, st, key != NULL ? key : "", ff->size);
-    if (b == NULL || mc_grow((void **)&b->ffs, &b->cap, b->count + 1, sizeof *b->ffs) != 0) {
+    if (b == NULL || weir_grow((void **)&b->ffs, &b->cap, b->count + 1, sizeof *b->ffs) != 0) {
         return WEIR_E_NOMEM;
     }
     int rc = weir_flow_session_migrate(s, b->s, ff);

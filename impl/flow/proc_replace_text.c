@@ -16,28 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "flow/flowfile.h"
 #include "flow/processor.h"
 #include "flow/session.h"
-
-/* Grows *arr to hold need elements of size elem (doubling). */
-static int rt_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) {
-        return 0;
-    }
-    size_t n = *cap < 16 ? 16 : *cap;
-    while (n < need) {
-        n *= 2;
-    }
-    void *p = realloc(*arr, n * elem);
-    if (p == NULL) {
-        return WEIR_E_NOMEM;
-    }
-    *arr = p;
-    *cap = n;
-    return 0;
-}
 
 enum { RT_LITERAL, RT_PREPEND, RT_APPEND, RT_ALWAYS };
 
@@ -125,7 +107,7 @@ static int rt_schedule(weir_flow_ctx *ctx)
 
 static int rt_put(rt_state *st, const void *p, size_t n)
 {
-    if (rt_grow((void **)&st->out, &st->out_cap, st->out_len + n, 1) != 0) {
+    if (weir_grow((void **)&st->out, &st->out_cap, st->out_len + n, 1) != 0) {
         return WEIR_E_NOMEM;
     }
     memcpy(st->out + st->out_len, p, n);

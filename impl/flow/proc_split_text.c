@@ -19,28 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "flow/flowfile.h"
 #include "flow/processor.h"
 #include "flow/session.h"
-
-/* Grows *arr to hold need elements of size elem (doubling). */
-static int split_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) {
-        return 0;
-    }
-    size_t n = *cap < 16 ? 16 : *cap;
-    while (n < need) {
-        n *= 2;
-    }
-    void *p = realloc(*arr, n * elem);
-    if (p == NULL) {
-        return WEIR_E_NOMEM;
-    }
-    *arr = p;
-    *cap = n;
-    return 0;
-}
 
 typedef struct st_state {
     int64_t lines;
@@ -148,7 +130,7 @@ static int split_attrs(weir_flow_session *s, weir_flowfile *c, const char *fid, 
 
 static int split_push(st_state *st, size_t n, weir_flowfile *c)
 {
-    if (split_grow((void **)&st->splits, &st->splits_cap, n + 1, sizeof *st->splits) != 0) {
+    if (weir_grow((void **)&st->splits, &st->splits_cap, n + 1, sizeof *st->splits) != 0) {
         return WEIR_E_NOMEM;
     }
     st->splits[n] = c;

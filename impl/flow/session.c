@@ -162,24 +162,6 @@ struct weir_flow_session {
 
 /* ---- small helpers ---- */
 
-int flow_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) {
-        return 0;
-    }
-    size_t n = *cap < 16 ? 16 : *cap;
-    while (n < need) {
-        n *= 2;
-    }
-    void *p = realloc(*arr, n * elem);
-    if (p == NULL) {
-        return WEIR_E_NOMEM;
-    }
-    *arr = p;
-    *cap = n;
-    return 0;
-}
-
 static size_t sess_hash(const void *ptr, size_t cap)
 {
     uint64_t x = (uint64_t)(uintptr_t)ptr;
@@ -265,7 +247,7 @@ static sess_rec *sess_find(weir_flow_session *s, const weir_flowfile *ff)
 /* Adds a record for ff; NULL when out of memory (ff untouched). */
 static sess_rec *sess_add(weir_flow_session *s, weir_flowfile *ff, uint8_t origin, int32_t src)
 {
-    if (flow_grow((void **)&s->recs, &s->cap, s->count + 1, sizeof *s->recs) != 0) {
+    if (weir_grow((void **)&s->recs, &s->cap, s->count + 1, sizeof *s->recs) != 0) {
         return NULL;
     }
     uint32_t idx = (uint32_t)s->count++;
@@ -296,7 +278,7 @@ static uint32_t sess_str(weir_flow_session *s, const char *text)
         return 0;
     }
     size_t n = strlen(text) + 1;
-    if (flow_grow((void **)&s->strs, &s->strs_cap, s->strs_len + n, 1) != 0) {
+    if (weir_grow((void **)&s->strs, &s->strs_cap, s->strs_len + n, 1) != 0) {
         return 0;
     }
     memcpy(s->strs + s->strs_len, text, n);
@@ -307,7 +289,7 @@ static uint32_t sess_str(weir_flow_session *s, const char *text)
 
 static uint32_t sess_str_n(weir_flow_session *s, const char *text, size_t n)
 {
-    if (flow_grow((void **)&s->strs, &s->strs_cap, s->strs_len + n + 1, 1) != 0) {
+    if (weir_grow((void **)&s->strs, &s->strs_cap, s->strs_len + n + 1, 1) != 0) {
         return 0;
     }
     memcpy(s->strs + s->strs_len, text, n);
@@ -456,7 +438,7 @@ static void sess_note_polled(weir_flow_session *s, uint32_t conn)
             return;
         }
     }
-    if (flow_grow((void **)&s->polled, &s->polled_cap, s->polled_count + 1, sizeof *s->polled) ==
+    if (weir_grow((void **)&s->polled, &s->polled_cap, s->polled_count + 1, sizeof *s->polled) ==
         0) {
         s->polled[s->polled_count++] = conn;
     }
@@ -470,7 +452,7 @@ size_t weir_flow_session_get_batch(weir_flow_session *s, weir_flowfile **out, si
     if (p->in_count == 0 || max == 0) {
         return 0;
     }
-    if (flow_grow((void **)&s->recs, &s->cap, s->count + max, sizeof *s->recs) != 0) {
+    if (weir_grow((void **)&s->recs, &s->cap, s->count + max, sizeof *s->recs) != 0) {
         return 0;
     }
     int64_t now = weir_now_ns(e->env);
@@ -593,7 +575,7 @@ weir_flowfile *weir_flow_session_create_joined(weir_flow_session *s, weir_flowfi
                                                size_t count)
 {
     WEIR_ASSERT(count >= 1);
-    if (flow_grow((void **)&s->join_parents, &s->jp_cap, s->jp_count + count,
+    if (weir_grow((void **)&s->join_parents, &s->jp_cap, s->jp_count + count,
                   sizeof *s->join_parents) != 0) {
         return NULL;
     }
@@ -688,7 +670,7 @@ static void sess_undo_apply(weir_flow_session *s, sess_undo *u, weir_flowfile *f
 
 static sess_undo *sess_undo_push(weir_flow_session *s, sess_rec *r, uint8_t kind)
 {
-    if (flow_grow((void **)&s->undo, &s->undo_cap, s->undo_count + 1, sizeof *s->undo) != 0) {
+    if (weir_grow((void **)&s->undo, &s->undo_cap, s->undo_count + 1, sizeof *s->undo) != 0) {
         return NULL;
     }
     sess_undo *u = &s->undo[s->undo_count++];
@@ -1007,7 +989,7 @@ static void sess_event_add(weir_flow_session *s, weir_flowfile *ff, uint8_t type
     if (s->e->prov == NULL) {
         return;
     }
-    if (flow_grow((void **)&s->events, &s->ev_cap, s->ev_count + 1, sizeof *s->events) != 0) {
+    if (weir_grow((void **)&s->events, &s->ev_cap, s->ev_count + 1, sizeof *s->events) != 0) {
         return; /* provenance is best effort under memory pressure */
     }
     s->events[s->ev_count++] =
@@ -1108,7 +1090,7 @@ static int sess_make_fanout(weir_flow_session *s, sess_fanout **out, size_t *cou
         const flow_rel *rel = &s->p->rels[r->rel];
         for (size_t k = 1; k < rel->conn_count; k++) {
             weir_flowfile *c = weir_flowfile_clone(s->e->env, flow_engine_id_next(s->e), r->ff);
-            if (c == NULL || flow_grow((void **)&f, &cap, n + 1, sizeof *f) != 0) {
+            if (c == NULL || weir_grow((void **)&f, &cap, n + 1, sizeof *f) != 0) {
                 weir_flowfile_free(c);
                 for (size_t j = 0; j < n; j++) {
                     weir_flowfile_free(f[j].ff);
@@ -1148,7 +1130,7 @@ static void sess_log_records(weir_flow_session *s, const sess_fanout *fan, size_
 
 static int sess_uuids_room(weir_flow_engine *e, size_t n)
 {
-    return flow_grow((void **)&e->uuids, &e->uuid_cap, n, sizeof *e->uuids);
+    return weir_grow((void **)&e->uuids, &e->uuid_cap, n, sizeof *e->uuids);
 }
 
 /* What a commit's provenance needs: the strings its events repeat,
@@ -1196,7 +1178,7 @@ static void sess_prov(weir_flow_session *s, sess_prov_ctx *n, weir_prov_type typ
         sess_run_flush(s, n);
     }
     if (details == NULL &&
-        flow_grow((void **)&s->run_ffs, &s->run_cap, n->run_count + 1, sizeof *s->run_ffs) == 0) {
+        weir_grow((void **)&s->run_ffs, &s->run_cap, n->run_count + 1, sizeof *s->run_ffs) == 0) {
         n->run_type = type;
         n->run_rel = rel;
         n->run_why = why;
@@ -1480,7 +1462,7 @@ static void sess_recycle(weir_flow_session *s)
     }
     s->detached = false;
     WEIR_ASSERT(flow_session_is_empty(s) && s != p->main);
-    if (flow_grow((void **)&p->spare, &p->spare_cap, p->spare_count + 1, sizeof *p->spare) == 0) {
+    if (weir_grow((void **)&p->spare, &p->spare_cap, p->spare_count + 1, sizeof *p->spare) == 0) {
         p->spare[p->spare_count++] = s;
     } else {
         flow_session_free(s, false);
@@ -1497,7 +1479,7 @@ static int sess_stage(weir_flow_session *s, bool held)
     WEIR_ASSERT(!s->staged && !e->group_flushing);
     int err = sess_check(s);
     if (err == 0) {
-        err = flow_grow((void **)&e->group, &e->group_cap, e->group_count + 1, sizeof *e->group);
+        err = weir_grow((void **)&e->group, &e->group_cap, e->group_count + 1, sizeof *e->group);
     }
     sess_fanout *fan = NULL;
     size_t fan_count = 0;
@@ -1795,7 +1777,7 @@ void weir_flow_session_close(weir_flow_session *s)
         flow_session_free(s, true);
         return;
     }
-    if (flow_grow((void **)&p->spare, &p->spare_cap, p->spare_count + 1, sizeof *p->spare) == 0) {
+    if (weir_grow((void **)&p->spare, &p->spare_cap, p->spare_count + 1, sizeof *p->spare) == 0) {
         p->spare[p->spare_count++] = s;
     } else {
         flow_session_free(s, false);
@@ -1808,7 +1790,7 @@ weir_flow_session *weir_flow_ctx_session_open(weir_flow_ctx *p)
     if (s == NULL) {
         return NULL;
     }
-    if (flow_grow((void **)&p->open, &p->open_cap, p->open_count + 1, sizeof *p->open) != 0) {
+    if (weir_grow((void **)&p->open, &p->open_cap, p->open_count + 1, sizeof *p->open) != 0) {
         flow_session_free(s, false);
         return NULL;
     }
